@@ -1,0 +1,74 @@
+/*
+ * ops: what keeps a production server observable and accountable.
+ *
+ * The metrics registry (Prometheus text format), readiness, the hash-chained
+ * audit log and its verifier, and the key ring that encrypts secrets at rest.
+ * Everything here is thread-safe unless a comment says otherwise.
+ */
+#ifndef SB_OPS_H
+#define SB_OPS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/core.h"
+#include "store/store.h"
+
+/* ------------------------------------------------------------- metrics */
+
+struct ops_metrics;
+
+int ops_metrics_new(struct ops_metrics **out);
+void ops_metrics_free(struct ops_metrics *m);
+/* One finished HTTP request. route is the router pattern ("/api/v1/users/{id}")
+ * or "unmatched", never the raw path (bounded label cardinality). */
+void ops_metrics_request(struct ops_metrics *m, const char *method, const char *route, int status,
+                         int64_t duration_ns);
+void ops_metrics_inflight(struct ops_metrics *m, int delta);
+/* Append the Prometheus text exposition: sb_http_requests_total{method,route,status},
+ * sb_http_request_duration_seconds histogram, sb_http_requests_in_flight,
+ * sb_db_queries_total, sb_db_query_seconds_total (from store_stats; db may be NULL). */
+void ops_metrics_render(struct ops_metrics *m, struct store *db, struct buf *out);
+
+/* ----------------------------------------------------------- readiness */
+
+/* Database reachable and migrations current. Appends a JSON object
+ * ({"status":"ready","database":"ok","migrations":{...}}) to out.
+ * Returns 0 when ready, ERR_UPSTREAM when not (out still says why). */
+int ops_ready(struct store *db, struct buf *out);
+
+/* ----------------------------------------------------------- audit log */
+
+/* Append one audit row to tenant_id's chain. details is a JSON object text or
+ * NULL; it must hold no secrets. actor_type: "user" | "apikey" | "system". */
+int ops_audit(struct store *db, const char *tenant_id, const char *actor_type, const char *actor_id,
+              const char *action, const char *target, const char *ip, const char *details, struct err *e);
+/* The chain hash of a row: hex SHA-256 over prev_hash and every stored field. */
+void ops_audit_hash(struct store_audit *row);
+/* Walk every tenant's chain. Returns 0 when intact; ERR_CONFLICT at the first
+ * broken row, with e->msg naming the tenant and seq, and a line on report. */
+int ops_audit_verify(struct store *db, FILE *report, int64_t *rows_checked, struct err *e);
+
+/* ------------------------------------------------------------ key ring */
+
+/* Data keys live in the database wrapped (secret box) by the master key from
+ * SB_SECRET_KEY; secrets are sealed with the active data key and record its id. */
+struct ops_keyring;
+
+/* Load the ring; on an empty ring create and store "k1". ERR_FORBIDDEN when a
+ * stored key cannot be unwrapped (wrong SB_SECRET_KEY). */
+int ops_keyring_open(struct ops_keyring **out, struct store *db, const uint8_t master[CRYPTO_KEY_BYTES],
+                     struct err *e);
+void ops_keyring_free(struct ops_keyring *kr);
+const char *ops_keyring_active_id(const struct ops_keyring *kr);
+int ops_secret_put(struct ops_keyring *kr, struct store *db, const char *tenant_id, const char *name,
+                   const void *value, size_t n, struct err *e);
+/* *out is malloc'd and NUL-terminated (caller frees). */
+int ops_secret_get(struct ops_keyring *kr, struct store *db, const char *tenant_id, const char *name,
+                   char **out, size_t *outlen, struct err *e);
+/* Add a new active key and re-encrypt every secret with it. Fills new_id and
+ * how many secrets were re-encrypted. Old keys stay so nothing is unreadable. */
+int ops_keys_rotate(struct ops_keyring *kr, struct store *db, char new_id[32], int64_t *reencrypted,
+                    struct err *e);
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * store: the database API, and the only place in Switchboard with SQL.
+ *
+ * Two backends behind one API: SQLite (the embedded default: WAL, foreign
+ * keys, busy timeout, one file under the data directory) and PostgreSQL via
+ * libpq (SB_DATABASE_URL=postgres://…). A struct store is a thread-safe pool
+ * of connections; every function takes one for the duration of the call.
+ *
+ * Tenancy by construction: every function that reads or writes tenant data
+ * takes the tenant id as its first argument after the store handle, and
+ * every query it runs is filtered by that id. Functions without a tenant id
+ * are the few global lookups (login by email, API key by hash, session by
+ * token hash, the key ring) and say so.
+ *
+ * Ids are text ("ten_…", "usr_…"), times are Unix milliseconds (int64).
+ * Errors: ERR_NOTFOUND, ERR_CONFLICT (unique violation), ERR_IO (database
+ * failure, message says which), ERR_INVALID (bad argument).
+ * List functions call a callback per row; the row is borrowed for the call.
+ * A callback returning non-zero stops the iteration and that value is returned.
+ */
+#ifndef SB_STORE_H
+#define SB_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+struct store;
+
+struct store_options {
+    const char *database_url; /* NULL/"" = SQLite at sqlite_path */
+    const char *sqlite_path;  /* e.g. "./data/switchboard.db" (directory must exist) */
+    int pool_size;            /* connections; <= 0 means 8 */
+    int busy_timeout_ms;      /* SQLite busy timeout; <= 0 means 5000 */
+};
+
+int store_open(struct store **out, const struct store_options *opt, struct err *e);
+void store_close(struct store *db); /* NULL is a no-op */
+/* "sqlite" or "postgres". */
+const char *store_backend(const struct store *db);
+
+/* --------------------------------------------------------- migrations */
+
+struct store_migration_info {
+    int latest;      /* highest migration compiled into the binary */
+    int applied;     /* highest applied in the database */
+    int pending;     /* compiled but not applied */
+};
+
+/* Apply every pending migration in order, each in its own transaction, and
+ * record (version, name, sha256) in schema_migrations. Refuses (ERR_CONFLICT,
+ * naming the migration) when an applied migration's checksum differs from the
+ * compiled one, and when the database has a migration this binary lacks. */
+int store_migrate(struct store *db, struct store_migration_info *out, struct err *e);
+/* Same checks, applies nothing. ERR_CONFLICT on a changed migration. */
+int store_migration_status(struct store *db, struct store_migration_info *out, struct err *e);
+/* A trivial round trip (SELECT 1) for readiness. */
+int store_ping(struct store *db, struct err *e);
+/* Nanoseconds spent in queries since start, and the number of queries (for /metrics). */
+void store_stats(const struct store *db, uint64_t *queries, uint64_t *query_ns);
+
+/* ------------------------------------------------------------ tenants */
+
+struct store_tenant {
+    char id[CORE_ID_MAX];
+    char name[128];
+    int64_t created_at;
+};
+
+int store_tenant_create(struct store *db, const struct store_tenant *t, struct err *e);
+int store_tenant_get(struct store *db, const char *tenant_id, struct store_tenant *out, struct err *e);
+/* Global: number of tenants (production checks). */
+int store_tenant_count(struct store *db, int64_t *out, struct err *e);
+/* Global: the first tenant by creation time (seed-demo idempotency); ERR_NOTFOUND if none. */
+int store_tenant_find_by_name(struct store *db, const char *name, struct store_tenant *out, struct err *e);
+
+/* ------------------------------------------------- users, memberships */
+
+/* A user as seen inside one tenant: the membership's role included. */
+struct store_member {
+    char user_id[CORE_ID_MAX];
+    char tenant_id[CORE_ID_MAX];
+    char email[256];          /* stored lower-case */
+    char name[128];
+    char role[16];            /* owner | admin | agent | viewer */
+    char password_hash[CRYPTO_PWHASH_MAX];
+    int64_t created_at;       /* membership creation */
+};
+
+/* Create the user if the email is new (with password_hash), else reuse the
+ * existing user (password unchanged), then add the membership. Fills
+ * m->user_id when empty. ERR_CONFLICT when already a member of tenant_id. */
+int store_member_create(struct store *db, const char *tenant_id, struct store_member *m, struct err *e);
+int store_member_get(struct store *db, const char *tenant_id, const char *user_id, struct store_member *out,
+                     struct err *e);
+typedef int (*store_member_cb)(void *ud, const struct store_member *m);
+int store_member_list(struct store *db, const char *tenant_id, store_member_cb cb, void *ud, struct err *e);
+int store_member_set_role(struct store *db, const char *tenant_id, const char *user_id, const char *role,
+                          struct err *e);
+int store_member_remove(struct store *db, const char *tenant_id, const char *user_id, struct err *e);
+int store_member_count_role(struct store *db, const char *tenant_id, const char *role, int64_t *out,
+                            struct err *e);
+/* Global (login): memberships of the user with this email, one callback per
+ * tenant, each with the password hash. Email compared lower-case. */
+int store_login_lookup(struct store *db, const char *email, store_member_cb cb, void *ud, struct err *e);
+
+/* ----------------------------------------------------------- API keys */
+
+struct store_apikey {
+    char id[CORE_ID_MAX];
+    char tenant_id[CORE_ID_MAX];
+    char name[128];
+    char role[16];
+    char prefix[16];          /* first characters of the key, shown in lists */
+    char created_by[CORE_ID_MAX];
+    int64_t created_at;
+    int64_t last_used_at;     /* 0 = never */
+    int64_t revoked_at;       /* 0 = active */
+};
+
+/* key_hash: hex SHA-256 of the whole key; the key itself is never stored. */
+int store_apikey_create(struct store *db, const char *tenant_id, const struct store_apikey *k,
+                        const char *key_hash, struct err *e);
+/* Global (authentication): the key with this hash, revoked or not. */
+int store_apikey_by_hash(struct store *db, const char *key_hash, struct store_apikey *out, struct err *e);
+typedef int (*store_apikey_cb)(void *ud, const struct store_apikey *k);
+int store_apikey_list(struct store *db, const char *tenant_id, store_apikey_cb cb, void *ud, struct err *e);
+/* ERR_NOTFOUND when no such key in this tenant; revoking twice is a no-op. */
+int store_apikey_revoke(struct store *db, const char *tenant_id, const char *key_id, int64_t now,
+                        struct err *e);
+int store_apikey_touch(struct store *db, const char *tenant_id, const char *key_id, int64_t now,
+                       struct err *e);
+
+/* ----------------------------------------------------------- sessions */
+
+struct store_session {
+    char token_hash[65];      /* hex SHA-256 of the cookie value */
+    char tenant_id[CORE_ID_MAX];
+    char user_id[CORE_ID_MAX];
+    char csrf_token[64];
+    int64_t created_at;
+    int64_t expires_at;
+    /* filled by lookup from the membership: */
+    char role[16];
+    char email[256];
+};
+
+int store_session_create(struct store *db, const char *tenant_id, const struct store_session *s,
+                         struct err *e);
+/* Global (authentication): an unexpired session by token hash, joined with the
+ * user's current role in that tenant (a removed membership makes it NOTFOUND). */
+int store_session_lookup(struct store *db, const char *token_hash, int64_t now, struct store_session *out,
+                         struct err *e);
+int store_session_delete(struct store *db, const char *tenant_id, const char *token_hash, struct err *e);
+/* Drop every session of a user in a tenant (role change, removal). */
+int store_session_delete_user(struct store *db, const char *tenant_id, const char *user_id, struct err *e);
+
+/* ---------------------------------------------------------- audit log */
+
+struct store_audit {
+    int64_t seq;              /* per-tenant sequence, 1, 2, … */
+    char tenant_id[CORE_ID_MAX];
+    int64_t at;
+    char actor_type[16];      /* user | apikey | system */
+    char actor_id[CORE_ID_MAX];
+    char action[64];          /* e.g. "auth.login", "apikey.create" */
+    char target[128];
+    char ip[64];
+    char details[1024];       /* JSON object text, no secrets */
+    char prev_hash[65];
+    char hash[65];
+};
+
+/* Computes row->hash from the row (seq and prev_hash filled in). */
+typedef void (*store_audit_hash_fn)(struct store_audit *row);
+/* Append atomically: in one transaction (serialised per tenant), read the last
+ * row's seq and hash, fill row->seq and row->prev_hash ("" for the first),
+ * call hash_fn, insert. row is updated with what was stored. */
+int store_audit_append(struct store *db, const char *tenant_id, struct store_audit *row,
+                       store_audit_hash_fn hash_fn, struct err *e);
+typedef int (*store_audit_cb)(void *ud, const struct store_audit *row);
+/* Rows with from <= at < to (0 = unbounded), newest first, at most limit, and
+ * seq < before_seq when before_seq > 0 (cursor). */
+int store_audit_list(struct store *db, const char *tenant_id, int64_t from, int64_t to, int64_t before_seq,
+                     int limit, store_audit_cb cb, void *ud, struct err *e);
+/* Global (verification): every row of every tenant, by tenant then seq ascending. */
+int store_audit_scan(struct store *db, store_audit_cb cb, void *ud, struct err *e);
+
+/* ---------------------------------------------------- key ring, secrets */
+
+struct store_key {
+    char id[32];              /* "k1", "k2", … */
+    char wrapped[256];        /* data key sealed with the master key (crypto_seal, key id "master") */
+    int active;               /* exactly one active key */
+    int64_t created_at;
+};
+
+/* Global: add a key; when active, every other key becomes inactive (one transaction). */
+int store_key_add(struct store *db, const struct store_key *k, struct err *e);
+typedef int (*store_key_cb)(void *ud, const struct store_key *k);
+int store_key_list(struct store *db, store_key_cb cb, void *ud, struct err *e);
+
+struct store_secret {
+    char tenant_id[CORE_ID_MAX];
+    char name[128];
+    char key_id[32];
+    char *sealed;             /* crypto_seal output; owned by the row (borrowed in callbacks) */
+    int64_t updated_at;
+};
+
+/* Insert or replace a tenant's secret. */
+int store_secret_put(struct store *db, const char *tenant_id, const char *name, const char *key_id,
+                     const char *sealed, int64_t now, struct err *e);
+/* *out_sealed is malloc'd (caller frees). */
+int store_secret_get(struct store *db, const char *tenant_id, const char *name, char **out_sealed,
+                     struct err *e);
+typedef int (*store_secret_cb)(void *ud, const struct store_secret *s);
+/* Global (rotation): every secret of every tenant. */
+int store_secret_scan(struct store *db, store_secret_cb cb, void *ud, struct err *e);
+
+#endif
