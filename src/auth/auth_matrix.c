@@ -1,0 +1,85 @@
+/*
+ * auth_matrix: the role matrix, i.e. the whole authorisation policy as one
+ * data table (action -> roles), and the docs/permissions.md it generates.
+ *
+ * Roles rank owner > admin > agent > viewer. The HTTP middleware asks
+ * auth_allowed(action, principal role) before a route runs; the rank rules
+ * for granting roles live in auth.c next to the changes they guard.
+ */
+#include <string.h>
+
+#include "auth/auth.h"
+
+const struct auth_rule auth_matrix[] = {
+    {"me.read", "owner admin agent viewer", "Read the caller's own identity, tenant and role."},
+    {"apikeys.list", "owner admin", "List the tenant's API keys (prefixes only, never the keys)."},
+    {"apikeys.create", "owner admin", "Create an API key (with a role no higher than the caller's)."},
+    {"apikeys.revoke", "owner admin", "Revoke an API key."},
+    {"users.list", "owner admin agent viewer", "List the tenant's users and their roles."},
+    {"users.create", "owner admin", "Add a user to the tenant (with a role no higher than the caller's)."},
+    {"users.update", "owner admin", "Change a user's role (only owners grant or change owner)."},
+    {"users.delete", "owner admin", "Remove a user from the tenant (never the last owner)."},
+    {"audit.read", "owner admin", "Read the tenant's audit log."},
+    {"events.subscribe", "owner admin agent viewer", "Subscribe to the tenant's realtime events (WebSocket)."},
+    {"secrets.write", "owner admin", "Store channel credentials and other secrets (encrypted at rest)."},
+    {NULL, NULL, NULL},
+};
+
+static const char *const auth_roles[] = {"owner", "admin", "agent", "viewer"};
+
+int auth_role_valid(const char *role)
+{
+    if (!role)
+        return 0;
+    for (size_t i = 0; i < sizeof(auth_roles) / sizeof(auth_roles[0]); i++)
+        if (strcmp(role, auth_roles[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when the space-separated list contains word exactly. */
+static int list_has(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *end = p;
+        while (*end && *end != ' ')
+            end++;
+        if ((size_t)(end - p) == n && memcmp(p, word, n) == 0)
+            return 1;
+        p = end;
+    }
+    return 0;
+}
+
+int auth_allowed(const char *action, const char *role)
+{
+    if (!action || !role || !auth_role_valid(role))
+        return 0;
+    for (const struct auth_rule *r = auth_matrix; r->action; r++)
+        if (strcmp(r->action, action) == 0)
+            return list_has(r->roles, role);
+    return 0;
+}
+
+void auth_write_permissions_doc(FILE *f)
+{
+    fputs("# Permissions\n\n"
+          "Generated from `auth_matrix` in `src/auth/` by `switchboard gen-docs`; do not edit by hand.\n\n"
+          "| action | owner | admin | agent | viewer | description |\n"
+          "|---|:-:|:-:|:-:|:-:|---|\n",
+          f);
+    for (const struct auth_rule *r = auth_matrix; r->action; r++) {
+        fprintf(f, "| `%s` |", r->action);
+        for (size_t i = 0; i < sizeof(auth_roles) / sizeof(auth_roles[0]); i++)
+            fputs(list_has(r->roles, auth_roles[i]) ? " ✓ |" : "  |", f);
+        fprintf(f, " %s |\n", r->doc);
+    }
+    fputs("\nRoles rank owner > admin > agent > viewer. An actor cannot grant a role above its own, "
+          "and only an owner can create or change owners (a tenant never loses its last owner). "
+          "API keys carry one role, fixed when the key is created.\n",
+          f);
+}
