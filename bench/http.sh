@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# bench/http.sh: HTTP throughput of switchboard against nginx, in one run, on
+# loopback. Builds a release binary (build-bench/, -O2), prepares a throwaway
+# SQLite database with the CLI (tenant + owner API key), starts the server
+# (SB_LOG_LEVEL=warn) and nginx (static 2-byte body, `return 200 "ok"`, same
+# number of workers as server threads, access_log off), then measures with
+# wrk --latency: nginx, GET /healthz, authenticated GET /api/v1/me. Prints
+# requests/s and p99 for each with its ratio to nginx; the last line is
+# `me_vs_nginx ratio=<x.xx>`. Everything listens on 127.0.0.1 and is stopped
+# and deleted on exit. Knobs (environment): BENCH_DURATION (s, default 10),
+# BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (64), BENCH_WRK_THREADS (2),
+# SB_THREADS (server threads and nginx workers; default nproc).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+CONNS=${BENCH_CONNECTIONS:-64}
+WRK_THREADS=${BENCH_WRK_THREADS:-2}
+THREADS=${SB_THREADS:-$(nproc)}
+BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
+
+for tool in wrk nginx curl python3; do
+  command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] || {
+    echo "bench: $tool is missing; run scripts/setup.sh" >&2; exit 1; }
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+echo "==> build (release, -O2) in $BUILD"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
+  -DENABLE_SANITIZERS=OFF -DBUILD_TESTS=OFF -DBUILD_FUZZERS=OFF >/dev/null
+make -C "$BUILD" -j"$(nproc)" --no-print-directory switchboard >/dev/null
+BIN=$BUILD/src/switchboard
+[[ -x $BIN ]] || BIN=$BUILD/switchboard
+
+TMP=$(mktemp -d /tmp/sb-bench.XXXXXX)
+SERVER_PID=""
+NGINX_PID=""
+cleanup() {
+  [[ -n "$SERVER_PID" ]] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [[ -n "$NGINX_PID" ]] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_http() { # url: until it answers 200, at most 20 s
+  local i
+  for i in $(seq 1 200); do
+    if [[ $(curl -s -o /dev/null -w '%{http_code}' "$1" || true) == 200 ]]; then return 0; fi
+    sleep 0.1
+  done
+  echo "bench: $1 did not answer 200" >&2
+  return 1
+}
+
+# ------------------------------------------------------------ switchboard
+export SB_ENV=development SB_LOG_LEVEL=warn SB_THREADS="$THREADS" SB_DATA_DIR="$TMP/data"
+unset SB_DATABASE_URL
+mkdir -p "$TMP/data"
+(cd "$TMP" && "$BIN" migrate --data "$TMP/data" >/dev/null)
+TENANT=$(cd "$TMP" && "$BIN" tenant create --name bench --json --data "$TMP/data" |
+         python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+KEY=$(cd "$TMP" && "$BIN" apikey create --tenant "$TENANT" --role owner --name bench --json --data "$TMP/data" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+SB_PORT=$(free_port)
+(cd "$TMP" && exec "$BIN" serve --listen "127.0.0.1:$SB_PORT" --data "$TMP/data" 2>"$TMP/server.log") &
+SERVER_PID=$!
+wait_http "http://127.0.0.1:$SB_PORT/healthz"
+me_status=$(curl -s -o "$TMP/me.json" -w '%{http_code}' -H "Authorization: Bearer $KEY" "http://127.0.0.1:$SB_PORT/api/v1/me")
+if [[ $me_status != 200 ]]; then
+  echo "bench: GET /api/v1/me with the API key answered $me_status: $(cat "$TMP/me.json")" >&2
+  exit 1
+fi
+
+# ------------------------------------------------------------------ nginx
+NGX_PORT=$(free_port)
+mkdir -p "$TMP/nginx/logs"
+cat >"$TMP/nginx/nginx.conf" <<NGX
+worker_processes $THREADS;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NGX_PORT;
+    location / { default_type text/plain; return 200 "ok"; }
+  }
+}
+NGX
+"$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" &
+NGINX_PID=$!
+wait_http "http://127.0.0.1:$NGX_PORT/"
+
+# --------------------------------------------------------------- measure
+# run_wrk name url [header]: sets RPS_<name>, P99_<name> (ms)
+run_wrk() {
+  local name=$1 url=$2; shift 2
+  local hdr=()
+  [[ $# -gt 0 ]] && hdr=(-H "$1")
+  wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" "${hdr[@]}" "$url" >/dev/null
+  wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --latency "${hdr[@]}" "$url" >"$TMP/wrk-$name.txt"
+  python3 - "$TMP/wrk-$name.txt" "$name" >"$TMP/wrk-$name.vars" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+name = sys.argv[2]
+rps = re.search(r"Requests/sec:\s+([0-9.]+)", text)
+p99 = re.search(r"^\s*99%\s+([0-9.]+)(us|ms|s)\s*$", text, re.M)
+bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+errs = re.search(r"Socket errors:.*", text)
+if not rps or not p99:
+    sys.exit("cannot parse wrk output:\n" + text)
+scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+print("RPS_%s=%s" % (name, rps.group(1)))
+print("P99_%s=%.3f" % (name, float(p99.group(1)) * scale))
+print("NON2XX_%s=%s" % (name, bad.group(1) if bad else 0))
+print("ERRS_%s='%s'" % (name, errs.group(0) if errs else ""))
+PY
+  # shellcheck disable=SC1090
+  source "$TMP/wrk-$name.vars"
+}
+
+echo "==> $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+echo "    wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s --latency (after a ${WARMUP}s warm-up), loopback only"
+echo "    server: $THREADS threads, SB_LOG_LEVEL=warn (request logging off so it does not dominate)"
+echo "    nginx: $THREADS workers, access_log off, static 2-byte body"
+echo "    note: wrk, nginx and switchboard share the same $(nproc) cores, so absolute"
+echo "    figures are lower than on a dedicated load generator; the ratios are the point."
+run_wrk nginx "http://127.0.0.1:$NGX_PORT/"
+run_wrk healthz "http://127.0.0.1:$SB_PORT/healthz"
+run_wrk me "http://127.0.0.1:$SB_PORT/api/v1/me" "Authorization: Bearer $KEY"
+
+fail=0
+for n in healthz me; do
+  v=NON2XX_$n
+  if [[ ${!v} != 0 ]]; then
+    echo "bench: $n got ${!v} non-2xx responses; its figure is not valid" >&2
+    fail=1
+  fi
+done
+
+python3 - "$RPS_nginx" "$P99_nginx" "$RPS_healthz" "$P99_healthz" "$RPS_me" "$P99_me" <<'PY'
+import sys
+rn, pn, rh, ph, rm, pm = map(float, sys.argv[1:])
+print()
+print("%-28s %12s %10s %12s %10s" % ("target", "requests/s", "p99 ms", "rps/nginx", "p99/nginx"))
+for name, r, p in (("nginx static 2 B", rn, pn), ("GET /healthz", rh, ph), ("GET /api/v1/me (API key)", rm, pm)):
+    print("%-28s %12.0f %10.2f %12.2f %10.2f" % (name, r, p, r / rn, p / pn if pn else 0))
+print()
+print("healthz_vs_nginx ratio=%.2f" % (rh / rn))
+print("me_vs_nginx ratio=%.2f" % (rm / rn))
+PY
+exit $fail
