@@ -1,0 +1,142 @@
+/*
+ * http internals shared by the files of src/http/ (never included elsewhere).
+ *
+ * A request (struct http_req) lives in one arena from its first access-handler
+ * call to MHD's "completed" notification. Handlers fill req->status, the body
+ * buffer and extra headers; server.c turns that into an MHD response. The
+ * route table is static and read-only; matching never allocates.
+ */
+#ifndef SB_HTTP_INT_H
+#define SB_HTTP_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "http/http.h"
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_HEADERS 20
+
+struct http_req;
+struct http_server;
+
+typedef void (*http_handler_fn)(struct http_req *r);
+
+enum http_route_flags {
+    HTTP_ROUTE_PUBLIC = 1,    /* no authentication, no access log of tenant */
+    HTTP_ROUTE_RAW = 2,       /* not an API route: no JSON Cache-Control/CSP defaults needed */
+    HTTP_ROUTE_WEBSOCKET = 4, /* GET that upgrades */
+};
+
+struct http_route {
+    const char *method;
+    const char *pattern;      /* "/api/v1/users/{id}" */
+    http_handler_fn handler;
+    const char *action;       /* role-matrix action; NULL for public routes */
+    int flags;
+};
+
+/* The table, terminated by a NULL method. */
+extern const struct http_route http__routes[];
+
+struct http_header {
+    const char *name;
+    const char *value;
+};
+
+struct http_req {
+    const struct http_app *app;
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    struct arena *arena;
+    const char *method;
+    const char *path;             /* without query (MHD strips it) */
+    const struct http_route *route;
+    const char *param_name[HTTP_MAX_PARAMS];
+    const char *param_val[HTTP_MAX_PARAMS];
+    int nparams;
+    struct buf body;              /* the request body, up to the limit */
+    int body_too_large;
+    int64_t start_ns;
+    char ip[64];
+    char request_id[129];
+    char trace_id[33];
+    char span_id[17];
+    struct auth_principal principal;
+    /* the response */
+    int status;
+    struct buf out;
+    const char *content_type;
+    struct http_header headers[HTTP_MAX_HEADERS];
+    int nheaders;
+    int responded;
+    int is_api;                   /* JSON API response: no-store + strict CSP */
+    struct MHD_Response *upgrade; /* set by the WebSocket route */
+};
+
+/* Find a route. Returns it and fills params, or NULL with *path_known set
+ * when the path matches some route under another method (405). */
+const struct http_route *http__route_match(struct http_req *r, const char *method, const char *path,
+                                           int *path_known);
+/* "GET, POST" for a path (405 Allow, CORS preflight); arena-allocated. */
+const char *http__allowed_methods(struct http_req *r, const char *path);
+/* A path parameter by name, or NULL. */
+const char *http__param(const struct http_req *r, const char *name);
+
+/* Run the middleware chain and the handler for a complete request. */
+void http__dispatch(struct http_req *r);
+
+/* Add a response header (value copied into the arena). */
+void http__header(struct http_req *r, const char *name, const char *value);
+/* Set a JSON error response: {"error":{"code","message","request_id"}}. */
+void http__error(struct http_req *r, int status, const char *code, const char *message);
+/* Map an err to a status and an error response (500s say nothing internal). */
+void http__error_from(struct http_req *r, const struct err *e);
+/* status for an enum err_code. */
+int http__status_for(int code);
+/* Start a JSON response: status and content type; the handler appends to r->out. */
+void http__json(struct http_req *r, int status);
+
+/* Request header value or NULL. */
+const char *http__req_header(const struct http_req *r, const char *name);
+
+/* Traceparent and request-id helpers, exposed for unit tests. */
+int http__valid_request_id(const char *s);
+/* Parse a W3C traceparent; fills trace_id (32 hex + NUL). 0 or ERR_INVALID. */
+int http__parse_traceparent(const char *s, char trace_id[33]);
+/* 1 when origin is in the comma-separated allowlist (exact match). */
+int http__origin_allowed(const char *allowlist, const char *origin);
+/* Split "HOST:PORT" / "[v6]:PORT". host gets the address text. */
+int http__parse_listen(const char *listen, char *host, size_t hostlen, int *port, struct err *e);
+
+struct http_conn_track;
+struct http_ws;
+
+/* One running server: what http_serve owns. */
+struct http_server {
+    const struct http_app *app;
+    struct MHD_Daemon *daemon;
+    pthread_mutex_t conns_mu;          /* guards conns */
+    struct http_conn_track *conns;     /* open connections, for the header deadline */
+    _Atomic int inflight;
+    _Atomic int stopping;
+    pthread_t reaper;
+    int reaper_started;
+    pthread_mutex_t ws_mu;             /* guards ws and ws_threads */
+    pthread_cond_t ws_cv;
+    struct http_ws *ws;                /* open WebSockets */
+    int ws_threads;                    /* running WebSocket threads */
+    int ws_stopping;                   /* set at shutdown: WebSockets close */
+};
+
+/* WebSocket: build the 101 response for r (validated handshake) or an error. */
+void http__ws_upgrade(struct http_req *r);
+/* Queue a text message to every WebSocket of tenant_id. Returns how many got it. */
+int http__ws_publish(struct http_server *srv, const char *tenant_id, const char *json);
+/* Hub lifecycle (server.c). */
+int http__ws_hub_init(struct http_server *srv);
+void http__ws_hub_shutdown(struct http_server *srv);
+
+#endif

@@ -1,0 +1,511 @@
+/*
+ * routes: the route table and the API handlers.
+ *
+ * Handlers run after the middleware chain: the principal is resolved and the
+ * route's action is allowed. They call domain modules (auth, ops); the tenant
+ * always comes from the principal, never from the request, which is what keeps
+ * one tenant's credentials away from another tenant's data. Lists read
+ * through store_*_list with that tenant id because auth.h and ops.h offer no
+ * list functions yet (see docs/decisions.md).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "http/http_int.h"
+
+/* --------------------------------------------------------------- helpers */
+
+static void put_time(struct buf *b, int64_t ms)
+{
+    char iso[32];
+    if (ms <= 0) {
+        buf_puts(b, "null");
+        return;
+    }
+    time_format_iso(ms, iso);
+    buf_json_str(b, iso);
+}
+
+/* Parse the body as a JSON object; on failure answer 400 and return NULL. */
+static cJSON *body_object(struct http_req *r)
+{
+    struct err e = {0};
+    cJSON *j = NULL;
+    if (r->body.len == 0) {
+        http__error(r, 400, "invalid_json", "a JSON object body is required");
+        return NULL;
+    }
+    if (json_parse(&j, r->body.data, r->body.len, &e) != 0) {
+        http__error(r, 400, "invalid_json", e.msg[0] ? e.msg : "malformed JSON");
+        return NULL;
+    }
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        http__error(r, 400, "invalid_json", "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+/* A required string member; answers 400 invalid_request naming it. */
+static const char *need_str(struct http_req *r, const cJSON *j, const char *name)
+{
+    const char *s = json_str(j, name);
+    if (!s || !*s) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "field \"%s\" is required and must be a non-empty string", name);
+        http__error(r, 400, "invalid_request", msg);
+        return NULL;
+    }
+    return s;
+}
+
+/* An optional string member: NULL when absent or null; 400 when another type. */
+static int opt_str(struct http_req *r, const cJSON *j, const char *name, const char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+    *out = NULL;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "field \"%s\" must be a string", name);
+        http__error(r, 400, "invalid_request", msg);
+        return -1;
+    }
+    *out = v->valuestring;
+    return 0;
+}
+
+static void no_content(struct http_req *r)
+{
+    r->status = 204;
+    r->content_type = NULL;
+    buf_reset(&r->out);
+}
+
+/* ------------------------------------------------------- public routes */
+
+static void route_healthz(struct http_req *r)
+{
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"status\":\"ok\"}");
+}
+
+static void route_readyz(struct http_req *r)
+{
+    http__json(r, 200);
+    if (ops_ready(r->app->db, &r->out) != 0)
+        r->status = 503;
+}
+
+static void route_metrics(struct http_req *r)
+{
+    r->status = 200;
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    buf_reset(&r->out);
+    ops_metrics_render(r->app->metrics, r->app->db, &r->out);
+}
+
+static void route_openapi(struct http_req *r)
+{
+    http__json(r, 200);
+    buf_puts(&r->out, http_openapi_json());
+}
+
+/* ------------------------------------------------------------------ me */
+
+static void route_me(struct http_req *r)
+{
+    const struct auth_principal *p = &r->principal;
+    struct buf *b = &r->out;
+    http__json(r, 200);
+    buf_puts(b, "{\"tenant_id\":");
+    buf_json_str(b, p->tenant_id);
+    buf_puts(b, ",\"role\":");
+    buf_json_str(b, p->role);
+    buf_puts(b, p->kind == AUTH_SESSION ? ",\"auth\":\"session\",\"user\":" : ",\"auth\":\"apikey\",\"user\":");
+    if (p->user_id[0]) {
+        buf_puts(b, "{\"id\":");
+        buf_json_str(b, p->user_id);
+        buf_puts(b, ",\"email\":");
+        buf_json_str(b, p->email);
+        buf_putc(b, '}');
+    } else {
+        buf_puts(b, "null");
+    }
+    buf_puts(b, ",\"key_id\":");
+    buf_json_str(b, p->key_id[0] ? p->key_id : NULL);
+    if (p->kind == AUTH_SESSION) {
+        buf_puts(b, ",\"csrf_token\":");
+        buf_json_str(b, p->csrf_token);
+    }
+    buf_putc(b, '}');
+}
+
+/* ------------------------------------------------------- login, logout */
+
+static void route_login(struct http_req *r)
+{
+    struct err e = {0};
+    struct auth_login lg;
+    int retry = 0;
+    const char *email, *password, *tenant = NULL;
+    cJSON *j = body_object(r);
+    if (!j)
+        return;
+    if (!(email = need_str(r, j, "email")) || !(password = need_str(r, j, "password")) ||
+        opt_str(r, j, "tenant_id", &tenant) != 0)
+        goto out;
+    memset(&lg, 0, sizeof lg);
+    if (auth_login(r->app->auth, email, password, tenant, r->ip, &lg, &retry, &e) != 0) {
+        if (e.code == ERR_RATELIMIT) {
+            char ra[24];
+            snprintf(ra, sizeof ra, "%d", retry > 0 ? retry : 1);
+            http__header(r, "Retry-After", ra);
+            http__error(r, 429, "login_throttled", "too many failed logins; try again later");
+        } else if (e.code == ERR_UNAUTHORIZED || e.code == ERR_NOTFOUND) {
+            http__error(r, 401, "invalid_credentials", "wrong email or password");
+        } else {
+            http__error_from(r, &e);
+        }
+        goto out;
+    }
+    char cookie[256];
+    snprintf(cookie, sizeof cookie, "sb_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld%s", lg.token,
+             (long long)r->app->cfg->session_ttl_s, r->app->cfg->cookie_secure ? "; Secure" : "");
+    http__header(r, "Set-Cookie", cookie);
+    http__json(r, 200);
+    struct buf *b = &r->out;
+    buf_puts(b, "{\"tenant_id\":");
+    buf_json_str(b, lg.principal.tenant_id);
+    buf_puts(b, ",\"user\":{\"id\":");
+    buf_json_str(b, lg.principal.user_id);
+    buf_puts(b, ",\"email\":");
+    buf_json_str(b, lg.principal.email);
+    buf_puts(b, "},\"role\":");
+    buf_json_str(b, lg.principal.role);
+    buf_puts(b, ",\"csrf_token\":");
+    buf_json_str(b, lg.csrf_token);
+    buf_puts(b, ",\"expires_at\":");
+    put_time(b, lg.expires_at);
+    buf_putc(b, '}');
+    sodium_memzero(&lg, sizeof lg);
+out:
+    cJSON_Delete(j);
+}
+
+static void route_logout(struct http_req *r)
+{
+    struct err e = {0};
+    if (r->principal.kind == AUTH_SESSION && auth_logout(r->app->auth, &r->principal, r->ip, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    http__header(r, "Set-Cookie", r->app->cfg->cookie_secure
+                                      ? "sb_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
+                                      : "sb_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    no_content(r);
+}
+
+/* ------------------------------------------------------------ API keys */
+
+static void put_apikey(struct buf *b, const struct store_apikey *k)
+{
+    buf_puts(b, "{\"id\":");
+    buf_json_str(b, k->id);
+    buf_puts(b, ",\"tenant_id\":");
+    buf_json_str(b, k->tenant_id);
+    buf_puts(b, ",\"name\":");
+    buf_json_str(b, k->name);
+    buf_puts(b, ",\"role\":");
+    buf_json_str(b, k->role);
+    buf_puts(b, ",\"prefix\":");
+    buf_json_str(b, k->prefix);
+    buf_puts(b, ",\"created_by\":");
+    buf_json_str(b, k->created_by[0] ? k->created_by : NULL);
+    buf_puts(b, ",\"created_at\":");
+    put_time(b, k->created_at);
+    buf_puts(b, ",\"last_used_at\":");
+    put_time(b, k->last_used_at);
+    buf_puts(b, ",\"revoked_at\":");
+    put_time(b, k->revoked_at);
+    buf_putc(b, '}');
+}
+
+struct list_ctx {
+    struct buf *b;
+    int n;
+};
+
+static int apikey_cb(void *ud, const struct store_apikey *k)
+{
+    struct list_ctx *c = ud;
+    if (c->n++)
+        buf_putc(c->b, ',');
+    put_apikey(c->b, k);
+    return 0;
+}
+
+static void route_apikeys_list(struct http_req *r)
+{
+    struct err e = {0};
+    struct list_ctx c = {&r->out, 0};
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"data\":[");
+    if (store_apikey_list(r->app->db, r->principal.tenant_id, apikey_cb, &c, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    buf_puts(&r->out, "]}");
+}
+
+static void route_apikeys_create(struct http_req *r)
+{
+    struct err e = {0};
+    struct store_apikey k;
+    char key[AUTH_APIKEY_MAX];
+    const char *name = NULL, *role;
+    cJSON *j = body_object(r);
+    if (!j)
+        return;
+    if (opt_str(r, j, "name", &name) != 0 || !(role = need_str(r, j, "role")))
+        goto out;
+    memset(&k, 0, sizeof k);
+    if (auth_apikey_create(r->app->auth, r->principal.tenant_id, role, name ? name : "", &r->principal, r->ip,
+                           &k, key, &e) != 0) {
+        http__error_from(r, &e);
+        goto out;
+    }
+    http__json(r, 201);
+    put_apikey(&r->out, &k);
+    r->out.len--; /* reopen the object to add the key, shown this once */
+    buf_puts(&r->out, ",\"key\":");
+    buf_json_str(&r->out, key);
+    buf_putc(&r->out, '}');
+    sodium_memzero(key, sizeof key);
+out:
+    cJSON_Delete(j);
+}
+
+static void route_apikeys_revoke(struct http_req *r)
+{
+    struct err e = {0};
+    if (auth_apikey_revoke(r->app->auth, r->principal.tenant_id, http__param(r, "id"), &r->principal, r->ip,
+                           &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    no_content(r);
+}
+
+/* --------------------------------------------------------------- users */
+
+static void put_member(struct buf *b, const struct store_member *m)
+{
+    buf_puts(b, "{\"id\":");
+    buf_json_str(b, m->user_id);
+    buf_puts(b, ",\"email\":");
+    buf_json_str(b, m->email);
+    buf_puts(b, ",\"name\":");
+    buf_json_str(b, m->name);
+    buf_puts(b, ",\"role\":");
+    buf_json_str(b, m->role);
+    buf_puts(b, ",\"created_at\":");
+    put_time(b, m->created_at);
+    buf_putc(b, '}');
+}
+
+static int member_cb(void *ud, const struct store_member *m)
+{
+    struct list_ctx *c = ud;
+    if (c->n++)
+        buf_putc(c->b, ',');
+    put_member(c->b, m);
+    return 0;
+}
+
+static void route_users_list(struct http_req *r)
+{
+    struct err e = {0};
+    struct list_ctx c = {&r->out, 0};
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"data\":[");
+    if (store_member_list(r->app->db, r->principal.tenant_id, member_cb, &c, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    buf_puts(&r->out, "]}");
+}
+
+static void route_users_create(struct http_req *r)
+{
+    struct err e = {0};
+    struct store_member m;
+    const char *email, *name = NULL, *role, *password;
+    cJSON *j = body_object(r);
+    if (!j)
+        return;
+    if (!(email = need_str(r, j, "email")) || opt_str(r, j, "name", &name) != 0 ||
+        !(role = need_str(r, j, "role")) || !(password = need_str(r, j, "password")))
+        goto out;
+    memset(&m, 0, sizeof m);
+    if (auth_user_create(r->app->auth, r->principal.tenant_id, email, name ? name : "", role, password,
+                         &r->principal, r->ip, &m, &e) != 0) {
+        http__error_from(r, &e);
+        goto out;
+    }
+    http__json(r, 201);
+    put_member(&r->out, &m);
+out:
+    cJSON_Delete(j);
+}
+
+static void route_users_update(struct http_req *r)
+{
+    struct err e = {0};
+    struct store_member m;
+    const char *role, *id = http__param(r, "id");
+    cJSON *j = body_object(r);
+    if (!j)
+        return;
+    if (!(role = need_str(r, j, "role")))
+        goto out;
+    if (auth_user_set_role(r->app->auth, r->principal.tenant_id, id, role, &r->principal, r->ip, &e) != 0 ||
+        store_member_get(r->app->db, r->principal.tenant_id, id, &m, &e) != 0) {
+        http__error_from(r, &e);
+        goto out;
+    }
+    http__json(r, 200);
+    put_member(&r->out, &m);
+out:
+    cJSON_Delete(j);
+}
+
+static void route_users_delete(struct http_req *r)
+{
+    struct err e = {0};
+    if (auth_user_remove(r->app->auth, r->principal.tenant_id, http__param(r, "id"), &r->principal, r->ip,
+                         &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    no_content(r);
+}
+
+/* --------------------------------------------------------------- audit */
+
+struct audit_ctx {
+    struct buf *b;
+    int n;
+    int64_t last_seq;
+};
+
+static int audit_cb(void *ud, const struct store_audit *a)
+{
+    struct audit_ctx *c = ud;
+    struct buf *b = c->b;
+    if (c->n++)
+        buf_putc(b, ',');
+    c->last_seq = a->seq;
+    buf_printf(b, "{\"seq\":%lld,\"at\":", (long long)a->seq);
+    put_time(b, a->at);
+    buf_puts(b, ",\"actor_type\":");
+    buf_json_str(b, a->actor_type);
+    buf_puts(b, ",\"actor_id\":");
+    buf_json_str(b, a->actor_id);
+    buf_puts(b, ",\"action\":");
+    buf_json_str(b, a->action);
+    buf_puts(b, ",\"target\":");
+    buf_json_str(b, a->target);
+    buf_puts(b, ",\"ip\":");
+    buf_json_str(b, a->ip);
+    buf_puts(b, ",\"details\":");
+    cJSON *d = a->details[0] ? cJSON_Parse(a->details) : NULL;
+    if (cJSON_IsObject(d))
+        buf_puts(b, a->details);
+    else
+        buf_puts(b, "null");
+    cJSON_Delete(d);
+    buf_puts(b, ",\"hash\":");
+    buf_json_str(b, a->hash);
+    buf_puts(b, ",\"prev_hash\":");
+    buf_json_str(b, a->prev_hash);
+    buf_putc(b, '}');
+    return 0;
+}
+
+/* Query argument as a time (RFC 3339) or an integer; 400 when malformed. */
+static int query_arg(struct http_req *r, const char *name, int is_time, int64_t *out)
+{
+    const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    char msg[128];
+    if (!v || !*v)
+        return 0;
+    if (is_time) {
+        if (time_parse_iso(v, out) == 0)
+            return 0;
+        snprintf(msg, sizeof msg, "query parameter \"%s\" must be an RFC 3339 time", name);
+    } else {
+        char *end = NULL;
+        long long n = strtoll(v, &end, 10);
+        if (end != v && !*end && n >= 0) {
+            *out = n;
+            return 0;
+        }
+        snprintf(msg, sizeof msg, "query parameter \"%s\" must be a non-negative integer", name);
+    }
+    http__error(r, 400, "invalid_request", msg);
+    return -1;
+}
+
+static void route_audit(struct http_req *r)
+{
+    struct err e = {0};
+    int64_t from = 0, to = 0, limit = 100, before = 0;
+    if (query_arg(r, "from", 1, &from) || query_arg(r, "to", 1, &to) || query_arg(r, "limit", 0, &limit) ||
+        query_arg(r, "before", 0, &before))
+        return;
+    if (limit < 1 || limit > 500) {
+        http__error(r, 400, "invalid_request", "query parameter \"limit\" must be 1..500");
+        return;
+    }
+    struct audit_ctx c = {&r->out, 0, 0};
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"data\":[");
+    if (store_audit_list(r->app->db, r->principal.tenant_id, from, to, before, (int)limit, audit_cb, &c, &e) !=
+        0) {
+        http__error_from(r, &e);
+        return;
+    }
+    buf_puts(&r->out, "],\"next_before\":");
+    if (c.n == limit && c.last_seq > 1)
+        buf_printf(&r->out, "%lld", (long long)c.last_seq);
+    else
+        buf_puts(&r->out, "null");
+    buf_putc(&r->out, '}');
+}
+
+/* ---------------------------------------------------------- the table */
+
+const struct http_route http__routes[] = {
+    {"GET", "/healthz", route_healthz, NULL, HTTP_ROUTE_PUBLIC},
+    {"GET", "/readyz", route_readyz, NULL, HTTP_ROUTE_PUBLIC},
+    {"GET", "/metrics", route_metrics, NULL, HTTP_ROUTE_PUBLIC},
+    {"GET", "/api/v1/openapi.json", route_openapi, NULL, HTTP_ROUTE_PUBLIC},
+    {"GET", "/api/v1/me", route_me, "me.read", 0},
+    {"POST", "/api/v1/auth/login", route_login, NULL, HTTP_ROUTE_PUBLIC},
+    {"POST", "/api/v1/auth/logout", route_logout, NULL, 0},
+    {"GET", "/api/v1/apikeys", route_apikeys_list, "apikeys.list", 0},
+    {"POST", "/api/v1/apikeys", route_apikeys_create, "apikeys.create", 0},
+    {"DELETE", "/api/v1/apikeys/{id}", route_apikeys_revoke, "apikeys.revoke", 0},
+    {"GET", "/api/v1/users", route_users_list, "users.list", 0},
+    {"POST", "/api/v1/users", route_users_create, "users.create", 0},
+    {"PATCH", "/api/v1/users/{id}", route_users_update, "users.update", 0},
+    {"DELETE", "/api/v1/users/{id}", route_users_delete, "users.delete", 0},
+    {"GET", "/api/v1/audit", route_audit, "audit.read", 0},
+    {"GET", "/api/v1/events", http__ws_upgrade, "events.subscribe", HTTP_ROUTE_WEBSOCKET},
+    {NULL, NULL, NULL, NULL, 0},
+};

@@ -1,0 +1,394 @@
+/*
+ * server: the libmicrohttpd daemon (epoll, thread pool), the request life
+ * cycle (body accumulation under the limit, dispatch, response), the header
+ * deadline reaper and graceful shutdown.
+ *
+ * Invariants: a struct http_req exists from the first access-handler call of
+ * a request to MHD's completed notification, which frees it; inflight counts
+ * exactly those. A tracked connection is removed (under conns_mu) before MHD
+ * closes its socket, so the reaper never shuts down a reused descriptor.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/http_int.h"
+
+/* One open connection: when its current request's headers are due. */
+struct http_conn_track {
+    struct http_conn_track *prev, *next;
+    int fd;
+    int64_t since_ns;     /* connect, or the end of the previous request */
+    int64_t limit_ns;     /* header_timeout for a new connection, idle after a request */
+    int headers_done;     /* the current request's headers arrived */
+};
+
+static int64_t server_header_ns(const struct http_server *s)
+{
+    int64_t t = s->app->cfg->header_timeout_s;
+    return (t > 0 ? t : 10) * 1000000000LL;
+}
+
+static int64_t server_idle_ns(const struct http_server *s)
+{
+    int64_t t = s->app->cfg->idle_timeout_s;
+    return (t > 0 ? t : 60) * 1000000000LL;
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: track open connections. */
+static void server_notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+                               enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct http_conn_track *t = calloc(1, sizeof *t);
+        if (!t || !ci) {
+            free(t);
+            *socket_context = NULL;
+            return;
+        }
+        t->fd = ci->connect_fd;
+        t->since_ns = time_mono_ns();
+        t->limit_ns = server_header_ns(s);
+        pthread_mutex_lock(&s->conns_mu);
+        t->next = s->conns;
+        if (s->conns)
+            s->conns->prev = t;
+        s->conns = t;
+        pthread_mutex_unlock(&s->conns_mu);
+        *socket_context = t;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        struct http_conn_track *t = *socket_context;
+        if (!t)
+            return;
+        pthread_mutex_lock(&s->conns_mu);
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            s->conns = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+        pthread_mutex_unlock(&s->conns_mu);
+        free(t);
+        *socket_context = NULL;
+    }
+}
+
+static struct http_conn_track *server_track(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The reaper: MHD has only an idle timeout, so a client that trickles one
+ * header byte a second would hold a connection forever. Drop those. */
+static void *server_reaper(void *arg)
+{
+    struct http_server *s = arg;
+    while (!s->stopping) {
+        struct timespec ts = {0, 250 * 1000000L};
+        nanosleep(&ts, NULL);
+        int64_t now = time_mono_ns();
+        pthread_mutex_lock(&s->conns_mu);
+        for (struct http_conn_track *t = s->conns; t; t = t->next) {
+            if (!t->headers_done && t->fd >= 0 && now - t->since_ns > t->limit_ns) {
+                shutdown(t->fd, SHUT_RDWR);
+                t->fd = -1; /* once */
+            }
+        }
+        pthread_mutex_unlock(&s->conns_mu);
+    }
+    return NULL;
+}
+
+static void server_client_ip(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, outlen, "unknown");
+    if (!ci || !ci->client_addr)
+        return;
+    if (ci->client_addr->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ci->client_addr;
+        inet_ntop(AF_INET, &a->sin_addr, out, (socklen_t)outlen);
+    } else if (ci->client_addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ci->client_addr;
+        inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)outlen);
+    }
+}
+
+/* Turn r's response fields into an MHD response and queue it. */
+static enum MHD_Result server_respond(struct http_req *r)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result rc;
+    if (r->upgrade) {
+        resp = r->upgrade;
+        r->upgrade = NULL;
+    } else {
+        size_t len = r->out.len;
+        char *data = buf_steal(&r->out);
+        resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            free(data);
+            return MHD_NO;
+        }
+        if (len > 0 || r->content_type)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                    r->content_type ? r->content_type : "application/json");
+    }
+    for (int i = 0; i < r->nheaders; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    if (r->body_too_large)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    r->responded = 1;
+    return rc;
+}
+
+static enum MHD_Result server_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *version, const char *upload_data,
+                                     size_t *upload_data_size, void **con_cls)
+{
+    struct http_server *s = cls;
+    struct http_req *r = *con_cls;
+    (void)version;
+
+    if (!r) {
+        struct http_conn_track *t = server_track(conn);
+        if (t) {
+            pthread_mutex_lock(&s->conns_mu);
+            t->headers_done = 1;
+            pthread_mutex_unlock(&s->conns_mu);
+        }
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        r->arena = arena_new();
+        r->app = s->app;
+        r->srv = s;
+        r->conn = conn;
+        r->method = arena_strdup(r->arena, method);
+        r->path = arena_strdup(r->arena, url);
+        r->start_ns = time_mono_ns();
+        server_client_ip(conn, r->ip, sizeof r->ip);
+        *con_cls = r;
+        s->inflight++;
+        if (s->app->metrics)
+            ops_metrics_inflight(s->app->metrics, 1);
+        /* Refuse a declared oversized body before reading any of it. */
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno || end == cl || (long long)n > s->app->cfg->body_limit)
+                r->body_too_large = 1;
+        }
+        if (r->body_too_large) {
+            http__dispatch(r);
+            return server_respond(r);
+        }
+        return MHD_YES;
+    }
+    if (r->responded) {
+        *upload_data_size = 0; /* discard the rest of a refused body */
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!r->body_too_large && r->body.len + *upload_data_size <= (size_t)s->app->cfg->body_limit)
+            buf_append(&r->body, upload_data, *upload_data_size);
+        else
+            r->body_too_large = 1;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    http__dispatch(r);
+    return server_respond(r);
+}
+
+/* MHD_OPTION_NOTIFY_COMPLETED: the request is over; free it. */
+static void server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                             enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *s = cls;
+    struct http_req *r = *con_cls;
+    (void)toe;
+    struct http_conn_track *t = server_track(conn);
+    if (t) {
+        pthread_mutex_lock(&s->conns_mu);
+        t->headers_done = 0;
+        t->since_ns = time_mono_ns();
+        t->limit_ns = server_idle_ns(s);
+        pthread_mutex_unlock(&s->conns_mu);
+    }
+    if (!r)
+        return;
+    if (r->upgrade)
+        MHD_destroy_response(r->upgrade);
+    buf_free(&r->body);
+    buf_free(&r->out);
+    arena_free(r->arena);
+    free(r);
+    *con_cls = NULL;
+    if (s->app->metrics)
+        ops_metrics_inflight(s->app->metrics, -1);
+    s->inflight--;
+}
+
+int http__parse_listen(const char *listen, char *host, size_t hostlen, int *port, struct err *e)
+{
+    const char *colon, *h = listen;
+    size_t hl;
+    if (!listen || !*listen)
+        return err_set(e, ERR_INVALID, "invalid_config", "SB_LISTEN is empty");
+    if (listen[0] == '[') {
+        const char *rb = strchr(listen, ']');
+        if (!rb || rb[1] != ':')
+            return err_set(e, ERR_INVALID, "invalid_config", "SB_LISTEN: expected [v6]:PORT");
+        h = listen + 1;
+        hl = (size_t)(rb - h);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon)
+            return err_set(e, ERR_INVALID, "invalid_config", "SB_LISTEN: expected HOST:PORT");
+        hl = (size_t)(colon - listen);
+    }
+    if (hl == 0 || hl >= hostlen)
+        return err_set(e, ERR_INVALID, "invalid_config", "SB_LISTEN: bad host");
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end || p < 0 || p > 65535)
+        return err_set(e, ERR_INVALID, "invalid_config", "SB_LISTEN: bad port");
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+static void server_wait_signal(void)
+{
+    sigset_t set;
+    int sig = 0;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    while (sigwait(&set, &sig) != 0)
+        ;
+}
+
+int http_serve(const struct http_app *app, struct err *e)
+{
+    struct http_server *s = NULL;
+    char host[256];
+    int port = 0, rc = 0;
+    union {
+        struct sockaddr_in v4;
+        struct sockaddr_in6 v6;
+    } addr;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE | MHD_USE_ITC |
+                     MHD_USE_TURBO;
+    sigset_t set, old;
+
+    rc = http__parse_listen(app->cfg->listen, host, sizeof host, &port, e);
+    if (rc)
+        return rc;
+    memset(&addr, 0, sizeof addr);
+    if (inet_pton(AF_INET, host, &addr.v4.sin_addr) == 1) {
+        addr.v4.sin_family = AF_INET;
+        addr.v4.sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, host, &addr.v6.sin6_addr) == 1) {
+        addr.v6.sin6_family = AF_INET6;
+        addr.v6.sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else if (strcmp(host, "localhost") == 0) {
+        addr.v4.sin_family = AF_INET;
+        addr.v4.sin_port = htons((uint16_t)port);
+        addr.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    } else {
+        return err_set(e, ERR_INVALID, "invalid_config", "SB_LISTEN: host must be an IP address");
+    }
+
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return err_set(e, ERR_NOMEM, NULL, "out of memory");
+    s->app = app;
+    pthread_mutex_init(&s->conns_mu, NULL);
+    http__ws_hub_init(s);
+
+    /* Every thread MHD starts inherits this mask, so only sigwait sees the signals. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    signal(SIGPIPE, SIG_IGN);
+
+    long nthreads = app->cfg->threads > 0 ? (long)app->cfg->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (nthreads < 1)
+        nthreads = 1;
+    unsigned idle = app->cfg->idle_timeout_s > 0 ? (unsigned)app->cfg->idle_timeout_s : 60;
+
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, server_access, s,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)nthreads,
+        MHD_OPTION_CONNECTION_TIMEOUT, idle,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, server_notify_conn, s,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        rc = err_set(e, ERR_IO, "listen_failed", "cannot listen on %s", app->cfg->listen);
+        goto out;
+    }
+    if (pthread_create(&s->reaper, NULL, server_reaper, s) == 0)
+        s->reaper_started = 1;
+
+    log_write(LOG_INFO, NULL, NULL, "listening on http://%s (threads=%ld, body_limit=%lld)", app->cfg->listen,
+              nthreads, (long long)app->cfg->body_limit);
+
+    server_wait_signal();
+
+    log_write(LOG_INFO, NULL, NULL, "shutting down: %d request(s) in flight", (int)s->inflight);
+    /* Stop accepting: closing the quiesced listen socket refuses new connections. */
+    MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    http__ws_hub_shutdown(s);
+    int64_t grace = app->cfg->shutdown_grace_s > 0 ? app->cfg->shutdown_grace_s : 10;
+    int64_t deadline = time_mono_ns() + grace * 1000000000LL;
+    while (s->inflight > 0 && time_mono_ns() < deadline) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    int left = s->inflight;
+    s->stopping = 1;
+    if (s->reaper_started)
+        pthread_join(s->reaper, NULL);
+    MHD_stop_daemon(s->daemon);
+    s->daemon = NULL;
+    log_write(LOG_INFO, NULL, NULL, "stopped (%d request(s) cut off)", left);
+    rc = 0;
+out:
+    if (s) {
+        s->stopping = 1;
+        if (s->daemon)
+            MHD_stop_daemon(s->daemon);
+        pthread_mutex_destroy(&s->conns_mu);
+        pthread_mutex_destroy(&s->ws_mu);
+        pthread_cond_destroy(&s->ws_cv);
+        free(s);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
