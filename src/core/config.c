@@ -83,9 +83,11 @@ static const struct config_range config_ranges[] = {
     {"SB_DB_BUSY_TIMEOUT_MS", 1, 3600000},
 };
 
-/* SB_ names the tooling uses that are not settings (test runner, CI):
- * exempt from the unknown-name check. */
-static const char *const config_foreign[] = {"SB_BIN", "SB_SOURCE_DIR", NULL};
+/* SB_ names the tooling uses that are not settings (scripts/test.sh knobs,
+ * the integration harness): they may sit in the environment of a server a
+ * test starts, so they are exempt from the unknown-name check. */
+static const char *const config_foreign[] = {"SB_BIN",       "SB_SOURCE_DIR",     "SB_JOBS", "SB_FUZZ_SECONDS",
+                                             "SB_BUILD_DIR", "SB_FUZZ_BUILD_DIR", "SB_CC",   NULL};
 #define CONFIG_FOREIGN_PREFIX "SB_TEST_"
 
 static const struct config_def *config_find(const char *name, size_t len)

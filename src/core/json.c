@@ -6,7 +6,6 @@
  * process-wide global and not thread-safe), rejects trailing garbage and
  * nesting deeper than JSON_MAX_DEPTH. Getters borrow from the tree.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,7 +102,9 @@ int json_int(const cJSON *obj, const char *name, int64_t *out)
     if (!cJSON_IsNumber(m))
         return ERR_INVALID;
     d = m->valuedouble;
-    if (!isfinite(d) || d != floor(d) || fabs(d) > JSON_MAX_SAFE_INT)
+    /* Range first (this also rejects NaN), then the cast is defined; no
+     * libm needed, so sb_core links without -lm. */
+    if (!(d >= -JSON_MAX_SAFE_INT && d <= JSON_MAX_SAFE_INT) || (double)(int64_t)d != d)
         return ERR_INVALID;
     *out = (int64_t)d;
     return 0;
