@@ -175,7 +175,9 @@ static int db_contains(const char *needle)
     }
     PGconn *c = PQconnectdb(T.url);
     PGresult *res = PQexec(c, "SELECT sealed FROM secrets UNION ALL SELECT name FROM tenants "
-                              "UNION ALL SELECT wrapped FROM keys");
+                              "UNION ALL SELECT wrapped FROM keyring");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fprintf(stderr, "db_contains: %s", PQerrorMessage(c));
     int found = 0;
     for (int i = 0; PQresultStatus(res) == PGRES_TUPLES_OK && i < PQntuples(res); i++)
         if (strstr(PQgetvalue(res, i, 0), needle))
