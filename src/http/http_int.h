@@ -54,6 +54,7 @@ struct http_req {
     const char *method;
     const char *path;             /* without query (MHD strips it) */
     const struct http_route *route;
+    const char *pattern;          /* the matched path pattern, also for a 405 */
     const char *param_name[HTTP_MAX_PARAMS];
     const char *param_val[HTTP_MAX_PARAMS];
     int nparams;

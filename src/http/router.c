@@ -55,6 +55,7 @@ const struct http_route *http__route_match(struct http_req *r, const char *metho
     for (const struct http_route *rt = http__routes; rt->method; rt++) {
         if (!route_match_one(rt->pattern, path, NULL))
             continue;
+        r->pattern = rt->pattern;
         if (strcmp(rt->method, method) == 0 || (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0)) {
             route_match_one(rt->pattern, path, r);
             return rt;
@@ -415,7 +416,7 @@ static const http_mw_fn http_chain[] = {
 static void dispatch_log(struct http_req *r)
 {
     int64_t dur = time_mono_ns() - r->start_ns;
-    const char *route = r->route ? r->route->pattern : "unmatched";
+    const char *route = r->pattern ? r->pattern : "unmatched";
     if (r->app->metrics)
         ops_metrics_request(r->app->metrics, r->method, route, r->status, dur);
     if (!log_enabled(LOG_INFO))
