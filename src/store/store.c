@@ -612,7 +612,7 @@ int store_member_create(struct store *db, const char *tenant_id, struct store_me
     struct store_conn *c = NULL;
     char email[sizeof(m->email)], existing[CORE_ID_MAX] = "";
     struct store_param p[5];
-    int64_t now = time_now_ms();
+    int64_t now = time_now_ms(), rows = 0;
     int rc;
 
     if ((rc = need(tenant_id, "tenant id", e)) || (rc = need(m->email, "email", e)))
@@ -638,10 +638,22 @@ int store_member_create(struct store *db, const char *tenant_id, struct store_me
         p[2] = ptext(m->name);
         p[3] = ptext(m->password_hash);
         p[4] = pint(now);
-        rc = q(db, c, "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)", p,
-               5, NULL, NULL, NULL, e);
+        /* DO NOTHING: a concurrent creator of the same email wins and we join its user. */
+        rc = q(db, c,
+               "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)"
+               " ON CONFLICT (email) DO NOTHING",
+               p, 5, NULL, NULL, &rows, e);
         if (rc)
             goto tx;
+        if (rows == 0) {
+            p[0] = ptext(email);
+            rc = q(db, c, "SELECT id FROM users WHERE email = ?", p, 1, row_text0, existing, NULL, e);
+            if (rc == 0 && !existing[0])
+                rc = err_set(e, ERR_CONFLICT, "conflict", "store: user id already taken");
+            if (rc)
+                goto tx;
+            cpy(m->user_id, sizeof(m->user_id), existing);
+        }
     }
     cpy(m->email, sizeof(m->email), email);
     cpy(m->tenant_id, sizeof(m->tenant_id), tenant_id);

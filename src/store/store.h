@@ -17,6 +17,10 @@
  * failure, message says which), ERR_INVALID (bad argument).
  * List functions call a callback per row; the row is borrowed for the call.
  * A callback returning non-zero stops the iteration and that value is returned.
+ * Callbacks run while the call holds a pooled connection (store_secret_scan
+ * excepted: it collects first), so a callback that calls the store itself
+ * needs pool_size >= 2. Functions wait up to 30 s for a free connection
+ * (then ERR_TIMEOUT); a database that cannot be reached is ERR_UPSTREAM.
  */
 #ifndef SB_STORE_H
 #define SB_STORE_H
