@@ -124,7 +124,11 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
 
 char *arena_strdup(struct arena *a, const char *s)
 {
-    return arena_strndup(a, s, SIZE_MAX - ARENA_ALIGN - 1);
+    size_t len = strlen(s);
+    char *p = arena_alloc(a, len + 1);
+
+    memcpy(p, s, len + 1);
+    return p;
 }
 
 char *arena_printf(struct arena *a, const char *fmt, ...)

@@ -95,6 +95,29 @@ void buf_printf(struct buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0 when the bytes are invalid. */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+
+        return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
 void buf_json_str(struct buf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -107,10 +130,10 @@ void buf_json_str(struct buf *b, const char *s)
     }
     buf_putc(b, '"');
     run = (const unsigned char *)s;
-    for (p = run; *p; p++) {
+    for (p = run; *p;) {
         unsigned char c = *p;
         char esc[7];
-        size_t elen = 0;
+        size_t elen = 0, seq;
 
         if (c == '"' || c == '\\') {
             esc[0] = '\\';
@@ -132,12 +155,21 @@ void buf_json_str(struct buf *b, const char *s)
                 esc[5] = hex[c & 15];
                 elen = 6;
             }
-        } else {
+        } else if ((seq = utf8_seq_len(p)) != 0) {
+            /* Valid UTF-8 is copied as is (the NUL terminator fails every
+             * continuation check, so we never read past the string). */
+            p += seq;
             continue;
+        } else {
+            /* An invalid byte would make the whole document invalid JSON
+             * text; write U+FFFD instead, as Go's encoding/json does. */
+            memcpy(esc, "\\ufffd", 6);
+            elen = 6;
         }
         buf_append(b, run, (size_t)(p - run));
         buf_append(b, esc, elen);
-        run = p + 1;
+        p++;
+        run = p;
     }
     buf_append(b, run, (size_t)(p - run));
     buf_putc(b, '"');

@@ -12,24 +12,29 @@
 
 int err_set(struct err *e, int code, const char *slug, const char *fmt, ...)
 {
+    char msg[sizeof(e->msg)], sl[sizeof(e->slug)];
     va_list ap;
 
     if (!e)
         return code;
-    e->code = code;
-    e->slug[0] = '\0';
+    /* Format into locals first: callers may wrap an earlier error with
+     * err_set(e, e->code, e->slug, "context: %s", e->msg). */
+    sl[0] = '\0';
     if (slug)
-        snprintf(e->slug, sizeof(e->slug), "%s", slug);
-    e->msg[0] = '\0';
+        snprintf(sl, sizeof(sl), "%s", slug);
+    msg[0] = '\0';
     if (fmt) {
         va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
     }
     /* One line only: log lines and HTTP bodies rely on it. */
-    for (char *p = e->msg; *p; p++)
+    for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
+    e->code = code;
+    memcpy(e->slug, sl, sizeof(sl));
+    memcpy(e->msg, msg, sizeof(msg));
     return code;
 }
 

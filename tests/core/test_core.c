@@ -89,6 +89,11 @@ static void test_core__err_set_and_clear(void)
     CHECK_EQ_INT(e.code, 0);
     CHECK_EQ_STR(e.msg, "");
     CHECK_EQ_INT(err_set(NULL, ERR_IO, NULL, "ignored"), ERR_IO);
+    /* Wrapping an earlier error in place keeps its text. */
+    err_set(&e, ERR_IO, "db_down", "connection refused");
+    err_set(&e, e.code, e.slug, "open store: %s", e.msg);
+    CHECK_EQ_STR(e.msg, "open store: connection refused");
+    CHECK_EQ_STR(err_slug(&e), "db_down");
 }
 
 /* --------------------------------------------------------------- buf */
@@ -137,6 +142,29 @@ static void test_core__buf_json_escaping(void)
     buf_reset(&b);
     buf_json_str(&b, NULL);
     CHECK_EQ_STR(b.data, "null");
+    buf_free(&b);
+}
+
+static void test_core__buf_json_invalid_utf8_replaced(void)
+{
+    struct buf b = {0};
+
+    /* Valid 2-, 3- and 4-byte sequences pass through unchanged. */
+    buf_json_str(&b, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    CHECK_EQ_STR(b.data, "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+    /* Lone continuation, truncated lead, overlong, surrogate, > U+10FFFF. */
+    buf_reset(&b);
+    buf_json_str(&b, "a\x80" "b\xc3");
+    CHECK_EQ_STR(b.data, "\"a\\ufffdb\\ufffd\"");
+    buf_reset(&b);
+    buf_json_str(&b, "\xc0\xaf");
+    CHECK_EQ_STR(b.data, "\"\\ufffd\\ufffd\"");
+    buf_reset(&b);
+    buf_json_str(&b, "\xed\xa0\x80");
+    CHECK_EQ_STR(b.data, "\"\\ufffd\\ufffd\\ufffd\"");
+    buf_reset(&b);
+    buf_json_str(&b, "\xf4\x90\x80\x80");
+    CHECK_EQ_STR(b.data, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
     buf_free(&b);
 }
 
@@ -997,6 +1025,7 @@ int main(void)
     TEST_RUN(test_core__err_set_and_clear);
     TEST_RUN(test_core__buf_append_and_grow);
     TEST_RUN(test_core__buf_json_escaping);
+    TEST_RUN(test_core__buf_json_invalid_utf8_replaced);
     TEST_RUN(test_core__arena_alignment_and_zeroing);
     TEST_RUN(test_core__arena_strings);
     TEST_RUN(test_core__json_parse_ok_without_nul);
