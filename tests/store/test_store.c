@@ -806,6 +806,72 @@ static void test_store__bad_open(void)
     }
 }
 
+struct join_thread {
+    char tenant[CORE_ID_MAX];
+    char user_id[CORE_ID_MAX];
+    int rc;
+};
+
+static void *join_worker(void *arg)
+{
+    struct join_thread *t = arg;
+    struct store_member m = {.email = "Shared@Join.test", .role = "agent", .password_hash = "h"};
+    struct err e = {0};
+
+    t->rc = store_member_create(db, t->tenant, &m, &e);
+    if (t->rc)
+        fprintf(stderr, "join: %s\n", e.msg);
+    snprintf(t->user_id, sizeof(t->user_id), "%s", m.user_id);
+    return NULL;
+}
+
+/* The same new email joining several tenants at once ends up as one user. */
+static void test_store__member_concurrent_join(void)
+{
+    pthread_t th[6];
+    struct join_thread args[6];
+    int count = 0;
+    struct err e = {0};
+
+    for (int i = 0; i < 6; i++) {
+        memset(&args[i], 0, sizeof(args[i]));
+        snprintf(args[i].tenant, sizeof(args[i].tenant), "ten_j%d", i);
+        mk_tenant(args[i].tenant, "Join");
+    }
+    for (int i = 0; i < 6; i++)
+        pthread_create(&th[i], NULL, join_worker, &args[i]);
+    for (int i = 0; i < 6; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 6; i++) {
+        CHECK_EQ_INT(args[i].rc, 0);
+        CHECK_EQ_STR(args[i].user_id, args[0].user_id);
+    }
+    CHECK_EQ_INT(store_login_lookup(db, "shared@join.test", count_cb_member, &count, &e), 0);
+    CHECK_EQ_INT(count, 6);
+}
+
+/* SQLite connections run in WAL mode with foreign keys on. */
+static void test_store__sqlite_pragmas(void)
+{
+    sqlite3 *s = NULL;
+    sqlite3_stmt *st = NULL;
+
+    if (use_pg)
+        return;
+    CHECK_EQ_INT(sqlite3_open(sqlite_path, &s), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_prepare_v2(s, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_EQ_STR((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(s);
+    /* Foreign keys are enforced through the store: a key for a missing tenant. */
+    {
+        struct store_apikey k = {.id = "key_fk", .role = "agent", .prefix = "p"};
+        struct err e = {0};
+        CHECK_EQ_INT(store_apikey_create(db, "ten_missing", &k, "hash_fk", &e), ERR_NOTFOUND);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (crypto_init() != 0) {
@@ -829,6 +895,8 @@ int main(int argc, char **argv)
     TEST_RUN(test_store__audit_concurrent);
     TEST_RUN(test_store__keys_secrets);
     TEST_RUN(test_store__pool);
+    TEST_RUN(test_store__member_concurrent_join);
+    TEST_RUN(test_store__sqlite_pragmas);
     TEST_RUN(test_store__bad_open);
     teardown();
     TEST_DONE();
