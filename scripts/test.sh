@@ -10,6 +10,9 @@
 # target, 0 skips fuzzing), SB_JOBS (default nproc).
 set -euo pipefail
 
+# The whole script is one { … } block, so bash parses it completely before it
+# runs: editing or pulling this file during a run cannot corrupt the run.
+{
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
@@ -36,7 +39,9 @@ LSAN=1
 probe_dir=$(mktemp -d /tmp/sb-lsan.XXXXXX)
 printf '#include <stdlib.h>\nvoid *volatile p;\nint main(void){ p = malloc(7); p = 0; return 0; }\n' >"$probe_dir/leak.c"
 if gcc -fsanitize=address -o "$probe_dir/leak" "$probe_dir/leak.c" 2>/dev/null; then
-  if ! ASAN_OPTIONS=detect_leaks=1 "$probe_dir/leak" 2>&1 | grep -q 'LeakSanitizer: detected memory leaks'; then
+  # The probe leaks on purpose and so exits non-zero: keep its output, not its status.
+  probe_out=$(ASAN_OPTIONS=detect_leaks=1 "$probe_dir/leak" 2>&1 || true)
+  if [[ "$probe_out" != *'LeakSanitizer: detected memory leaks'* ]]; then
     LSAN=0
   fi
 fi
@@ -62,7 +67,7 @@ mkdir -p "$SB_TEST_LOG_DIR"
 status=0
 
 step "ctest (ASAN_OPTIONS=$ASAN_OPTIONS)"
-if ! ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS"; then
+if ! ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" --timeout 600; then
   status=1
 fi
 
@@ -72,6 +77,7 @@ if [[ "$FUZZ_SECONDS" != 0 ]]; then
     -DBUILD_FUZZERS=ON -DBUILD_TESTS=OFF -DENABLE_SANITIZERS=OFF -DENABLE_WERROR=OFF >/dev/null
   if make -C "$FUZZ_BUILD" -j"$JOBS" --no-print-directory "${FUZZERS[@]}"; then
     work=$(mktemp -d /tmp/sb-fuzz.XXXXXX)
+    fuzz_failed=0
     for f in "${FUZZERS[@]}"; do
       target=${f#fuzz_}
       mkdir -p "$work/$target"
@@ -81,13 +87,14 @@ if [[ "$FUZZ_SECONDS" != 0 ]]; then
               -rss_limit_mb=2048 -print_final_stats=1 "$work/$target" >"$work/$f.log" 2>&1); then
         echo "FAIL: $f found a crash; last lines of its log:" >&2
         tail -n 60 "$work/$f.log" >&2
-        ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* 2>/dev/null >&2 || true
+        ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* 2>/dev/null >&2 || true
+        fuzz_failed=1
         status=1
       else
         grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$work/$f.log" || true
       fi
     done
-    if [[ $status -eq 0 ]]; then rm -rf "$work"; else echo "fuzz artifacts kept in $work" >&2; fi
+    if [[ $fuzz_failed -eq 0 ]]; then rm -rf "$work"; else echo "fuzz artifacts (reproduce: $FUZZ_BUILD/fuzz/<target> <file>) kept in $work" >&2; fi
   else
     echo "FAIL: fuzzer build" >&2
     status=1
@@ -100,3 +107,4 @@ else
   step "FAILED (see above)"
 fi
 exit $status
+}
