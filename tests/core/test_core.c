@@ -5,6 +5,7 @@
  * Config tests set and unset SB_ variables in this process's environment,
  * so they first clear every schema variable the caller may have set.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,30 @@ static void test_core__json_parse_errors(void)
     err_clear(&e);
     CHECK_EQ_INT(json_parse(&v, "{}\0{}", 5, &e), ERR_INVALID);
     CHECK(strstr(e.msg, "byte 2") != NULL);
+}
+
+/* Inputs in exact-size heap buffers, so ASan flags any read past len. */
+static void test_core__json_parse_never_reads_past_len(void)
+{
+    static const char *const inputs[] = {
+        "{\"a\":\"unterminated", "[1,2", "tru", "\"\\u12", "-", "1e", "{\"a\"", "[\"x\",", "123", "\"ok\"",
+    };
+    static const int valid[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1};
+
+    for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+        size_t len = strlen(inputs[i]);
+        char *copy = malloc(len);
+        cJSON *v = NULL;
+        struct err e;
+
+        memcpy(copy, inputs[i], len);
+        err_clear(&e);
+        CHECK_EQ_INT(json_parse(&v, copy, len, &e), valid[i] ? 0 : ERR_INVALID);
+        if (!valid[i])
+            CHECK_EQ_STR(err_slug(&e), "invalid_json");
+        cJSON_Delete(v);
+        free(copy);
+    }
 }
 
 static void test_core__json_depth_limit(void)
@@ -1002,6 +1027,59 @@ static void test_core__log_line_is_json(void)
     fclose(f);
 }
 
+struct log_thread_arg {
+    int id;
+};
+
+static void *log_thread(void *ud)
+{
+    struct log_thread_arg *a = ud;
+    struct log_ctx ctx = {.request_id = "req", .trace_id = "trace", .tenant_id = NULL};
+    char payload[600];
+
+    memset(payload, 'a' + a->id, sizeof(payload) - 1);
+    payload[sizeof(payload) - 1] = '\0';
+    for (int i = 0; i < 200; i++)
+        log_write(LOG_INFO, &ctx, NULL, "thread %d line %d %s", a->id, i, payload);
+    return NULL;
+}
+
+/* Concurrent writers: every line comes out whole and parses. */
+static void test_core__log_lines_never_interleave(void)
+{
+    FILE *f = tmpfile();
+    pthread_t th[4];
+    struct log_thread_arg args[4];
+    char line[2048];
+    int lines = 0, bad = 0;
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    log_init(LOG_INFO, f);
+    for (int i = 0; i < 4; i++) {
+        args[i].id = i;
+        pthread_create(&th[i], NULL, log_thread, &args[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    log_init(LOG_INFO, NULL);
+    rewind(f);
+    while (fgets(line, sizeof(line), f)) {
+        cJSON *v = NULL;
+        struct err e;
+
+        lines++;
+        if (json_parse(&v, line, strlen(line), &e) != 0 || !json_str(v, "msg") ||
+            strncmp(json_str(v, "msg"), "thread ", 7) != 0)
+            bad++;
+        cJSON_Delete(v);
+    }
+    CHECK_EQ_INT(lines, 800);
+    CHECK_EQ_INT(bad, 0);
+    fclose(f);
+}
+
 static void test_core__log_parse_level(void)
 {
     enum log_level lv = LOG_INFO;
@@ -1030,6 +1108,7 @@ int main(void)
     TEST_RUN(test_core__arena_strings);
     TEST_RUN(test_core__json_parse_ok_without_nul);
     TEST_RUN(test_core__json_parse_errors);
+    TEST_RUN(test_core__json_parse_never_reads_past_len);
     TEST_RUN(test_core__json_depth_limit);
     TEST_RUN(test_core__json_int_exactness);
     TEST_RUN(test_core__json_print_compact);
@@ -1057,6 +1136,7 @@ int main(void)
     TEST_RUN(test_core__config_production_problems);
     TEST_RUN(test_core__config_docs_cover_schema);
     TEST_RUN(test_core__log_line_is_json);
+    TEST_RUN(test_core__log_lines_never_interleave);
     TEST_RUN(test_core__log_parse_level);
     TEST_DONE();
 }
