@@ -626,10 +626,8 @@ void config_write_docs(FILE *f)
           "is an error that names its line number.\n\n",
           f);
     fputs("A name starting with `SB_` that is not listed above is an error, so a typo cannot silently fall back "
-          "to a default; the only exceptions are the test and build tooling's own variables (`SB_TEST_*`, "
-          "`SB_BIN`, `SB_SOURCE_DIR`, `SB_JOBS`, `SB_FUZZ_SECONDS`, `SB_BUILD_DIR`, `SB_FUZZ_BUILD_DIR`, "
-          "`SB_CC`). Booleans accept true/false, 1/0, yes/no and on/off; sizes accept the suffixes K/KiB, "
-          "M/MiB and G/GiB. Secret values are never printed: `switchboard doctor` shows them as redacted.\n\n",
+          "to a default. Booleans accept true/false, 1/0, yes/no and on/off. Secret values are never printed: "
+          "`switchboard doctor` shows them as redacted.\n\n",
           f);
     fputs("With `SB_ENV=production` the server refuses to start with the default or a missing `SB_SECRET_KEY`, "
           "with `SB_ALLOW_UNSIGNED_WEBHOOKS=true`, or with more than one tenant while `SB_REQUIRE_API_KEYS` is "
