@@ -44,6 +44,10 @@ struct auth {
     int64_t window_s;
     char dummy_hash[CRYPTO_PWHASH_MAX]; /* verified for unknown emails */
     pthread_mutex_t throttle_lock;
+    /* Serialises role changes and removals so two concurrent demotions cannot
+     * both pass the last-owner check (within this process; the store API has
+     * no conditional update, see check_last_owner). */
+    pthread_mutex_t owner_lock;
     struct throttle_entry *throttle;    /* AUTH_THROTTLE_SLOTS */
 };
 
@@ -213,6 +217,7 @@ int auth_new(struct auth **out, struct store *db, const struct config *cfg, stru
     if (!a)
         return err_set(e, ERR_NOMEM, NULL, "out of memory");
     pthread_mutex_init(&a->throttle_lock, NULL);
+    pthread_mutex_init(&a->owner_lock, NULL);
     a->db = db;
     a->session_ttl_s = cfg && cfg->session_ttl_s > 0 ? cfg->session_ttl_s : 7 * 24 * 3600;
     a->max_failures = cfg && cfg->login_max_failures > 0 ? cfg->login_max_failures : 5;
@@ -244,6 +249,7 @@ void auth_free(struct auth *a)
     if (!a)
         return;
     pthread_mutex_destroy(&a->throttle_lock);
+    pthread_mutex_destroy(&a->owner_lock);
     free(a->throttle);
     free(a);
 }
@@ -599,7 +605,10 @@ out:
     return rc;
 }
 
-/* Refuse to leave the tenant without an owner when `m` stops being one. */
+/* Refuse to leave the tenant without an owner when `m` stops being one.
+ * Count-then-write: safe within one process under owner_lock; two server
+ * instances on one PostgreSQL database could still race (needs a
+ * conditional update in the store). */
 static int check_last_owner(struct auth *a, const char *tenant_id, const struct store_member *m, struct err *e)
 {
     int64_t owners = 0;
@@ -633,9 +642,12 @@ int auth_user_set_role(struct auth *a, const char *tenant_id, const char *user_i
         return err_set(e, ERR_FORBIDDEN, "role_above_own", "cannot change the role of a user ranked above you");
     if (strcmp(m.role, role) == 0)
         return 0; /* nothing changes, nothing to audit */
-    if (strcmp(role, "owner") != 0 && (rc = check_last_owner(a, tenant_id, &m, e)) != 0)
-        return rc;
-    if ((rc = store_member_set_role(a->db, tenant_id, user_id, role, e)) != 0)
+    pthread_mutex_lock(&a->owner_lock);
+    rc = strcmp(role, "owner") != 0 ? check_last_owner(a, tenant_id, &m, e) : 0;
+    if (rc == 0)
+        rc = store_member_set_role(a->db, tenant_id, user_id, role, e);
+    pthread_mutex_unlock(&a->owner_lock);
+    if (rc != 0)
         return rc;
     if ((rc = store_session_delete_user(a->db, tenant_id, user_id, e)) != 0 && rc != ERR_NOTFOUND)
         return rc;
@@ -659,11 +671,14 @@ int auth_user_remove(struct auth *a, const char *tenant_id, const char *user_id,
         return err_set(e, ERR_FORBIDDEN, "owner_only", "only an owner can remove an owner");
     if (actor && role_rank(m.role) > role_rank(actor->role))
         return err_set(e, ERR_FORBIDDEN, "role_above_own", "cannot remove a user ranked above you");
-    if ((rc = check_last_owner(a, tenant_id, &m, e)) != 0)
-        return rc;
-    if ((rc = store_session_delete_user(a->db, tenant_id, user_id, e)) != 0 && rc != ERR_NOTFOUND)
-        return rc;
-    if ((rc = store_member_remove(a->db, tenant_id, user_id, e)) != 0)
+    pthread_mutex_lock(&a->owner_lock);
+    rc = check_last_owner(a, tenant_id, &m, e);
+    if (rc == 0 && (rc = store_session_delete_user(a->db, tenant_id, user_id, e)) == ERR_NOTFOUND)
+        rc = 0;
+    if (rc == 0)
+        rc = store_member_remove(a->db, tenant_id, user_id, e);
+    pthread_mutex_unlock(&a->owner_lock);
+    if (rc != 0)
         return rc;
     const char *pairs[] = {"email", m.email, "role", m.role, NULL};
     return audit(a, tenant_id, actor, "user.remove", user_id, ip, pairs, e);

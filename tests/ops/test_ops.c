@@ -9,6 +9,7 @@
  * Tampering needs raw SQL, which tests may use: sqlite3 / libpq directly.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -257,6 +258,46 @@ static void test_ops__metrics_bounded(void)
     ops_metrics_free(m);
 }
 
+/* Many threads recording at once: every request is counted exactly once. */
+static void *metrics_worker(void *ud)
+{
+    struct ops_metrics *m = ud;
+    char route[32];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(route, sizeof(route), "/c/%d", i % 40);
+        ops_metrics_request(m, "GET", route, 200 + (i / 40) % 2, 1000 + i);
+        ops_metrics_inflight(m, 1);
+        ops_metrics_inflight(m, -1);
+    }
+    return NULL;
+}
+
+static void test_ops__metrics_concurrent(void)
+{
+    struct ops_metrics *m = NULL;
+    pthread_t th[4];
+    struct buf out = {0};
+    CHECK_EQ_INT(ops_metrics_new(&m), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, metrics_worker, m);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    ops_metrics_render(m, NULL, &out);
+    const char *s = out.data ? out.data : "";
+    /* 4 threads x 20000 over 40 routes x 2 statuses: 1000 per series. */
+    int series = 0;
+    for (const char *p = s; (p = strstr(p, "sb_http_requests_total{method=\"GET\",route=\"/c/")); p++) {
+        series++;
+        CHECK(strstr(p, "} 1000\n") != NULL && strstr(p, "} 1000\n") < strchr(p, '\n') + 1);
+    }
+    CHECK_EQ_INT(series, 80);
+    CHECK(strstr(s, "sb_http_request_duration_seconds_count{route=\"/c/7\"} 2000\n") != NULL);
+    CHECK(strstr(s, "sb_http_requests_in_flight 0\n") != NULL);
+    CHECK(strstr(s, "route=\"other\"") == NULL);
+    buf_free(&out);
+    ops_metrics_free(m);
+}
+
 static void test_ops__ready(void)
 {
     struct buf out = {0};
@@ -466,6 +507,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "backend: %s\n", store_backend(T.db));
     TEST_RUN(test_ops__metrics_render);
     TEST_RUN(test_ops__metrics_bounded);
+    TEST_RUN(test_ops__metrics_concurrent);
     TEST_RUN(test_ops__ready);
     TEST_RUN(test_ops__audit_hash_canonical);
     TEST_RUN(test_ops__audit_chain_and_tamper);
