@@ -223,6 +223,11 @@ static void test_auth__apikey_lifecycle(void)
     crypto_sha256_hex(hash, key, strlen(key));
     CHECK_EQ_INT(store_apikey_by_hash(T.db, hash, &again, &e), 0);
     CHECK(again.last_used_at > 0);
+    /* A second use within the minute writes nothing. */
+    int64_t first_use = again.last_used_at;
+    CHECK_EQ_INT(auth_apikey_authenticate(A, key, &p, &e), 0);
+    CHECK_EQ_INT(store_apikey_by_hash(T.db, hash, &again, &e), 0);
+    CHECK_EQ_INT(again.last_used_at, first_use);
 
     /* Unknown and malformed keys. */
     err_clear(&e);
@@ -292,6 +297,28 @@ static void test_auth__session(void)
     CHECK_EQ_INT(auth_session_authenticate(A, lg.token, &cur, &e), 0);
     CHECK_EQ_INT(auth_logout(A, &cur, "10.2.0.1", &e), 0);
     CHECK_EQ_INT(auth_session_authenticate(A, lg.token, &p, &e), ERR_UNAUTHORIZED);
+}
+
+static void test_auth__session_expires(void)
+{
+    struct err e = {0};
+    struct config cfg;
+    struct auth *shortlived = NULL;
+    struct auth_login lg;
+    struct auth_principal p;
+    int retry = 0;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.session_ttl_s = 1;
+    CHECK_EQ_INT(auth_new(&shortlived, T.db, &cfg, &e), 0);
+    if (!shortlived)
+        return;
+    CHECK_EQ_INT(auth_login(shortlived, "owner@b.example", PW_OWNER, NULL, "10.8.0.1", &lg, &retry, &e), 0);
+    CHECK_EQ_INT(auth_session_authenticate(shortlived, lg.token, &p, &e), 0);
+    usleep(1200 * 1000);
+    err_clear(&e);
+    CHECK_EQ_INT(auth_session_authenticate(shortlived, lg.token, &p, &e), ERR_UNAUTHORIZED);
+    CHECK_EQ_STR(err_slug(&e), "invalid_session");
+    auth_free(shortlived);
 }
 
 static void test_auth__same_error_for_unknown_email(void)
@@ -537,6 +564,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_auth__matrix);
     TEST_RUN(test_auth__apikey_lifecycle);
     TEST_RUN(test_auth__session);
+    TEST_RUN(test_auth__session_expires);
     TEST_RUN(test_auth__same_error_for_unknown_email);
     TEST_RUN(test_auth__throttle);
     TEST_RUN(test_auth__tenant_required);
