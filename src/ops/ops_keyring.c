@@ -168,16 +168,28 @@ int ops_keyring_open(struct ops_keyring **out, struct store *db, const uint8_t m
     kr->active = -1;
 
     struct load_state st = {kr, e, 0};
-    rc = store_key_list(db, load_key, &st, e);
-    if (rc != 0) {
-        if (rc > 0)
-            rc = ERR_INTERNAL;
-        goto out;
-    }
-    if (kr->nkeys == 0) {
-        if ((rc = add_new_key(kr, db, NULL, e)) != 0)
+    for (int attempt = 0; attempt < 2; attempt++) {
+        kr->nkeys = 0;
+        kr->active = -1;
+        st.active_seen = 0;
+        rc = store_key_list(db, load_key, &st, e);
+        if (rc != 0) {
+            if (rc > 0)
+                rc = ERR_INTERNAL;
             goto out;
-    } else if (!st.active_seen) {
+        }
+        if (kr->nkeys > 0)
+            break;
+        /* Empty ring: create k1. Another process starting at the same time
+         * may win the race (ERR_CONFLICT on "k1"): then load its key. */
+        rc = add_new_key(kr, db, NULL, e);
+        if (rc == 0)
+            break;
+        if (rc != ERR_CONFLICT || attempt == 1)
+            goto out;
+        err_clear(e);
+    }
+    if (kr->active < 0) {
         rc = err_set(e, ERR_INTERNAL, "keyring_corrupt", "key ring has keys but none is active");
         goto out;
     }
