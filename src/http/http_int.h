@@ -25,9 +25,8 @@ struct http_server;
 typedef void (*http_handler_fn)(struct http_req *r);
 
 enum http_route_flags {
-    HTTP_ROUTE_PUBLIC = 1,    /* no authentication, no access log of tenant */
-    HTTP_ROUTE_RAW = 2,       /* not an API route: no JSON Cache-Control/CSP defaults needed */
-    HTTP_ROUTE_WEBSOCKET = 4, /* GET that upgrades */
+    HTTP_ROUTE_PUBLIC = 1,    /* no authentication (health, metrics, login, OpenAPI) */
+    HTTP_ROUTE_WEBSOCKET = 2, /* GET that upgrades */
 };
 
 struct http_route {
@@ -73,7 +72,6 @@ struct http_req {
     struct http_header headers[HTTP_MAX_HEADERS];
     int nheaders;
     int responded;
-    int is_api;                   /* JSON API response: no-store + strict CSP */
     struct MHD_Response *upgrade; /* set by the WebSocket route */
 };
 

@@ -439,7 +439,6 @@ static void dispatch_log(struct http_req *r)
 void http__dispatch(struct http_req *r)
 {
     r->status = 200;
-    r->is_api = 1;
     for (int i = 0; http_chain[i]; i++) {
         if (http_chain[i](r))
             goto out;

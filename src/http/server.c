@@ -3,6 +3,11 @@
  * cycle (body accumulation under the limit, dispatch, response), the header
  * deadline reaper and graceful shutdown.
  *
+ * The header deadline: a new connection must complete its first request's
+ * headers within SB_HEADER_TIMEOUT. After a response the connection may idle
+ * (keep-alive), so the next request's deadline is SB_IDLE_TIMEOUT from the end
+ * of the previous one: MHD does not say when a request's first byte arrives.
+ *
  * Invariants: a struct http_req exists from the first access-handler call of
  * a request to MHD's completed notification, which frees it; inflight counts
  * exactly those. A tracked connection is removed (under conns_mu) before MHD
@@ -189,7 +194,7 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *conn, con
             char *end = NULL;
             errno = 0;
             unsigned long long n = strtoull(cl, &end, 10);
-            if (errno || end == cl || (long long)n > s->app->cfg->body_limit)
+            if (errno || end == cl || n > (unsigned long long)s->app->cfg->body_limit)
                 r->body_too_large = 1;
         }
         if (r->body_too_large) {
