@@ -213,9 +213,15 @@ void ops_keyring_free(struct ops_keyring *kr)
 
 const char *ops_keyring_active_id(const struct ops_keyring *kr)
 {
-    /* Ids of existing keys never change, so the pointer stays valid; which
-     * key is active may, and callers only use this for display. */
-    return kr->active >= 0 ? kr->keys[kr->active].id : "";
+    /* Ids of existing keys never change and keys are never removed, so the
+     * pointer stays valid after the lock is released; which key is active
+     * may change (rotation), and callers only use this for display. The lock
+     * is logically mutable state, hence the cast. */
+    pthread_rwlock_t *lock = (pthread_rwlock_t *)&kr->lock;
+    pthread_rwlock_rdlock(lock);
+    const char *id = kr->active >= 0 ? kr->keys[kr->active].id : "";
+    pthread_rwlock_unlock(lock);
+    return id;
 }
 
 /* Seal with the active key; copies its id into key_id. */
