@@ -5,10 +5,12 @@
  * are prepared once per connection (PQprepare, named "sN"), keyed by the SQL
  * text pointer, with '?' rewritten to $1..$n; parameters travel as text and
  * the server infers their types from the context. A connection found broken
- * on acquire is reset (PQreset), which also forgets its prepared statements.
+ * on acquire (a cheap poll of its socket) is reset with PQreset, which also
+ * forgets its prepared statements.
  * Error messages carry the server's primary message, never parameter values.
  */
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,15 +102,27 @@ out:
     return rc;
 }
 
+/* An idle connection has nothing to read (we never LISTEN, and notices are
+ * off): if its socket is readable, the server is closing it (restart,
+ * pg_terminate_backend sends FATAL then EOF). Returns 1 when it must be reset. */
+static int pg_probe(struct store_conn *c)
+{
+    struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
+
+    if (pfd.fd < 0)
+        return 1;
+    return poll(&pfd, 1, 0) > 0;
+}
+
 static int pg_ensure(struct store_conn *c, struct err *e)
 {
-    if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+    if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) == PQTRANS_IDLE && !pg_probe(c))
         return 0;
-    if (PQstatus(c->pg) == CONNECTION_OK) {
+    if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
         /* Left inside a transaction by a failed caller: roll it back. */
         PGresult *res = PQexec(c->pg, "ROLLBACK");
         PQclear(res);
-        if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+        if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) == PQTRANS_IDLE && !pg_probe(c))
             return 0;
     }
     PQreset(c->pg);

@@ -66,7 +66,7 @@ static int pg_admin(const char *sql)
         goto out;
     }
     r = PQexec(c, sql);
-    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
     if (!ok)
         fprintf(stderr, "%s: %s\n", sql, PQerrorMessage(c));
 out:
@@ -872,6 +872,52 @@ static void test_store__sqlite_pragmas(void)
     }
 }
 
+static void *ping_worker(void *arg)
+{
+    struct err e = {0};
+    int *failures = arg;
+    for (int i = 0; i < 20; i++)
+        if (store_ping(db, &e) != 0)
+            ++*failures;
+    return NULL;
+}
+
+/* PostgreSQL: pooled connections killed by the server are reset on the next
+ * acquire, so no call fails after the database comes back. */
+static void test_store__pg_reconnect(void)
+{
+    pthread_t th[8];
+    int failures[8] = {0};
+    char sql[256];
+    struct store_tenant t;
+    struct err e = {0};
+
+    if (!use_pg)
+        return;
+    /* Fill the pool with open connections first. */
+    for (int i = 0; i < 8; i++)
+        pthread_create(&th[i], NULL, ping_worker, &failures[i]);
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    snprintf(sql, sizeof(sql),
+             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'"
+             " AND pid <> pg_backend_pid()",
+             pg_dbname);
+    CHECK_EQ_INT(pg_admin(sql), 0);
+    usleep(200 * 1000);
+    for (int i = 0; i < 8; i++) {
+        failures[i] = 0;
+        pthread_create(&th[i], NULL, ping_worker, &failures[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ_INT(failures[i], 0);
+    }
+    /* Prepared statements are re-prepared on the new connections. */
+    CHECK_EQ_INT(store_tenant_get(db, "ten_a", &t, &e), 0);
+    CHECK_EQ_STR(t.name, "Acme");
+}
+
 int main(int argc, char **argv)
 {
     if (crypto_init() != 0) {
@@ -897,6 +943,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_store__pool);
     TEST_RUN(test_store__member_concurrent_join);
     TEST_RUN(test_store__sqlite_pragmas);
+    TEST_RUN(test_store__pg_reconnect);
     TEST_RUN(test_store__bad_open);
     teardown();
     TEST_DONE();
