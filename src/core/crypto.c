@@ -20,6 +20,14 @@
 #define SEAL_PREFIX "sb1:"
 #define KEY_ID_MAX 31
 
+/* A caller passed too small a buffer: a bug. Writing an empty id or token
+ * instead would be worse (an empty API key), so stop here. */
+static void crypto_bug(const char *what)
+{
+    fprintf(stderr, "switchboard: BUG: %s: output buffer too small\n", what);
+    abort();
+}
+
 int crypto_init(void)
 {
     return sodium_init() < 0 ? ERR_INTERNAL : 0;
@@ -36,12 +44,8 @@ void crypto_random_id(char *out, size_t outlen, const char *prefix)
     uint8_t rnd[17]; /* 136 bits, of which the first 130 are used */
     size_t plen = strlen(prefix), pos;
 
-    if (outlen < plen + 28) {
-        /* A caller bug: never write past out. */
-        if (outlen)
-            out[0] = '\0';
-        return;
-    }
+    if (outlen < plen + 28)
+        crypto_bug("crypto_random_id");
     memcpy(out, prefix, plen);
     pos = plen;
     out[pos++] = '_';
@@ -61,11 +65,8 @@ void crypto_random_token(char *out, size_t outlen, size_t nbytes)
     const int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
     uint8_t *rnd;
 
-    if (outlen < sodium_base64_ENCODED_LEN(nbytes, variant)) {
-        if (outlen)
-            out[0] = '\0';
-        return;
-    }
+    if (outlen < sodium_base64_ENCODED_LEN(nbytes, variant))
+        crypto_bug("crypto_random_token");
     rnd = malloc(nbytes ? nbytes : 1);
     if (!rnd) {
         fputs("switchboard: out of memory\n", stderr);
@@ -101,11 +102,8 @@ size_t crypto_base64_len(size_t n)
 
 void crypto_base64(char *out, size_t outlen, const void *data, size_t n)
 {
-    if (outlen < crypto_base64_len(n)) {
-        if (outlen)
-            out[0] = '\0';
-        return;
-    }
+    if (outlen < crypto_base64_len(n))
+        crypto_bug("crypto_base64");
     sodium_bin2base64(out, outlen, data, n, sodium_base64_VARIANT_ORIGINAL);
 }
 

@@ -6,9 +6,11 @@
  * so they first clear every schema variable the caller may have set.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -429,6 +431,59 @@ static void test_core__crypto_random_id_and_token(void)
     crypto_random_token(tok, sizeof(tok), 32);
     CHECK_EQ_INT(strlen(tok), 43);
     CHECK(strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 43);
+}
+
+/* 1 when fn(ud) kills a child process with SIGABRT. */
+static int aborts(void (*fn)(void))
+{
+    int status = 0;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        fclose(stderr); /* keep the expected BUG line out of the test log */
+        fn();
+        _exit(0);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return 0;
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+static void small_id(void)
+{
+    char out[10];
+
+    crypto_random_id(out, sizeof(out), "ten");
+}
+
+static void small_token(void)
+{
+    char out[10];
+
+    crypto_random_token(out, sizeof(out), 32);
+}
+
+static void small_base64(void)
+{
+    char out[4];
+
+    crypto_base64(out, sizeof(out), "foob", 4);
+}
+
+static void fitting_id(void)
+{
+    char out[31]; /* strlen("ten") + 28: exactly enough */
+
+    crypto_random_id(out, sizeof(out), "ten");
+}
+
+/* Too small an output buffer is a caller bug: abort, never an empty id. */
+static void test_core__crypto_small_buffers_abort(void)
+{
+    CHECK_EQ_INT(aborts(small_id), 1);
+    CHECK_EQ_INT(aborts(small_token), 1);
+    CHECK_EQ_INT(aborts(small_base64), 1);
+    CHECK_EQ_INT(aborts(fitting_id), 0);
 }
 
 static void test_core__crypto_hex(void)
@@ -1117,6 +1172,7 @@ int main(void)
     TEST_RUN(test_core__time_parse_iso_rejects);
     TEST_RUN(test_core__time_clocks_advance);
     TEST_RUN(test_core__crypto_random_id_and_token);
+    TEST_RUN(test_core__crypto_small_buffers_abort);
     TEST_RUN(test_core__crypto_hex);
     TEST_RUN(test_core__crypto_base64_variants);
     TEST_RUN(test_core__crypto_sha256);
