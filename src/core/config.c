@@ -524,6 +524,28 @@ int config_is_production(const struct config *c)
     return c->env && strcmp(c->env, "production") == 0;
 }
 
+/* NAME=value, with the password of a URL's userinfo redacted: a
+ * postgres://user:password@host URL in SB_DATABASE_URL is not a schema
+ * secret as a whole, but its password is. */
+static void config_print_str(FILE *f, const char *name, const char *v)
+{
+    const char *scheme = strstr(v, "://"), *auth, *at, *colon, *slash;
+
+    if (scheme) {
+        auth = scheme + 3;
+        slash = strchr(auth, '/');
+        at = strchr(auth, '@');
+        if (at && (!slash || at < slash)) {
+            colon = memchr(auth, ':', (size_t)(at - auth));
+            if (colon) {
+                fprintf(f, "%s=%.*s(redacted)%s\n", name, (int)(colon + 1 - v), v, at);
+                return;
+            }
+        }
+    }
+    fprintf(f, "%s=%s\n", name, v);
+}
+
 void config_print(const struct config *c, FILE *f)
 {
     for (const struct config_def *d = config_schema; d->name; d++) {
@@ -536,7 +558,7 @@ void config_print(const struct config *c, FILE *f)
             if (d->secret)
                 fprintf(f, "%s=(redacted, %s)\n", d->name, s && strcmp(s, d->def) == 0 ? "default" : "set");
             else
-                fprintf(f, "%s=%s\n", d->name, s ? s : "");
+                config_print_str(f, d->name, s ? s : "");
             break;
         }
         case CONFIG_BOOL:

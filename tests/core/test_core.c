@@ -927,6 +927,36 @@ static void test_core__config_secret_never_echoed(void)
     clear_sb_env();
 }
 
+static void test_core__config_print_redacts_url_password(void)
+{
+    struct config c;
+    struct err e;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    clear_sb_env();
+    setenv("SB_DATABASE_URL", "postgres://app:pa55word@db.example:5432/sb?sslmode=require", 1);
+    CHECK_EQ_INT(config_load(&c, "", &e), 0);
+    f = open_memstream(&text, &len);
+    config_print(&c, f);
+    fclose(f);
+    CHECK(strstr(text, "pa55word") == NULL);
+    CHECK(strstr(text, "SB_DATABASE_URL=postgres://app:(redacted)@db.example:5432/sb?sslmode=require\n") != NULL);
+    /* No password: printed as is. */
+    CHECK(strstr(text, "SB_PUBLIC_URL=http://127.0.0.1:8080\n") != NULL);
+    free(text);
+    CHECK_EQ_INT(config_set(&c, "SB_DATABASE_URL", "postgres://postgres@127.0.0.1:5433/postgres", &e), 0);
+    text = NULL;
+    f = open_memstream(&text, &len);
+    config_print(&c, f);
+    fclose(f);
+    CHECK(strstr(text, "SB_DATABASE_URL=postgres://postgres@127.0.0.1:5433/postgres\n") != NULL);
+    free(text);
+    config_free(&c);
+    clear_sb_env();
+}
+
 static void test_core__config_print_order_and_redaction(void)
 {
     struct config c;
@@ -1189,6 +1219,7 @@ int main(void)
     TEST_RUN(test_core__config_bad_values_are_named);
     TEST_RUN(test_core__config_secret_never_echoed);
     TEST_RUN(test_core__config_print_order_and_redaction);
+    TEST_RUN(test_core__config_print_redacts_url_password);
     TEST_RUN(test_core__config_production_problems);
     TEST_RUN(test_core__config_docs_cover_schema);
     TEST_RUN(test_core__log_line_is_json);
