@@ -294,10 +294,8 @@ int store_ping(struct store *db, struct err *e)
 /* --------------------------------------------------------- migrations */
 
 struct applied_ctx {
-    struct store *db;
     const struct store__migration *compiled;
     int max;          /* highest applied version */
-    int rc;
     struct err *e;
 };
 
@@ -333,7 +331,7 @@ static int row_applied(void *ud, const struct store_row *r)
 static int migration_check(struct store *db, struct store_conn *c, struct store_migration_info *info,
                            struct err *e)
 {
-    struct applied_ctx a = {.db = db, .compiled = db->be->migrations, .e = e};
+    struct applied_ctx a = {.compiled = db->be->migrations, .e = e};
     struct store_param p[1] = {ptext("schema_migrations")};
     int64_t exists = 0;
     int rc, pending = 0, latest = 0;
