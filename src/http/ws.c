@@ -163,17 +163,20 @@ static void *ws_thread(void *arg)
     struct log_ctx lctx = {w->request_id, NULL, w->tenant_id};
     int64_t next_ping = time_mono_ns() + WS_PING_INTERVAL_NS;
     int closing = 0;
-    char hello[128];
+    struct buf hello = {0};
 
     fcntl(w->fd, F_SETFL, fcntl(w->fd, F_GETFL) | O_NONBLOCK);
     pthread_mutex_lock(&w->mu);
     if (wslay_event_context_server_init(&w->ctx, &cbs, w) != 0)
         w->ctx = NULL;
     if (w->ctx) {
-        snprintf(hello, sizeof hello, "{\"type\":\"hello\",\"tenant_id\":\"%s\"}", w->tenant_id);
-        struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)hello, strlen(hello)};
-        wslay_event_queue_msg(w->ctx, &msg);
+        buf_puts(&hello, "{\"type\":\"hello\",\"tenant_id\":");
+        buf_json_str(&hello, w->tenant_id);
+        buf_putc(&hello, '}');
+        struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)hello.data, hello.len};
+        wslay_event_queue_msg(w->ctx, &msg); /* wslay copies the payload */
     }
+    buf_free(&hello);
     pthread_mutex_unlock(&w->mu);
     log_write(LOG_INFO, &lctx, NULL, "websocket open");
 
