@@ -12,10 +12,6 @@
 
 #include "core/core.h"
 
-/* core.h declares buf_vprintf without a format attribute; add it here so
- * clang's -Wformat-nonliteral accepts forwarding fmt to vsnprintf. */
-void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-
 static void buf_oom(void)
 {
     fputs("switchboard: out of memory\n", stderr);
