@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -279,6 +281,18 @@ int http__parse_listen(const char *listen, char *host, size_t hostlen, int *port
     return 0;
 }
 
+/* libmicrohttpd's own diagnostics, as JSON log lines like everything else. */
+__attribute__((format(printf, 2, 0))) static void server_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_write(LOG_WARN, NULL, NULL, "libmicrohttpd: %s", msg);
+}
+
 static void server_wait_signal(void)
 {
     sigset_t set;
@@ -343,6 +357,7 @@ int http_serve(const struct http_app *app, struct err *e)
 
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, server_access, s,
+        MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, NULL, /* first, so every message goes through it */
         MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)nthreads,
         MHD_OPTION_CONNECTION_TIMEOUT, idle,
