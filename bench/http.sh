@@ -133,6 +133,7 @@ echo "==> $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(grep -m1 'model na
 echo "    wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s --latency (after a ${WARMUP}s warm-up), loopback only"
 echo "    server: $THREADS threads, SB_LOG_LEVEL=warn (request logging off so it does not dominate)"
 echo "    nginx: $THREADS workers, access_log off, static 2-byte body"
+echo "    load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 echo "    note: wrk, nginx and switchboard share the same $(nproc) cores, so absolute"
 echo "    figures are lower than on a dedicated load generator; the ratios are the point."
 run_wrk nginx "http://127.0.0.1:$NGX_PORT/"
