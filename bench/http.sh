@@ -6,8 +6,11 @@
 # number of workers as server threads, access_log off), then measures with
 # wrk --latency: nginx, GET /healthz, authenticated GET /api/v1/me. Prints
 # requests/s and p99 for each with its ratio to nginx; the last line is
-# `me_vs_nginx ratio=<x.xx>`. Everything listens on 127.0.0.1 and is stopped
-# and deleted on exit. Knobs (environment): BENCH_DURATION (s, default 10),
+# `me_vs_nginx ratio=<x.xx>`. The three targets are measured in interleaved
+# rounds and each figure is the median over the rounds, so a burst of other
+# work on the machine skews one sample, not the result. Everything listens on
+# 127.0.0.1 and is stopped and deleted on exit. Knobs (environment):
+# BENCH_ROUNDS (default 3), BENCH_DURATION (s per target per round, 5),
 # BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (64), BENCH_WRK_THREADS (2),
 # SB_THREADS (server threads and nginx workers; default nproc).
 set -euo pipefail
@@ -15,7 +18,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-DURATION=${BENCH_DURATION:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+DURATION=${BENCH_DURATION:-5}
 WARMUP=${BENCH_WARMUP:-2}
 CONNS=${BENCH_CONNECTIONS:-64}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
@@ -102,62 +106,69 @@ NGINX_PID=$!
 wait_http "http://127.0.0.1:$NGX_PORT/"
 
 # --------------------------------------------------------------- measure
-# run_wrk name url [header]: sets RPS_<name>, P99_<name> (ms)
-run_wrk() {
-  local name=$1 url=$2; shift 2
+# wrk_once name round url [header]: one wrk --latency run, appended to
+# $TMP/results as "name round rps p99_ms non2xx".
+wrk_once() {
+  local name=$1 round=$2 url=$3; shift 3
   local hdr=()
   [[ $# -gt 0 ]] && hdr=(-H "$1")
-  wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" "${hdr[@]}" "$url" >/dev/null
-  wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --latency "${hdr[@]}" "$url" >"$TMP/wrk-$name.txt"
-  python3 - "$TMP/wrk-$name.txt" "$name" >"$TMP/wrk-$name.vars" <<'PY'
+  wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --latency "${hdr[@]}" "$url" >"$TMP/wrk-$name-$round.txt"
+  python3 - "$TMP/wrk-$name-$round.txt" "$name" "$round" >>"$TMP/results" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
-name = sys.argv[2]
 rps = re.search(r"Requests/sec:\s+([0-9.]+)", text)
 p99 = re.search(r"^\s*99%\s+([0-9.]+)(us|ms|s)\s*$", text, re.M)
 bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-errs = re.search(r"Socket errors:.*", text)
 if not rps or not p99:
     sys.exit("cannot parse wrk output:\n" + text)
 scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-print("RPS_%s=%s" % (name, rps.group(1)))
-print("P99_%s=%.3f" % (name, float(p99.group(1)) * scale))
-print("NON2XX_%s=%s" % (name, bad.group(1) if bad else 0))
-print("ERRS_%s='%s'" % (name, errs.group(0) if errs else ""))
+print(sys.argv[2], sys.argv[3], rps.group(1), "%.3f" % (float(p99.group(1)) * scale), bad.group(1) if bad else 0)
 PY
-  # shellcheck disable=SC1090
-  source "$TMP/wrk-$name.vars"
 }
 
+ME_HDR="Authorization: Bearer $KEY"
 echo "==> $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
-echo "    wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s --latency (after a ${WARMUP}s warm-up), loopback only"
+echo "    wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s --latency; $ROUNDS interleaved rounds, median of each; ${WARMUP}s warm-up per target; loopback only"
 echo "    server: $THREADS threads, SB_LOG_LEVEL=warn (request logging off so it does not dominate)"
 echo "    nginx: $THREADS workers, access_log off, static 2-byte body"
 echo "    load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 echo "    note: wrk, nginx and switchboard share the same $(nproc) cores, so absolute"
 echo "    figures are lower than on a dedicated load generator; the ratios are the point."
-run_wrk nginx "http://127.0.0.1:$NGX_PORT/"
-run_wrk healthz "http://127.0.0.1:$SB_PORT/healthz"
-run_wrk me "http://127.0.0.1:$SB_PORT/api/v1/me" "Authorization: Bearer $KEY"
-
-fail=0
-for n in healthz me; do
-  v=NON2XX_$n
-  if [[ ${!v} != 0 ]]; then
-    echo "bench: $n got ${!v} non-2xx responses; its figure is not valid" >&2
-    fail=1
-  fi
+wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$NGX_PORT/" >/dev/null
+wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$SB_PORT/healthz" >/dev/null
+wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARMUP}s" -H "$ME_HDR" "http://127.0.0.1:$SB_PORT/api/v1/me" >/dev/null
+: >"$TMP/results"
+for round in $(seq 1 "$ROUNDS"); do
+  wrk_once nginx "$round" "http://127.0.0.1:$NGX_PORT/"
+  wrk_once healthz "$round" "http://127.0.0.1:$SB_PORT/healthz"
+  wrk_once me "$round" "http://127.0.0.1:$SB_PORT/api/v1/me" "$ME_HDR"
 done
 
-python3 - "$RPS_nginx" "$P99_nginx" "$RPS_healthz" "$P99_healthz" "$RPS_me" "$P99_me" <<'PY'
-import sys
-rn, pn, rh, ph, rm, pm = map(float, sys.argv[1:])
+python3 - "$TMP/results" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+by = {}
+for name, rnd, rps, p99, bad in rows:
+    by.setdefault(name, []).append((float(rps), float(p99), int(bad)))
 print()
-print("%-28s %12s %10s %12s %10s" % ("target", "requests/s", "p99 ms", "rps/nginx", "p99/nginx"))
-for name, r, p in (("nginx static 2 B", rn, pn), ("GET /healthz", rh, ph), ("GET /api/v1/me (API key)", rm, pm)):
-    print("%-28s %12.0f %10.2f %12.2f %10.2f" % (name, r, p, r / rn, p / pn if pn else 0))
+print("per round (requests/s):")
+for name in ("nginx", "healthz", "me"):
+    print("  %-8s %s" % (name, "  ".join("%.0f" % r for r, _, _ in by[name])))
+med = {n: (statistics.median(r for r, _, _ in v), statistics.median(p for _, p, _ in v), sum(b for _, _, b in v))
+       for n, v in by.items()}
+rn, pn, _ = med["nginx"]
 print()
-print("healthz_vs_nginx ratio=%.2f" % (rh / rn))
-print("me_vs_nginx ratio=%.2f" % (rm / rn))
+print("%-28s %12s %10s %12s %10s" % ("target (median)", "requests/s", "p99 ms", "rps/nginx", "p99/nginx"))
+for key, label in (("nginx", "nginx static 2 B"), ("healthz", "GET /healthz"), ("me", "GET /api/v1/me (API key)")):
+    r, p, _ = med[key]
+    print("%-28s %12.0f %10.2f %12.2f %10.2f" % (label, r, p, r / rn, p / pn if pn else 0))
+fail = 0
+for key in ("healthz", "me"):
+    if med[key][2]:
+        sys.stderr.write("bench: %s got %d non-2xx responses; its figure is not valid\n" % (key, med[key][2]))
+        fail = 1
+print()
+print("healthz_vs_nginx ratio=%.2f" % (med["healthz"][0] / rn))
+print("me_vs_nginx ratio=%.2f" % (med["me"][0] / rn))
+sys.exit(fail)
 PY
-exit $fail
