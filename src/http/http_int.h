@@ -64,6 +64,7 @@ struct http_req {
     char request_id[129];
     char trace_id[33];
     char span_id[17];
+    uint8_t rnd[40];              /* this request's random bits (router.c) */
     struct auth_principal principal;
     /* the response */
     int status;

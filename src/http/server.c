@@ -361,7 +361,7 @@ int http_serve(const struct http_app *app, struct err *e)
         MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)nthreads,
         MHD_OPTION_CONNECTION_TIMEOUT, idle,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, /* MHD zeroes it per request */
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
