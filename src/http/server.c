@@ -380,10 +380,12 @@ int http_serve(const struct http_app *app, struct err *e)
     server_wait_signal();
 
     log_write(LOG_INFO, NULL, NULL, "shutting down: %d request(s) in flight", (int)s->inflight);
-    /* Stop accepting: closing the quiesced listen socket refuses new connections. */
+    /* Stop accepting. shutdown() makes the kernel refuse new connections at
+     * once; the descriptor is closed only after MHD_stop_daemon, so no pool
+     * thread can still touch a reused descriptor number. */
     MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
     if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
+        shutdown(lfd, SHUT_RDWR);
     http__ws_hub_shutdown(s);
     int64_t grace = app->cfg->shutdown_grace_s > 0 ? app->cfg->shutdown_grace_s : 10;
     int64_t deadline = time_mono_ns() + grace * 1000000000LL;
@@ -397,6 +399,8 @@ int http_serve(const struct http_app *app, struct err *e)
         pthread_join(s->reaper, NULL);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
     log_write(LOG_INFO, NULL, NULL, "stopped (%d request(s) cut off)", left);
     rc = 0;
 out:
