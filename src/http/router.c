@@ -369,11 +369,9 @@ static int mw_authenticate(struct http_req *r)
         return 0;
     }
     if (!r->app->cfg->require_api_keys) {
-        int64_t n = 0;
         struct store_tenant t;
         /* Development convenience: one tenant and no credentials means its owner. */
-        if (store_tenant_count(r->app->db, &n, &e) == 0 && n == 1 &&
-            store_tenant_find_by_name(r->app->db, NULL, &t, &e) == 0) {
+        if (store_tenant_only(r->app->db, &t, &e) == 0) {
             memset(p, 0, sizeof *p);
             p->kind = AUTH_APIKEY;
             snprintf(p->tenant_id, sizeof p->tenant_id, "%s", t.id);

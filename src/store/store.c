@@ -553,6 +553,37 @@ int store_tenant_find_by_name(struct store *db, const char *name, struct store_t
                    row_tenant, out, "tenant", e);
 }
 
+/* Keeps the first row and counts them all. */
+struct tenant_only {
+    struct store_tenant *out;
+    int n;
+};
+
+static int row_tenant_only(void *ud, const struct store_row *r)
+{
+    struct tenant_only *to = ud;
+    if (to->n++ == 0)
+        row_tenant(to->out, r);
+    return 0;
+}
+
+int store_tenant_only(struct store *db, struct store_tenant *out, struct err *e)
+{
+    struct tenant_only to = {out, 0};
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = list(db, "SELECT " TENANT_COLS " FROM tenants ORDER BY created_at, id LIMIT 2", NULL, 0, row_tenant_only,
+              &to, e);
+    if (rc)
+        return rc;
+    if (to.n == 0)
+        return err_set(e, ERR_NOTFOUND, NULL, "no tenant exists");
+    if (to.n > 1)
+        return err_set(e, ERR_CONFLICT, NULL, "more than one tenant exists");
+    return 0;
+}
+
 /* ------------------------------------------------- users, memberships */
 
 #define MEMBER_SELECT                                                                        \

@@ -76,8 +76,11 @@ int store_tenant_create(struct store *db, const struct store_tenant *t, struct e
 int store_tenant_get(struct store *db, const char *tenant_id, struct store_tenant *out, struct err *e);
 /* Global: number of tenants (production checks). */
 int store_tenant_count(struct store *db, int64_t *out, struct err *e);
-/* Global: the first tenant by creation time (seed-demo idempotency); ERR_NOTFOUND if none. */
+/* Global: the oldest tenant with this name (seed-demo idempotency); ERR_NOTFOUND if none. */
 int store_tenant_find_by_name(struct store *db, const char *name, struct store_tenant *out, struct err *e);
+/* Global: the tenant when exactly one exists (single-tenant development mode);
+ * ERR_NOTFOUND when none, ERR_CONFLICT when several. */
+int store_tenant_only(struct store *db, struct store_tenant *out, struct err *e);
 
 /* ------------------------------------------------- users, memberships */
 

@@ -31,6 +31,19 @@ class DemoTest(unittest.TestCase):
             self.assertEqual(st, 200, me)
             self.assertEqual((me["tenant_id"], me["role"]), (tenant, "owner"))
 
+    def test_cli_demo__no_credentials_mode_needs_exactly_one_tenant(self):
+        with Server(env={"SB_REQUIRE_API_KEYS": "false"}) as srv:
+            st, body = srv.json("GET", "/api/v1/me")
+            self.assertEqual(st, 401, "no tenant yet: nobody to act as")
+            t = srv.tenant("solo")
+            st, me = srv.json("GET", "/api/v1/me")
+            self.assertEqual(st, 200, me)
+            self.assertEqual((me["tenant_id"], me["role"]), (t, "owner"))
+            srv.tenant("second")
+            st, body = srv.json("GET", "/api/v1/me")
+            self.assertEqual(st, 401, "with two tenants a request without credentials is refused")
+            self.assertEqual(body["error"]["code"], "unauthorized")
+
     def test_cli_demo__usage_errors_exit_2(self):
         with Server() as srv:
             rc, _, err = srv.cli("tenant", "create")
