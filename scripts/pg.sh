@@ -24,12 +24,13 @@ pg_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Run a command as the cluster owner.
+# Run a command as the cluster owner, from the cluster directory (the
+# caller's working directory may not be readable by "postgres").
 pg_as_owner() {
   if [[ $(id -u) -eq 0 ]]; then
-    runuser -u postgres -- "$@"
+    (cd "${PG_DIR:-/}" && runuser -u postgres -- "$@")
   else
-    "$@"
+    (cd "${PG_DIR:-/}" && "$@")
   fi
 }
 
