@@ -1,6 +1,8 @@
 /*
- * store internals: the backend vtable and the tiny statement API that the
- * domain functions in store.c are written against, once for both backends.
+ * store internals: the backend vtable, the tiny statement API and the shared
+ * query helpers (defined in store.c) that the domain functions in
+ * store_migrate.c, store_tenancy.c and store_audit.c are written against,
+ * once for both backends.
  *
  * SQL text uses '?' placeholders (never write a '?' inside a string literal:
  * the PostgreSQL backend rewrites every '?' to $1..$n). Parameters are typed
@@ -13,6 +15,7 @@
 #ifndef SB_STORE_INT_H
 #define SB_STORE_INT_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -78,5 +81,59 @@ struct store_backend {
 
 extern const struct store_backend store__sqlite_backend;
 extern const struct store_backend store__pg_backend;
+
+/* The handle behind store.h's opaque struct store (created by store_open). */
+struct store {
+    const struct store_backend *be;
+    struct store_options opt;
+    char *database_url;
+    char *sqlite_path;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int size;     /* capacity */
+    int created;  /* connections opened (free + in use) */
+    int nfree;
+    struct store_conn **free;
+    uint64_t queries;  /* atomic */
+    uint64_t query_ns; /* atomic */
+};
+
+/* ------------------------------------------- shared helpers (store.c) */
+
+/* Copies src into dst (size bytes), truncating; dst is always terminated. */
+void store__cpy(char *dst, size_t size, const char *src);
+/* Parameter builders; text is borrowed. ptext_or_null binds "" or NULL as SQL NULL. */
+struct store_param store__ptext(const char *s);
+struct store_param store__pint(int64_t i);
+struct store_param store__ptext_or_null(const char *s);
+/* Column getters of the current row (never NULL; see above). */
+const char *store__col_text(const struct store_row *r, int i);
+int64_t store__col_int(const struct store_row *r, int i);
+/* Row callback: reads column 0 as an integer into *(int64_t *)ud. */
+int store__row_int(void *ud, const struct store_row *r);
+/* ERR_INVALID ("store: <what> is required") when s is NULL or empty. */
+int store__need(const char *s, const char *what, struct err *e);
+
+/* One statement on a held connection, timed for store_stats. */
+int store__q(struct store *db, struct store_conn *c, const char *sql, const struct store_param *p, int np,
+             store_row_fn fn, void *ud, int64_t *changes, struct err *e);
+/* Take a connection from the pool (opening or repairing it); ERR_TIMEOUT when
+ * none frees up in time. Every store__pool_get is paired with store__pool_put. */
+int store__pool_get(struct store *db, struct store_conn **out, struct err *e);
+void store__pool_put(struct store *db, struct store_conn *c); /* NULL is a no-op */
+/* Begin a write transaction; store__tx_end commits when rc is 0, else rolls
+ * back, and returns the final rc. */
+int store__tx_begin(struct store *db, struct store_conn *c, struct err *e);
+int store__tx_end(struct store *db, struct store_conn *c, int rc, struct err *e);
+
+/* Pool-wrapped one-statement helpers. get_one: ERR_NOTFOUND (naming what) when
+ * no row. write_one: ERR_NOTFOUND when no row changed and what is set.
+ * list: runs a select with the caller's row callback. */
+int store__get_one(struct store *db, const char *sql, const struct store_param *p, int np, store_row_fn fn,
+                   void *ud, const char *what, struct err *e);
+int store__write_one(struct store *db, const char *sql, const struct store_param *p, int np, const char *what,
+                     struct err *e);
+int store__list(struct store *db, const char *sql, const struct store_param *p, int np, store_row_fn fn,
+                void *ud, struct err *e);
 
 #endif
