@@ -744,3 +744,24 @@ int auth_apikey_revoke(struct auth *a, const char *tenant_id, const char *key_id
     const char *pairs[] = {NULL};
     return audit(a, tenant_id, actor, "apikey.revoke", key_id, ip, pairs, e);
 }
+
+/* ----------------------------------------------------------------- reads */
+
+/* Thin: the tenant filter is the store's; these exist so routes call auth,
+ * never the store, for tenant data (DESIGN.md section 3). */
+
+int auth_user_list(struct auth *a, const char *tenant_id, store_member_cb cb, void *ud, struct err *e)
+{
+    return store_member_list(a->db, tenant_id, cb, ud, e);
+}
+
+int auth_user_get(struct auth *a, const char *tenant_id, const char *user_id, struct store_member *out,
+                  struct err *e)
+{
+    return store_member_get(a->db, tenant_id, user_id, out, e);
+}
+
+int auth_apikey_list(struct auth *a, const char *tenant_id, store_apikey_cb cb, void *ud, struct err *e)
+{
+    return store_apikey_list(a->db, tenant_id, cb, ud, e);
+}

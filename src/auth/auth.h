@@ -101,6 +101,15 @@ int auth_user_set_role(struct auth *a, const char *tenant_id, const char *user_i
                        const struct auth_principal *actor, const char *ip, struct err *e);
 int auth_user_remove(struct auth *a, const char *tenant_id, const char *user_id,
                      const struct auth_principal *actor, const char *ip, struct err *e);
+/* tenant_id's users (memberships), oldest first. cb runs once per row while
+ * a store connection is held: it must not call the store unless the pool has
+ * >= 2 connections; the row is borrowed for the call, and a non-zero return
+ * stops the walk and is returned. ERR_INVALID without a tenant id. */
+int auth_user_list(struct auth *a, const char *tenant_id, store_member_cb cb, void *ud, struct err *e);
+/* One user of tenant_id into *out (caller-owned). ERR_NOTFOUND when user_id is
+ * not a member of that tenant; ERR_INVALID without a tenant or user id. */
+int auth_user_get(struct auth *a, const char *tenant_id, const char *user_id, struct store_member *out,
+                  struct err *e);
 
 #define AUTH_APIKEY_MAX 64
 /* Create a key scoped to tenant_id and role; key_out receives the key
@@ -111,5 +120,9 @@ int auth_apikey_create(struct auth *a, const char *tenant_id, const char *role, 
                        char key_out[AUTH_APIKEY_MAX], struct err *e);
 int auth_apikey_revoke(struct auth *a, const char *tenant_id, const char *key_id,
                        const struct auth_principal *actor, const char *ip, struct err *e);
+/* tenant_id's API keys (revoked ones included), oldest first; never the key
+ * or its hash. Same callback contract as auth_user_list. ERR_INVALID without
+ * a tenant id. */
+int auth_apikey_list(struct auth *a, const char *tenant_id, store_apikey_cb cb, void *ud, struct err *e);
 
 #endif

@@ -4,9 +4,10 @@
  * Handlers run after the middleware chain: the principal is resolved and the
  * route's action is allowed. They call domain modules (auth, ops); the tenant
  * always comes from the principal, never from the request, which is what keeps
- * one tenant's credentials away from another tenant's data. Lists read
- * through store_*_list with that tenant id because auth.h and ops.h offer no
- * list functions yet (see docs/decisions.md).
+ * one tenant's credentials away from another tenant's data. Reads go through
+ * auth (auth_user_list/get, auth_apikey_list) and ops (ops_audit_list) with
+ * that tenant id too: routes never call the store for tenant data (DESIGN.md
+ * section 3).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -255,7 +256,7 @@ static void route_apikeys_list(struct http_req *r)
     struct list_ctx c = {&r->out, 0};
     http__json(r, 200);
     buf_puts(&r->out, "{\"data\":[");
-    if (store_apikey_list(r->app->db, r->principal.tenant_id, apikey_cb, &c, &e) != 0) {
+    if (auth_apikey_list(r->app->auth, r->principal.tenant_id, apikey_cb, &c, &e) != 0) {
         http__error_from(r, &e);
         return;
     }
@@ -333,7 +334,7 @@ static void route_users_list(struct http_req *r)
     struct list_ctx c = {&r->out, 0};
     http__json(r, 200);
     buf_puts(&r->out, "{\"data\":[");
-    if (store_member_list(r->app->db, r->principal.tenant_id, member_cb, &c, &e) != 0) {
+    if (auth_user_list(r->app->auth, r->principal.tenant_id, member_cb, &c, &e) != 0) {
         http__error_from(r, &e);
         return;
     }
@@ -374,7 +375,7 @@ static void route_users_update(struct http_req *r)
     if (!(role = need_str(r, j, "role")))
         goto out;
     if (auth_user_set_role(r->app->auth, r->principal.tenant_id, id, role, &r->principal, r->ip, &e) != 0 ||
-        store_member_get(r->app->db, r->principal.tenant_id, id, &m, &e) != 0) {
+        auth_user_get(r->app->auth, r->principal.tenant_id, id, &m, &e) != 0) {
         http__error_from(r, &e);
         goto out;
     }
@@ -475,8 +476,7 @@ static void route_audit(struct http_req *r)
     struct audit_ctx c = {&r->out, 0, 0};
     http__json(r, 200);
     buf_puts(&r->out, "{\"data\":[");
-    if (store_audit_list(r->app->db, r->principal.tenant_id, from, to, before, (int)limit, audit_cb, &c, &e) !=
-        0) {
+    if (ops_audit_list(r->app->db, r->principal.tenant_id, from, to, before, (int)limit, audit_cb, &c, &e) != 0) {
         http__error_from(r, &e);
         return;
     }

@@ -48,6 +48,14 @@ void ops_audit_hash(struct store_audit *row);
 /* Walk every tenant's chain. Returns 0 when intact; ERR_CONFLICT at the first
  * broken row, with e->msg naming the tenant and seq, and a line on report. */
 int ops_audit_verify(struct store *db, FILE *report, int64_t *rows_checked, struct err *e);
+/* tenant_id's audit rows, newest first: at in [from, to) (to <= 0: no upper
+ * bound), seq < before_seq (<= 0: no bound), at most limit rows (<= 0: all).
+ * cb runs once per row while a store connection is held (it must not call
+ * the store unless the pool has >= 2 connections); the row is borrowed for
+ * the call, and a non-zero return stops the walk and is returned.
+ * ERR_INVALID without a tenant id. */
+int ops_audit_list(struct store *db, const char *tenant_id, int64_t from, int64_t to, int64_t before_seq, int limit,
+                   store_audit_cb cb, void *ud, struct err *e);
 
 /* ------------------------------------------------------------ key ring */
 

@@ -141,3 +141,10 @@ int ops_audit_verify(struct store *db, FILE *report, int64_t *rows_checked, stru
         rc = ERR_CONFLICT;
     return rc;
 }
+
+/* Thin: routes read the log through ops, never the store (DESIGN.md section 3). */
+int ops_audit_list(struct store *db, const char *tenant_id, int64_t from, int64_t to, int64_t before_seq, int limit,
+                   store_audit_cb cb, void *ud, struct err *e)
+{
+    return store_audit_list(db, tenant_id, from, to, before_seq, limit, cb, ud, e);
+}

@@ -3,7 +3,8 @@
  * scope), sessions (login, authenticate, logout), login failures that look
  * the same for unknown emails and wrong passwords, the login throttle,
  * tenant choice at login, the rank rules for roles, sessions ended by role
- * changes, and the audit rows all of this writes (with the chain verified).
+ * changes, the audit rows all of this writes (with the chain verified), and
+ * the user and API key lists, which hold the given tenant's rows only.
  *
  * Run as `test_auth sqlite` (a fresh file in a temp dir) or `test_auth
  * postgres` (a fresh database sbtest_<random> on SB_TEST_PG_URL, dropped at exit).
@@ -538,6 +539,77 @@ static void test_auth__audit_rows(void)
     CHECK(rows > 20);
 }
 
+/* Collects the ids and tenants that a list callback sees. */
+struct seen_ids {
+    int n;
+    int other_tenant;  /* rows whose tenant_id is not want_tenant */
+    const char *want_tenant;
+    const char *look_for;
+    int found;
+};
+
+static int see_member(void *ud, const struct store_member *m)
+{
+    struct seen_ids *s = ud;
+    s->n++;
+    if (strcmp(m->tenant_id, s->want_tenant) != 0)
+        s->other_tenant++;
+    if (strcmp(m->user_id, s->look_for) == 0)
+        s->found = 1;
+    return 0;
+}
+
+static int see_apikey(void *ud, const struct store_apikey *k)
+{
+    struct seen_ids *s = ud;
+    s->n++;
+    if (strcmp(k->tenant_id, s->want_tenant) != 0)
+        s->other_tenant++;
+    if (strcmp(k->id, s->look_for) == 0)
+        s->found = 1;
+    return 0;
+}
+
+static void test_auth__lists_are_tenant_scoped(void)
+{
+    struct err e = {0};
+    struct store_apikey k;
+    struct store_member m;
+    char key[AUTH_APIKEY_MAX];
+    struct auth_principal own_b = actor(ten_b, "owner", owner_b);
+    struct seen_ids s;
+
+    /* Users: each tenant sees its own owner and not the other's. */
+    s = (struct seen_ids){0, 0, ten_a, owner_a, 0};
+    CHECK_EQ_INT(auth_user_list(A, ten_a, see_member, &s, &e), 0);
+    CHECK(s.n >= 1);
+    CHECK_EQ_INT(s.other_tenant, 0);
+    CHECK(s.found);
+    s = (struct seen_ids){0, 0, ten_b, owner_a, 0};
+    CHECK_EQ_INT(auth_user_list(A, ten_b, see_member, &s, &e), 0);
+    CHECK(s.n >= 1);
+    CHECK_EQ_INT(s.other_tenant, 0);
+    CHECK_EQ_INT(s.found, 0);
+    CHECK_EQ_INT(auth_user_get(A, ten_a, owner_a, &m, &e), 0);
+    CHECK_EQ_STR(m.tenant_id, ten_a);
+    CHECK_EQ_STR(m.email, "owner@a.example");
+    CHECK_EQ_INT(auth_user_get(A, ten_b, owner_a, &m, &e), ERR_NOTFOUND);
+
+    /* API keys: a key made in B is listed for B only. */
+    CHECK_EQ_INT(auth_apikey_create(A, ten_b, "viewer", "b-only", &own_b, "", &k, key, &e), 0);
+    s = (struct seen_ids){0, 0, ten_b, k.id, 0};
+    CHECK_EQ_INT(auth_apikey_list(A, ten_b, see_apikey, &s, &e), 0);
+    CHECK_EQ_INT(s.n, 1);
+    CHECK_EQ_INT(s.other_tenant, 0);
+    CHECK(s.found);
+    s = (struct seen_ids){0, 0, ten_a, k.id, 0};
+    CHECK_EQ_INT(auth_apikey_list(A, ten_a, see_apikey, &s, &e), 0);
+    CHECK(s.n >= 2);
+    CHECK_EQ_INT(s.other_tenant, 0);
+    CHECK_EQ_INT(s.found, 0);
+    CHECK_EQ_INT(auth_apikey_list(A, NULL, see_apikey, &s, &e), ERR_INVALID);
+}
+
 int main(int argc, char **argv)
 {
     const char *backend = argc > 1 ? argv[1] : "sqlite";
@@ -572,6 +644,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_auth__rank_rules);
     TEST_RUN(test_auth__role_change_ends_sessions);
     TEST_RUN(test_auth__audit_rows);
+    TEST_RUN(test_auth__lists_are_tenant_scoped); /* after audit_rows: adds a key to B */
     auth_free(A);
     db_teardown();
     TEST_DONE();
