@@ -527,7 +527,9 @@ static int cmd_tenant(const struct cli_args *a)
         buf_json_str(&b, t.id);
         buf_puts(&b, ",\"name\":");
         buf_json_str(&b, t.name);
-        buf_printf(&b, ",\"created_at\":%lld}\n", (long long)t.created_at);
+        buf_puts(&b, ",\"created_at\":");
+        buf_json_time(&b, t.created_at);
+        buf_puts(&b, "}\n");
         fputs(b.data, stdout);
         buf_free(&b);
     } else {
@@ -588,22 +590,6 @@ static int cmd_user(const struct cli_args *a)
     return rc;
 }
 
-static void cli_apikey_json(struct buf *b, const struct store_apikey *k)
-{
-    buf_puts(b, "{\"id\":");
-    buf_json_str(b, k->id);
-    buf_puts(b, ",\"tenant_id\":");
-    buf_json_str(b, k->tenant_id);
-    buf_puts(b, ",\"name\":");
-    buf_json_str(b, k->name);
-    buf_puts(b, ",\"role\":");
-    buf_json_str(b, k->role);
-    buf_puts(b, ",\"prefix\":");
-    buf_json_str(b, k->prefix);
-    buf_printf(b, ",\"created_at\":%lld,\"last_used_at\":%lld,\"revoked_at\":%lld", (long long)k->created_at,
-               (long long)k->last_used_at, (long long)k->revoked_at);
-}
-
 struct cli_list {
     struct buf *b;
     int n;
@@ -616,8 +602,7 @@ static int cli_apikey_row(void *ud, const struct store_apikey *k)
     if (l->json) {
         if (l->n)
             buf_putc(l->b, ',');
-        cli_apikey_json(l->b, k);
-        buf_putc(l->b, '}');
+        auth_apikey_json(l->b, k, NULL);
     } else {
         buf_printf(l->b, "%s\t%s\t%s\t%s\t%s\n", k->id, k->prefix, k->role, k->name,
                    k->revoked_at ? "revoked" : "active");
@@ -656,10 +641,8 @@ static int cmd_apikey(const struct cli_args *a)
             goto out;
         }
         if (cli_flag(a, "json")) {
-            cli_apikey_json(&b, &k);
-            buf_puts(&b, ",\"key\":");
-            buf_json_str(&b, key);
-            buf_puts(&b, "}\n");
+            auth_apikey_json(&b, &k, key);
+            buf_putc(&b, '\n');
         } else {
             buf_printf(&b, "%s\n", key);
         }

@@ -765,3 +765,30 @@ int auth_apikey_list(struct auth *a, const char *tenant_id, store_apikey_cb cb, 
 {
     return store_apikey_list(a->db, tenant_id, cb, ud, e);
 }
+
+void auth_apikey_json(struct buf *b, const struct store_apikey *k, const char *key)
+{
+    buf_puts(b, "{\"id\":");
+    buf_json_str(b, k->id);
+    buf_puts(b, ",\"tenant_id\":");
+    buf_json_str(b, k->tenant_id);
+    buf_puts(b, ",\"name\":");
+    buf_json_str(b, k->name);
+    buf_puts(b, ",\"role\":");
+    buf_json_str(b, k->role);
+    buf_puts(b, ",\"prefix\":");
+    buf_json_str(b, k->prefix);
+    buf_puts(b, ",\"created_by\":");
+    buf_json_str(b, k->created_by[0] ? k->created_by : NULL);
+    buf_puts(b, ",\"created_at\":");
+    buf_json_time(b, k->created_at);
+    buf_puts(b, ",\"last_used_at\":");
+    buf_json_time(b, k->last_used_at);
+    buf_puts(b, ",\"revoked_at\":");
+    buf_json_time(b, k->revoked_at);
+    if (key) {
+        buf_puts(b, ",\"key\":");
+        buf_json_str(b, key);
+    }
+    buf_putc(b, '}');
+}

@@ -111,6 +111,12 @@ int auth_user_list(struct auth *a, const char *tenant_id, store_member_cb cb, vo
 int auth_user_get(struct auth *a, const char *tenant_id, const char *user_id, struct store_member *out,
                   struct err *e);
 
+/* Append the public JSON object of a key (never its hash): id, tenant_id, name,
+ * role, prefix, created_by, created_at, last_used_at, revoked_at (RFC 3339 or
+ * null). When key is not NULL it is added as "key" (shown once, at creation).
+ * The API and the CLI both print keys this way. */
+void auth_apikey_json(struct buf *b, const struct store_apikey *k, const char *key);
+
 #define AUTH_APIKEY_MAX 64
 /* Create a key scoped to tenant_id and role; key_out receives the key
  * ("sb_live_…"), which is never retrievable again. An actor cannot mint a key

@@ -202,3 +202,14 @@ char *buf_steal(struct buf *b)
     b->cap = 0;
     return p;
 }
+
+void buf_json_time(struct buf *b, int64_t unix_ms)
+{
+    char iso[32];
+    if (unix_ms <= 0) {
+        buf_puts(b, "null");
+        return;
+    }
+    time_format_iso(unix_ms, iso);
+    buf_json_str(b, iso);
+}

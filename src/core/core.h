@@ -73,6 +73,8 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Append s as a JSON string literal, quotes included; NULL appends null. */
 void buf_json_str(struct buf *b, const char *s);
+/* Append a Unix-ms time as a JSON RFC 3339 string; ms <= 0 (never) appends null. */
+void buf_json_time(struct buf *b, int64_t unix_ms);
 void buf_reset(struct buf *b); /* len = 0, keeps memory */
 void buf_free(struct buf *b);
 /* Hand the data to the caller (who frees it) and reset b. Never NULL. */

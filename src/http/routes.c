@@ -18,17 +18,6 @@
 
 /* --------------------------------------------------------------- helpers */
 
-static void put_time(struct buf *b, int64_t ms)
-{
-    char iso[32];
-    if (ms <= 0) {
-        buf_puts(b, "null");
-        return;
-    }
-    time_format_iso(ms, iso);
-    buf_json_str(b, iso);
-}
-
 /* Parse the body as a JSON object; on failure answer 400 and return NULL. */
 static cJSON *body_object(struct http_req *r)
 {
@@ -191,7 +180,7 @@ static void route_login(struct http_req *r)
     buf_puts(b, ",\"csrf_token\":");
     buf_json_str(b, lg.csrf_token);
     buf_puts(b, ",\"expires_at\":");
-    put_time(b, lg.expires_at);
+    buf_json_time(b, lg.expires_at);
     buf_putc(b, '}');
     sodium_memzero(&lg, sizeof lg);
 out:
@@ -213,29 +202,6 @@ static void route_logout(struct http_req *r)
 
 /* ------------------------------------------------------------ API keys */
 
-static void put_apikey(struct buf *b, const struct store_apikey *k)
-{
-    buf_puts(b, "{\"id\":");
-    buf_json_str(b, k->id);
-    buf_puts(b, ",\"tenant_id\":");
-    buf_json_str(b, k->tenant_id);
-    buf_puts(b, ",\"name\":");
-    buf_json_str(b, k->name);
-    buf_puts(b, ",\"role\":");
-    buf_json_str(b, k->role);
-    buf_puts(b, ",\"prefix\":");
-    buf_json_str(b, k->prefix);
-    buf_puts(b, ",\"created_by\":");
-    buf_json_str(b, k->created_by[0] ? k->created_by : NULL);
-    buf_puts(b, ",\"created_at\":");
-    put_time(b, k->created_at);
-    buf_puts(b, ",\"last_used_at\":");
-    put_time(b, k->last_used_at);
-    buf_puts(b, ",\"revoked_at\":");
-    put_time(b, k->revoked_at);
-    buf_putc(b, '}');
-}
-
 struct list_ctx {
     struct buf *b;
     int n;
@@ -246,7 +212,7 @@ static int apikey_cb(void *ud, const struct store_apikey *k)
     struct list_ctx *c = ud;
     if (c->n++)
         buf_putc(c->b, ',');
-    put_apikey(c->b, k);
+    auth_apikey_json(c->b, k, NULL);
     return 0;
 }
 
@@ -281,11 +247,7 @@ static void route_apikeys_create(struct http_req *r)
         goto out;
     }
     http__json(r, 201);
-    put_apikey(&r->out, &k);
-    r->out.len--; /* reopen the object to add the key, shown this once */
-    buf_puts(&r->out, ",\"key\":");
-    buf_json_str(&r->out, key);
-    buf_putc(&r->out, '}');
+    auth_apikey_json(&r->out, &k, key); /* the key is shown this once */
     sodium_memzero(key, sizeof key);
 out:
     cJSON_Delete(j);
@@ -315,7 +277,7 @@ static void put_member(struct buf *b, const struct store_member *m)
     buf_puts(b, ",\"role\":");
     buf_json_str(b, m->role);
     buf_puts(b, ",\"created_at\":");
-    put_time(b, m->created_at);
+    buf_json_time(b, m->created_at);
     buf_putc(b, '}');
 }
 
@@ -412,7 +374,7 @@ static int audit_cb(void *ud, const struct store_audit *a)
         buf_putc(b, ',');
     c->last_seq = a->seq;
     buf_printf(b, "{\"seq\":%lld,\"at\":", (long long)a->seq);
-    put_time(b, a->at);
+    buf_json_time(b, a->at);
     buf_puts(b, ",\"actor_type\":");
     buf_json_str(b, a->actor_type);
     buf_puts(b, ",\"actor_id\":");
