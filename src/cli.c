@@ -405,6 +405,9 @@ static int cmd_serve(const struct cli_args *a)
             rc = CLI_CONFIG;
             goto out;
         }
+        /* One log line: the problems are newline-separated, join them with "; ". */
+        for (char *nl = strchr(problems.data, '\n'); nl; nl = strchr(nl, '\n'))
+            *nl = nl[1] ? ';' : '\0';
         log_warn(NULL, "development mode: these settings would be refused in production: %s", problems.data);
     }
     if (!prod)
