@@ -37,6 +37,18 @@ struct throttle_entry {
     int64_t last;               /* last failure, for eviction */
 };
 
+/* Verified API keys, so the hot path (every API request) skips the database
+ * lookup for a short while. Direct-mapped by the key hash; only successful
+ * lookups are cached, and any revocation through this process empties it. */
+#define AUTH_KEY_CACHE_SLOTS 1024
+#define AUTH_KEY_CACHE_LOCKS 16
+
+struct key_cache_slot {
+    char hash[65];                      /* "" = empty */
+    int64_t verified_ns;                /* monotonic time of the database lookup */
+    struct store_apikey key;
+};
+
 struct auth {
     struct store *db;
     int64_t session_ttl_s;
@@ -49,6 +61,9 @@ struct auth {
      * no conditional update, see check_last_owner). */
     pthread_mutex_t owner_lock;
     struct throttle_entry *throttle;    /* AUTH_THROTTLE_SLOTS */
+    int64_t key_cache_ns;               /* 0: no cache */
+    struct key_cache_slot *key_cache;   /* AUTH_KEY_CACHE_SLOTS */
+    pthread_mutex_t key_cache_lock[AUTH_KEY_CACHE_LOCKS];
 };
 
 /* --------------------------------------------------------------- roles */
@@ -225,7 +240,11 @@ int auth_new(struct auth **out, struct store *db, const struct config *cfg, stru
         a->max_failures = AUTH_THROTTLE_MAX_FAILS;
     a->window_s = cfg && cfg->login_window_s > 0 ? cfg->login_window_s : 900;
     a->throttle = calloc(AUTH_THROTTLE_SLOTS, sizeof(*a->throttle));
-    if (!a->throttle) {
+    a->key_cache_ns = cfg ? cfg->apikey_cache_ms * 1000000 : 0;
+    a->key_cache = calloc(AUTH_KEY_CACHE_SLOTS, sizeof(*a->key_cache));
+    for (int i = 0; i < AUTH_KEY_CACHE_LOCKS; i++)
+        pthread_mutex_init(&a->key_cache_lock[i], NULL);
+    if (!a->throttle || !a->key_cache) {
         rc = err_set(e, ERR_NOMEM, NULL, "out of memory");
         goto out;
     }
@@ -250,7 +269,10 @@ void auth_free(struct auth *a)
         return;
     pthread_mutex_destroy(&a->throttle_lock);
     pthread_mutex_destroy(&a->owner_lock);
+    for (int i = 0; i < AUTH_KEY_CACHE_LOCKS; i++)
+        pthread_mutex_destroy(&a->key_cache_lock[i]);
     free(a->throttle);
+    free(a->key_cache);
     free(a);
 }
 
@@ -348,6 +370,60 @@ static void throttle_clear(struct auth *a, const char *key)
 
 /* ------------------------------------------------------ authentication */
 
+/* The slot of a hex SHA-256: its first 8 hex digits, already uniform. */
+static size_t key_cache_index(const char *hash)
+{
+    size_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v * 16 + (size_t)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
+    return v % AUTH_KEY_CACHE_SLOTS;
+}
+
+/* 1, *out and *verified_ns when hash was verified less than key_cache_ns ago. */
+static int key_cache_get(struct auth *a, const char *hash, int64_t now_ns, struct store_apikey *out,
+                         int64_t *verified_ns)
+{
+    if (a->key_cache_ns <= 0)
+        return 0;
+    size_t i = key_cache_index(hash);
+    struct key_cache_slot *s = &a->key_cache[i];
+    pthread_mutex_t *lock = &a->key_cache_lock[i % AUTH_KEY_CACHE_LOCKS];
+    int hit = 0;
+    pthread_mutex_lock(lock);
+    if (strcmp(s->hash, hash) == 0 && now_ns - s->verified_ns < a->key_cache_ns) {
+        *out = s->key;
+        *verified_ns = s->verified_ns;
+        hit = 1;
+    }
+    pthread_mutex_unlock(lock);
+    return hit;
+}
+
+static void key_cache_put(struct auth *a, const char *hash, int64_t verified_ns, const struct store_apikey *k)
+{
+    if (a->key_cache_ns <= 0)
+        return;
+    size_t i = key_cache_index(hash);
+    struct key_cache_slot *s = &a->key_cache[i];
+    pthread_mutex_t *lock = &a->key_cache_lock[i % AUTH_KEY_CACHE_LOCKS];
+    pthread_mutex_lock(lock);
+    memcpy(s->hash, hash, sizeof(s->hash));
+    s->verified_ns = verified_ns;
+    s->key = *k;
+    pthread_mutex_unlock(lock);
+}
+
+/* Revocations are rare: forget every cached key. */
+static void key_cache_clear(struct auth *a)
+{
+    for (size_t i = 0; i < AUTH_KEY_CACHE_SLOTS; i++) {
+        pthread_mutex_t *lock = &a->key_cache_lock[i % AUTH_KEY_CACHE_LOCKS];
+        pthread_mutex_lock(lock);
+        a->key_cache[i].hash[0] = '\0';
+        pthread_mutex_unlock(lock);
+    }
+}
+
 int auth_apikey_authenticate(struct auth *a, const char *key, struct auth_principal *out, struct err *e)
 {
     struct store_apikey k;
@@ -359,13 +435,17 @@ int auth_apikey_authenticate(struct auth *a, const char *key, struct auth_princi
         strncmp(key, AUTH_KEY_PREFIX, sizeof(AUTH_KEY_PREFIX) - 1) != 0)
         return err_set(e, ERR_UNAUTHORIZED, "invalid_key", "invalid API key");
     crypto_sha256_hex(hash, key, n);
-    rc = store_apikey_by_hash(a->db, hash, &k, e);
-    if (rc == ERR_NOTFOUND)
-        return err_set(e, ERR_UNAUTHORIZED, "invalid_key", "invalid API key");
-    if (rc != 0)
-        return rc;
-    if (k.revoked_at != 0)
-        return err_set(e, ERR_UNAUTHORIZED, "key_revoked", "this API key has been revoked");
+    int64_t verified_ns = time_mono_ns();
+    int cached = key_cache_get(a, hash, verified_ns, &k, &verified_ns);
+    if (!cached) {
+        rc = store_apikey_by_hash(a->db, hash, &k, e);
+        if (rc == ERR_NOTFOUND)
+            return err_set(e, ERR_UNAUTHORIZED, "invalid_key", "invalid API key");
+        if (rc != 0)
+            return rc;
+        if (k.revoked_at != 0)
+            return err_set(e, ERR_UNAUTHORIZED, "key_revoked", "this API key has been revoked");
+    }
     int64_t now = time_now_ms();
     if (now - k.last_used_at >= AUTH_TOUCH_INTERVAL_MS) {
         struct err te = {0};
@@ -373,7 +453,11 @@ int auth_apikey_authenticate(struct auth *a, const char *key, struct auth_princi
             struct log_ctx ctx = {NULL, NULL, k.tenant_id};
             log_warn(&ctx, "api key last_used_at not updated: %s", te.msg);
         }
+        k.last_used_at = now;
+        cached = 0; /* remember the new last_used_at, keeping when the key was verified */
     }
+    if (!cached)
+        key_cache_put(a, hash, verified_ns, &k);
     memset(out, 0, sizeof(*out));
     out->kind = AUTH_APIKEY;
     memcpy(out->tenant_id, k.tenant_id, sizeof(out->tenant_id));
@@ -741,6 +825,7 @@ int auth_apikey_revoke(struct auth *a, const char *tenant_id, const char *key_id
         return rc;
     if ((rc = store_apikey_revoke(a->db, tenant_id, key_id, time_now_ms(), e)) != 0)
         return rc;
+    key_cache_clear(a);
     const char *pairs[] = {NULL};
     return audit(a, tenant_id, actor, "apikey.revoke", key_id, ip, pairs, e);
 }

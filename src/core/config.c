@@ -56,6 +56,10 @@ const struct config_def config_schema[] = {
     CFG("SB_LOGIN_MAX_FAILURES", CONFIG_INT, "5", 0, login_max_failures,
         "Failed logins per client and email before throttling."),
     CFG("SB_LOGIN_WINDOW", CONFIG_INT, "900", 0, login_window_s, "Seconds over which login failures are counted."),
+    CFG("SB_APIKEY_CACHE_MS", CONFIG_INT, "1000", 0, apikey_cache_ms,
+        "Milliseconds a verified API key is trusted without a database lookup; a key revoked through this "
+        "server stops working at once, one revoked elsewhere (CLI, another instance) within this time. 0 "
+        "looks up every request."),
     CFG("SB_DB_POOL_SIZE", CONFIG_INT, "0", 0, db_pool_size, "Database connections; 0 means threads + 4."),
     CFG("SB_DB_BUSY_TIMEOUT_MS", CONFIG_INT, "5000", 0, db_busy_timeout_ms, "SQLite busy timeout."),
     CFG("SB_LOG_LEVEL", CONFIG_STR, "info", 0, log_level, "debug, info, warn or error."),
@@ -79,6 +83,7 @@ static const struct config_range config_ranges[] = {
     {"SB_SESSION_TTL", 1, 366LL * 86400},
     {"SB_LOGIN_MAX_FAILURES", 1, 1000000},
     {"SB_LOGIN_WINDOW", 1, 366LL * 86400},
+    {"SB_APIKEY_CACHE_MS", 0, 60000},
     {"SB_DB_POOL_SIZE", 0, 512},
     {"SB_DB_BUSY_TIMEOUT_MS", 1, 3600000},
 };

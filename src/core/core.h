@@ -181,6 +181,7 @@ struct config {
     int64_t session_ttl_s;
     int64_t login_max_failures;
     int64_t login_window_s;
+    int64_t apikey_cache_ms;
     int64_t db_pool_size;
     int64_t db_busy_timeout_ms;
     char *log_level;

@@ -264,6 +264,49 @@ static void test_auth__apikey_lifecycle(void)
     CHECK_EQ_INT(auth_apikey_authenticate(A, key, &p, &e), 0);
 }
 
+/* SB_APIKEY_CACHE_MS: a verified key skips the database for that long; a
+ * revocation through the same auth is immediate, one made elsewhere (here:
+ * straight in the store, as the CLI or another instance would) takes effect
+ * once the entry expires. */
+static void test_auth__apikey_cache(void)
+{
+    struct err e = {0};
+    struct config cfg;
+    struct auth *cached = NULL;
+    struct store_apikey k1, k2;
+    struct auth_principal p;
+    char key1[AUTH_APIKEY_MAX], key2[AUTH_APIKEY_MAX];
+    struct auth_principal own = actor(ten_a, "owner", owner_a);
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.apikey_cache_ms = 300;
+    CHECK_EQ_INT(auth_new(&cached, T.db, &cfg, &e), 0);
+    if (!cached)
+        return;
+    CHECK_EQ_INT(auth_apikey_create(cached, ten_a, "agent", "cache-1", &own, "", &k1, key1, &e), 0);
+    CHECK_EQ_INT(auth_apikey_create(cached, ten_a, "agent", "cache-2", &own, "", &k2, key2, &e), 0);
+    CHECK_EQ_INT(auth_apikey_authenticate(cached, key1, &p, &e), 0);
+    CHECK_EQ_INT(auth_apikey_authenticate(cached, key2, &p, &e), 0);
+    CHECK_EQ_STR(p.key_id, k2.id);
+
+    /* Revoked elsewhere: still trusted from the cache, refused after it expires. */
+    CHECK_EQ_INT(store_apikey_revoke(T.db, ten_a, k1.id, time_now_ms(), &e), 0);
+    CHECK_EQ_INT(auth_apikey_authenticate(cached, key1, &p, &e), 0);
+    CHECK_EQ_STR(p.key_id, k1.id);
+    usleep(400 * 1000);
+    err_clear(&e);
+    CHECK_EQ_INT(auth_apikey_authenticate(cached, key1, &p, &e), ERR_UNAUTHORIZED);
+    CHECK_EQ_STR(err_slug(&e), "key_revoked");
+
+    /* Revoked through this auth: refused at once. */
+    CHECK_EQ_INT(auth_apikey_authenticate(cached, key2, &p, &e), 0);
+    CHECK_EQ_INT(auth_apikey_revoke(cached, ten_a, k2.id, &own, "", &e), 0);
+    err_clear(&e);
+    CHECK_EQ_INT(auth_apikey_authenticate(cached, key2, &p, &e), ERR_UNAUTHORIZED);
+    CHECK_EQ_STR(err_slug(&e), "key_revoked");
+    auth_free(cached);
+}
+
 static void test_auth__session(void)
 {
     struct err e = {0};
@@ -645,6 +688,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_auth__role_change_ends_sessions);
     TEST_RUN(test_auth__audit_rows);
     TEST_RUN(test_auth__lists_are_tenant_scoped); /* after audit_rows: adds a key to B */
+    TEST_RUN(test_auth__apikey_cache);            /* after audit_rows: revokes a key of A */
     auth_free(A);
     db_teardown();
     TEST_DONE();
