@@ -85,8 +85,11 @@ const char *http__allowed_methods(struct http_req *r, const char *path);
 /* A path parameter by name, or NULL. */
 const char *http__param(const struct http_req *r, const char *name);
 
-/* Run the middleware chain and the handler for a complete request. */
-void http__dispatch(struct http_req *r);
+/* Run the middleware chain as soon as the headers are in (before any body).
+ * Returns 1 when it answered the request (refusal, preflight), 0 to go on. */
+int http__dispatch_headers(struct http_req *r);
+/* After the whole body: the body limit again (chunked bodies), then the handler. */
+void http__dispatch_body(struct http_req *r);
 
 /* Add a response header (value copied into the arena). */
 void http__header(struct http_req *r, const char *name, const char *value);

@@ -409,6 +409,9 @@ static int mw_rbac(struct http_req *r)
     return 0;
 }
 
+/* Everything that can be decided from the request line and headers runs as
+ * soon as they arrive, so an unauthenticated or forbidden client is refused
+ * before it may upload a body. */
 static const http_mw_fn http_chain[] = {
     mw_request_id, mw_trace, mw_security_headers, mw_cors, mw_body_limit,
     mw_route, mw_authenticate, mw_csrf, mw_rbac, NULL,
@@ -437,14 +440,22 @@ static void dispatch_log(struct http_req *r)
     buf_free(&x);
 }
 
-void http__dispatch(struct http_req *r)
+int http__dispatch_headers(struct http_req *r)
 {
     r->status = 200;
     for (int i = 0; http_chain[i]; i++) {
-        if (http_chain[i](r))
-            goto out;
+        if (http_chain[i](r)) {
+            dispatch_log(r);
+            return 1;
+        }
     }
-    r->route->handler(r);
-out:
+    return 0;
+}
+
+void http__dispatch_body(struct http_req *r)
+{
+    /* A chunked body can still outgrow the limit after the headers passed. */
+    if (!mw_body_limit(r))
+        r->route->handler(r);
     dispatch_log(r);
 }

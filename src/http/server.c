@@ -199,10 +199,10 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *conn, con
             if (errno || end == cl || n > (unsigned long long)s->app->cfg->body_limit)
                 r->body_too_large = 1;
         }
-        if (r->body_too_large) {
-            http__dispatch(r);
+        /* Refuse what the headers already decide (oversized, unknown route,
+         * no credentials, wrong role) before reading any of the body. */
+        if (http__dispatch_headers(r))
             return server_respond(r);
-        }
         return MHD_YES;
     }
     if (r->responded) {
@@ -217,7 +217,7 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *conn, con
         *upload_data_size = 0;
         return MHD_YES;
     }
-    http__dispatch(r);
+    http__dispatch_body(r);
     return server_respond(r);
 }
 
