@@ -9,115 +9,14 @@
  * Run as `test_auth sqlite` (a fresh file in a temp dir) or `test_auth
  * postgres` (a fresh database sbtest_<random> on SB_TEST_PG_URL, dropped at exit).
  */
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-
 #include "auth/auth.h"
 #include "ops/ops.h"
 #include "test.h"
-
-/* ------------------------------------------------------ test database */
-
-static struct {
-    int pg;
-    char dir[256];
-    char path[512];
-    char admin_url[512];
-    char url[600];
-    char dbname[64];
-    struct store *db;
-} T;
-
-static int db_setup(const char *backend)
-{
-    struct err e = {0};
-    struct store_options opt = {0};
-    char rnd[17];
-    uint8_t r[8];
-    crypto_random(r, sizeof(r));
-    crypto_hex(rnd, r, sizeof(r));
-    if (strcmp(backend, "postgres") == 0) {
-        const char *u = getenv("SB_TEST_PG_URL");
-        if (!u || !*u) {
-            fprintf(stderr, "SB_TEST_PG_URL is not set: the postgres run needs a server\n");
-            return -1;
-        }
-        T.pg = 1;
-        snprintf(T.admin_url, sizeof(T.admin_url), "%s", u);
-        snprintf(T.dbname, sizeof(T.dbname), "sbtest_%s", rnd);
-        PGconn *c = PQconnectdb(T.admin_url);
-        if (PQstatus(c) != CONNECTION_OK) {
-            fprintf(stderr, "cannot connect to %s: %s", T.admin_url, PQerrorMessage(c));
-            PQfinish(c);
-            return -1;
-        }
-        char sql[128];
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", T.dbname);
-        PGresult *res = PQexec(c, sql);
-        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        if (!ok)
-            fprintf(stderr, "create database: %s", PQerrorMessage(c));
-        PQclear(res);
-        PQfinish(c);
-        if (!ok)
-            return -1;
-        /* Same server, our database: replace the path of the URL. */
-        const char *host = strstr(T.admin_url, "://");
-        const char *slash = host ? strchr(host + 3, '/') : NULL;
-        const char *query = strchr(T.admin_url, '?');
-        int base = slash ? (int)(slash - T.admin_url) : (int)strlen(T.admin_url);
-        snprintf(T.url, sizeof(T.url), "%.*s/%s%s", base, T.admin_url, T.dbname, query ? query : "");
-        opt.database_url = T.url;
-    } else {
-        snprintf(T.dir, sizeof(T.dir), "/tmp/sbtest_auth_XXXXXX");
-        if (!mkdtemp(T.dir))
-            return -1;
-        snprintf(T.path, sizeof(T.path), "%s/test.db", T.dir);
-        opt.sqlite_path = T.path;
-    }
-    opt.pool_size = 4;
-    if (store_open(&T.db, &opt, &e) != 0) {
-        fprintf(stderr, "store_open: %s\n", e.msg);
-        return -1;
-    }
-    struct store_migration_info mi;
-    if (store_migrate(T.db, &mi, &e) != 0) {
-        fprintf(stderr, "store_migrate: %s\n", e.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static void db_teardown(void)
-{
-    store_close(T.db);
-    T.db = NULL;
-    if (T.pg) {
-        PGconn *c = PQconnectdb(T.admin_url);
-        char sql[128];
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", T.dbname);
-        PQclear(PQexec(c, sql));
-        PQfinish(c);
-    } else if (T.dir[0]) {
-        DIR *d = opendir(T.dir);
-        struct dirent *de;
-        char p[800];
-        while (d && (de = readdir(d))) {
-            if (de->d_name[0] == '.')
-                continue;
-            snprintf(p, sizeof(p), "%s/%s", T.dir, de->d_name);
-            unlink(p);
-        }
-        if (d)
-            closedir(d);
-        rmdir(T.dir);
-    }
-}
-
+#include "test_db.h"
 
 /* ---------------------------------------------------------------- setup */
 
@@ -661,7 +560,10 @@ int main(int argc, char **argv)
     if (crypto_init() != 0)
         return 1;
     log_init(LOG_ERROR, NULL);
-    if (db_setup(backend) != 0) {
+    struct store_migration_info mi;
+    if (db_setup(backend, "auth") != 0 || store_migrate(T.db, &mi, &e) != 0) {
+        if (e.code)
+            fprintf(stderr, "store_migrate: %s\n", e.msg);
         db_teardown();
         return 1;
     }
