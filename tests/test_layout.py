@@ -3,7 +3,8 @@ Module boundaries, checked on every run (DESIGN.md section 3):
 - no SQL outside src/store/;
 - a file outside module M includes only M's contract header "M/M.h", never
   another private header of M (store_int.h, http_int.h, ...);
-- dependencies point downward: core <- store <- ops <- auth <- http <- cli/main.
+- dependencies point downward: core <- store <- ops, queue <- auth <- http <- cli/main;
+  channel (pure adapters) depends on core only.
 """
 import os
 import re
@@ -19,9 +20,11 @@ ALLOWED = {
     "core": set(),
     "store": {"core"},
     "ops": {"core", "store"},
+    "channel": {"core"},
+    "queue": {"core", "store"},
     "auth": {"core", "store", "ops"},
-    "http": {"core", "store", "ops", "auth"},
-    "": {"core", "store", "ops", "auth", "http"},  # main.c, cli.c
+    "http": {"core", "store", "ops", "auth", "channel", "queue"},
+    "": {"core", "store", "ops", "auth", "http", "channel", "queue"},  # main.c, cli.c
 }
 
 

@@ -1,0 +1,152 @@
+/*
+ * channel: the adapter interface every provider implements, and the
+ * registry of adapters (channel_twilio.c, channel_whatsapp.c, …).
+ *
+ * Adapters are pure: they know wire formats and talk HTTP with libcurl, and
+ * never touch the database. The webhook pipeline hands them a request exactly
+ * as received (raw body bytes, headers, the public URL the provider called)
+ * and stores what they parse; the outbound worker hands them a send request
+ * and stores the result. Provider base URLs come from the caller, so the same
+ * code talks to the real hosts in production and to tests/fakes/ in tests.
+ *
+ * Memory: parse results are allocated in the caller's arena and die with it.
+ * Errors: ERR_FORBIDDEN (signature), ERR_INVALID (malformed payload),
+ * ERR_UPSTREAM / ERR_TIMEOUT / ERR_RATELIMIT (send), each with a slug.
+ */
+#ifndef SB_CHANNEL_H
+#define SB_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+/* A name/value pair: form fields, query parameters, headers, credentials. */
+struct channel_kv {
+    const char *name;
+    const char *value;
+};
+
+/* An incoming webhook request, borrowed from the HTTP layer. */
+struct channel_webhook {
+    const char *method;             /* "GET" or "POST" */
+    const char *url;                /* public URL as the provider called it: SB_PUBLIC_URL + path [+ "?" query] */
+    const char *body;               /* raw bytes, byte for byte (never re-serialised) */
+    size_t body_len;
+    const struct channel_kv *headers; /* names lower-case */
+    size_t nheaders;
+    const struct channel_kv *query; /* decoded query parameters */
+    size_t nquery;
+    int64_t received_at;            /* Unix ms */
+};
+
+/* Decrypted credentials and settings of one channel account
+ * (twilio: account_sid, auth_token, from; whatsapp: phone_number_id,
+ * access_token, app_secret, verify_token). Borrowed. */
+struct channel_creds {
+    const struct channel_kv *kv;
+    size_t n;
+};
+
+/* The value of a credential, or NULL. */
+const char *channel_creds_get(const struct channel_creds *c, const char *name);
+/* The value of a header (name lower-case) or query parameter, or NULL. */
+const char *channel_header(const struct channel_webhook *wh, const char *name);
+const char *channel_query(const struct channel_webhook *wh, const char *name);
+
+enum channel_event_kind { CHANNEL_EVENT_MESSAGE = 1, CHANNEL_EVENT_STATUS = 2 };
+
+struct channel_media {
+    const char *url;                /* Twilio MediaUrlN; WhatsApp: NULL (fetch by id) */
+    const char *id;                 /* WhatsApp media id */
+    const char *content_type;
+};
+
+/* One inbound message or status callback; strings live in the parse arena. */
+struct channel_event {
+    enum channel_event_kind kind;
+    const char *event_id;           /* dedupe key: provider's id (MessageSid, wamid, wamid+status) */
+    const char *provider_message_id;
+    const char *from;               /* messages: sender address as given (E.164, wa_id) */
+    const char *to;                 /* our number / phone number id */
+    const char *contact_name;       /* WhatsApp profile name, or NULL */
+    const char *type;               /* text, image, audio, video, document, location, interactive, … */
+    const char *text;               /* body, button/list reply title, or NULL */
+    const struct channel_media *media;
+    size_t nmedia;
+    double latitude, longitude;     /* type "location" */
+    const char *status;             /* statuses: queued | sent | delivered | read | failed | undelivered */
+    const char *error_code;         /* failures, or NULL */
+    const char *error_text;
+    int64_t provider_ts;            /* the provider's timestamp (Unix ms), 0 when it gives none */
+};
+
+struct channel_events {
+    struct channel_event *items;
+    size_t n;
+};
+
+/* An outbound message. Exactly one of text, template_name is set. */
+struct channel_send {
+    const char *to;
+    const char *from;               /* sender (Twilio From); NULL: the account's default */
+    const char *text;
+    const char *const *media_urls;
+    size_t nmedia;
+    const char *template_name;      /* WhatsApp template */
+    const char *template_lang;
+    const char *const *template_params; /* body parameters, in order */
+    size_t ntemplate_params;
+    const char *status_callback_url; /* Twilio StatusCallback */
+    const char *idempotency_key;    /* passed where the provider accepts one */
+};
+
+struct channel_send_result {
+    char provider_message_id[128];
+    char status[16];                /* the provider's initial status, e.g. "queued" / "sent" */
+    int http_status;                /* 0 when no response */
+    int permanent;                  /* 1: retrying cannot help (bad number, blocked) */
+    int retry_after_s;              /* 429 / Retry-After, else 0 */
+    char error_code[32];            /* provider error code, or "" */
+    char error_text[256];           /* provider message, or ours */
+};
+
+/* Where and how adapters reach providers. */
+struct channel_env {
+    const char *twilio_api_base;    /* https://api.twilio.com */
+    const char *graph_api_base;     /* https://graph.facebook.com/v21.0 */
+    long timeout_ms;                /* whole request */
+};
+
+struct channel_caps {
+    size_t max_text_len;            /* characters (bytes for ASCII) */
+    const char *media_types;        /* space-separated MIME types accepted */
+    size_t max_media_bytes;
+    int64_t window_ms;              /* customer service window; 0 = none */
+};
+
+struct channel_adapter {
+    const char *name;               /* "twilio", "whatsapp" */
+    struct channel_caps caps;
+    /* Check the webhook's signature against creds before anything else.
+     * 0, or ERR_FORBIDDEN with slug "bad_signature" / "missing_signature". */
+    int (*verify)(const struct channel_webhook *wh, const struct channel_creds *creds, struct err *e);
+    /* Subscription handshake on GET (WhatsApp); append the response body to
+     * out and return 0, ERR_FORBIDDEN when refused, ERR_NOTFOUND when the
+     * provider has none. NULL when the provider has no handshake. */
+    int (*handshake)(const struct channel_webhook *wh, const struct channel_creds *creds, struct buf *out,
+                     struct err *e);
+    /* Parse a verified webhook into events (messages and statuses, in order;
+     * one request may carry several). ERR_INVALID for malformed payloads. */
+    int (*parse)(struct arena *a, const struct channel_webhook *wh, struct channel_events *out, struct err *e);
+    /* Send one message. Returns 0 when the provider accepted it; otherwise
+     * fills out (permanent, retry_after_s, codes) and returns ERR_UPSTREAM,
+     * ERR_TIMEOUT, ERR_RATELIMIT or ERR_INVALID (permanent refusal). */
+    int (*send)(const struct channel_env *env, const struct channel_creds *creds, const struct channel_send *msg,
+                struct channel_send_result *out, struct err *e);
+};
+
+/* The adapter for a provider name, or NULL. */
+const struct channel_adapter *channel_find(const char *provider);
+
+#endif
