@@ -6,8 +6,11 @@
 #include <string.h>
 
 #include "channel/channel.h"
+#include "channel/channel_int.h"
 
 static const struct channel_adapter *const channel_adapters[] = {
+    &channel_twilio,
+    &channel_whatsapp,
     NULL,
 };
 

@@ -1,0 +1,215 @@
+/*
+ * channel_int.h: private helpers the adapters share (not part of the
+ * contract): percent-encoding and decoding of form bodies, and one blocking
+ * libcurl POST with a bounded response body. Everything here is static so
+ * each adapter gets its own copy; no state outlives a call except the
+ * one-time curl_global_init guarded by pthread_once.
+ */
+#ifndef SB_CHANNEL_INT_H
+#define SB_CHANNEL_INT_H
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "channel/channel.h"
+
+#define CHANNEL__MAX_BODY (64 * 1024)
+
+/* Append s percent-encoded for application/x-www-form-urlencoded. */
+static inline void channel__form_escape(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            buf_putc(b, (char)c);
+        } else if (c == ' ') {
+            buf_putc(b, '+');
+        } else {
+            buf_putc(b, '%');
+            buf_putc(b, hex[c >> 4]);
+            buf_putc(b, hex[c & 15]);
+        }
+    }
+}
+
+/* Append "&name=value" (no '&' when b is empty). */
+static inline void channel__form_add(struct buf *b, const char *name, const char *value)
+{
+    if (b->len)
+        buf_putc(b, '&');
+    channel__form_escape(b, name);
+    buf_putc(b, '=');
+    channel__form_escape(b, value);
+}
+
+static inline int channel__hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decode n bytes of a form component into the arena ('+' is space; a bad
+ * escape is kept literally, as browsers and Twilio's libraries do). */
+static inline char *channel__form_decode(struct arena *a, const char *s, size_t n)
+{
+    char *out = arena_alloc(a, n + 1);
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '+') {
+            out[j++] = ' ';
+        } else if (s[i] == '%' && i + 2 < n &&
+                   channel__hexval((unsigned char)s[i + 1]) >= 0 && channel__hexval((unsigned char)s[i + 2]) >= 0) {
+            out[j++] = (char)(channel__hexval((unsigned char)s[i + 1]) * 16 + channel__hexval((unsigned char)s[i + 2]));
+            i += 2;
+        } else {
+            out[j++] = s[i];
+        }
+    }
+    out[j] = '\0';
+    return out;
+}
+
+/* Parse a form body into arena-allocated pairs (empty pieces skipped). */
+static inline void channel__form_parse(struct arena *a, const char *body, size_t len, struct channel_kv **out,
+                                       size_t *nout)
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < len; i++)
+        if (body[i] == '&')
+            cap++;
+    struct channel_kv *kv = arena_alloc(a, cap * sizeof *kv);
+    size_t n = 0, start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && body[i] != '&')
+            continue;
+        if (i > start) {
+            const char *piece = body + start;
+            size_t plen = i - start;
+            const char *eq = memchr(piece, '=', plen);
+            size_t nlen = eq ? (size_t)(eq - piece) : plen;
+            kv[n].name = channel__form_decode(a, piece, nlen);
+            kv[n].value = eq ? channel__form_decode(a, eq + 1, plen - nlen - 1) : arena_strdup(a, "");
+            n++;
+        }
+        start = i + 1;
+    }
+    *out = kv;
+    *nout = n;
+}
+
+static inline const char *channel__kv_find(const struct channel_kv *kv, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(kv[i].name, name) == 0)
+            return kv[i].value;
+    return NULL;
+}
+
+static pthread_once_t channel__curl_once = PTHREAD_ONCE_INIT;
+
+static inline void channel__curl_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* What one HTTP exchange gave back. */
+struct channel__resp {
+    long status;          /* 0: no response */
+    struct buf body;      /* at most CHANNEL__MAX_BODY bytes; caller buf_frees */
+    int retry_after_s;    /* Retry-After header (seconds form), else 0 */
+    int timed_out;
+};
+
+static inline size_t channel__write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct channel__resp *r = ud;
+    size_t n = size * nmemb;
+    if (r->body.len + n > CHANNEL__MAX_BODY)
+        return 0; /* abort the transfer: a provider answer is never this big */
+    buf_append(&r->body, ptr, n);
+    return n;
+}
+
+static inline size_t channel__header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct channel__resp *r = ud;
+    size_t n = size * nmemb;
+    if (n > 12 && strncasecmp(ptr, "retry-after:", 12) == 0) {
+        long v = strtol(ptr + 12, NULL, 10);
+        if (v > 0 && v < 86400)
+            r->retry_after_s = (int)v;
+    }
+    return n;
+}
+
+/* POST body to url. userpwd (basic auth) and bearer are optional. Returns 0
+ * when a response arrived (any status); ERR_TIMEOUT or ERR_UPSTREAM when
+ * none did. */
+static inline int channel__post(const char *url, const char *content_type, const char *body, size_t len,
+                                const char *userpwd, const char *bearer, long timeout_ms, struct channel__resp *r,
+                                struct err *e)
+{
+    int rc = 0;
+    struct curl_slist *hdrs = NULL;
+    char line[1024];
+    pthread_once(&channel__curl_once, channel__curl_init);
+    CURL *c = curl_easy_init();
+    if (!c)
+        return err_set(e, ERR_NOMEM, NULL, "curl_easy_init failed");
+    snprintf(line, sizeof line, "Content-Type: %s", content_type);
+    hdrs = curl_slist_append(hdrs, line);
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    if (bearer) {
+        snprintf(line, sizeof line, "Authorization: Bearer %s", bearer);
+        hdrs = curl_slist_append(hdrs, line);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 10000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, channel__write_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, channel__header_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    if (userpwd) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
+    }
+    CURLcode cc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    if (cc == CURLE_OPERATION_TIMEDOUT) {
+        r->timed_out = 1;
+        rc = err_set(e, ERR_TIMEOUT, "provider_timeout", "provider did not answer within %ld ms", timeout_ms);
+        goto out;
+    }
+    if (cc != CURLE_OK) {
+        rc = err_set(e, ERR_UPSTREAM, "provider_unreachable", "provider request failed: %s", curl_easy_strerror(cc));
+        goto out;
+    }
+out:
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    return rc;
+}
+
+/* The adapters, registered in channel.c. */
+extern const struct channel_adapter channel_twilio;
+extern const struct channel_adapter channel_whatsapp;
+
+#endif

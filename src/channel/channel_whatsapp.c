@@ -1,0 +1,349 @@
+/*
+ * channel_whatsapp: the WhatsApp Cloud API adapter (Meta Graph).
+ *
+ * handshake: GET hub.mode=subscribe + hub.verify_token (constant time) ->
+ * hub.challenge. verify: X-Hub-Signature-256 "sha256=<hex>" HMAC-SHA256 of
+ * the raw body with the app secret. parse: every entry[].changes[].value's
+ * messages[] and statuses[], in order; ids stay strings. send: POST
+ * {graph}/{phone_number_id}/messages with a bearer token (text, image link or
+ * template). Pure: no database, no globals beyond curl's one-time init.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "channel/channel_int.h"
+
+static int whatsapp_handshake(const struct channel_webhook *wh, const struct channel_creds *creds, struct buf *out,
+                              struct err *e)
+{
+    const char *mode = channel_query(wh, "hub.mode");
+    const char *tok = channel_query(wh, "hub.verify_token");
+    const char *challenge = channel_query(wh, "hub.challenge");
+    const char *want = channel_creds_get(creds, "verify_token");
+    if (!mode || strcmp(mode, "subscribe") != 0 || !tok || !challenge || !want || !*want)
+        return err_set(e, ERR_FORBIDDEN, "bad_verify_token", "subscription handshake refused");
+    if (!crypto_equal(tok, strlen(tok), want, strlen(want)))
+        return err_set(e, ERR_FORBIDDEN, "bad_verify_token", "hub.verify_token does not match");
+    buf_puts(out, challenge);
+    return 0;
+}
+
+static int whatsapp_verify(const struct channel_webhook *wh, const struct channel_creds *creds, struct err *e)
+{
+    const char *got = channel_header(wh, "x-hub-signature-256");
+    const char *secret = channel_creds_get(creds, "app_secret");
+    uint8_t mac[32];
+    char hex[65];
+    if (!got || !*got)
+        return err_set(e, ERR_FORBIDDEN, "missing_signature", "X-Hub-Signature-256 header missing");
+    if (!secret || !*secret)
+        return err_set(e, ERR_FORBIDDEN, "bad_signature", "account has no app secret");
+    if (strncmp(got, "sha256=", 7) != 0)
+        return err_set(e, ERR_FORBIDDEN, "bad_signature", "X-Hub-Signature-256 is not sha256=<hex>");
+    crypto_hmac_sha256(mac, secret, strlen(secret), wh->body ? wh->body : "", wh->body ? wh->body_len : 0);
+    crypto_hex(hex, mac, sizeof mac);
+    /* Meta sends lower-case hex; compare exactly, in constant time. */
+    if (!crypto_equal(hex, 64, got + 7, strlen(got + 7)))
+        return err_set(e, ERR_FORBIDDEN, "bad_signature", "X-Hub-Signature-256 does not match");
+    return 0;
+}
+
+/* A JSON string member copied into the arena, or NULL. */
+static const char *wa__str(struct arena *a, const cJSON *o, const char *name)
+{
+    const char *s = o ? json_str(o, name) : NULL;
+    return s ? arena_strdup(a, s) : NULL;
+}
+
+/* Unix seconds as a string -> ms, 0 when absent or malformed. */
+static int64_t wa__ts(const cJSON *o)
+{
+    const char *s = json_str(o, "timestamp");
+    if (!s || !*s)
+        return 0;
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (*end || v <= 0 || v > 100000000000LL)
+        return 0;
+    return (int64_t)v * 1000;
+}
+
+static int wa__message(struct arena *a, const cJSON *m, const cJSON *value, struct channel_event *ev, struct err *e)
+{
+    static const char *const media_kinds[] = {"image", "audio", "video", "document", "sticker"};
+    ev->kind = CHANNEL_EVENT_MESSAGE;
+    ev->event_id = wa__str(a, m, "id");
+    ev->provider_message_id = ev->event_id;
+    ev->from = wa__str(a, m, "from");
+    ev->type = wa__str(a, m, "type");
+    ev->provider_ts = wa__ts(m);
+    if (!ev->event_id || !ev->from || !ev->type)
+        return err_set(e, ERR_INVALID, "invalid_payload", "WhatsApp message without id, from or type");
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(value, "metadata");
+    ev->to = wa__str(a, meta, "phone_number_id");
+    const cJSON *contacts = cJSON_GetObjectItemCaseSensitive(value, "contacts");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, (cJSON_IsArray(contacts) ? contacts : NULL)) {
+        const char *wa_id = json_str(c, "wa_id");
+        if (!wa_id || strcmp(wa_id, ev->from) == 0) {
+            ev->contact_name = wa__str(a, cJSON_GetObjectItemCaseSensitive(c, "profile"), "name");
+            break;
+        }
+    }
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(m, ev->type);
+    if (strcmp(ev->type, "text") == 0) {
+        ev->text = wa__str(a, body, "body");
+        if (!ev->text)
+            return err_set(e, ERR_INVALID, "invalid_payload", "WhatsApp text message without text.body");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof media_kinds / sizeof *media_kinds; i++) {
+        if (strcmp(ev->type, media_kinds[i]) != 0)
+            continue;
+        if (!cJSON_IsObject(body) || !json_str(body, "id"))
+            return err_set(e, ERR_INVALID, "invalid_payload", "WhatsApp %s message without an id", ev->type);
+        struct channel_media *md = arena_alloc(a, sizeof *md);
+        md->id = wa__str(a, body, "id");
+        md->content_type = wa__str(a, body, "mime_type");
+        ev->media = md;
+        ev->nmedia = 1;
+        ev->text = wa__str(a, body, "caption");
+        return 0;
+    }
+    if (strcmp(ev->type, "location") == 0) {
+        const cJSON *lat = cJSON_GetObjectItemCaseSensitive(body, "latitude");
+        const cJSON *lon = cJSON_GetObjectItemCaseSensitive(body, "longitude");
+        if (!cJSON_IsNumber(lat) || !cJSON_IsNumber(lon))
+            return err_set(e, ERR_INVALID, "invalid_payload", "WhatsApp location without coordinates");
+        ev->latitude = lat->valuedouble;
+        ev->longitude = lon->valuedouble;
+        ev->text = wa__str(a, body, "name");
+        return 0;
+    }
+    if (strcmp(ev->type, "interactive") == 0) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(body, "button_reply");
+        if (!r)
+            r = cJSON_GetObjectItemCaseSensitive(body, "list_reply");
+        if (!cJSON_IsObject(r))
+            return err_set(e, ERR_INVALID, "invalid_payload", "WhatsApp interactive message without a reply");
+        ev->text = wa__str(a, r, "title");
+        return 0;
+    }
+    if (strcmp(ev->type, "button") == 0) {
+        ev->text = wa__str(a, body, "text");
+        return 0;
+    }
+    return 0; /* other types (reaction, contacts, unsupported…) are stored with their type only */
+}
+
+static int wa__status(struct arena *a, const cJSON *s, struct channel_event *ev, struct err *e)
+{
+    ev->kind = CHANNEL_EVENT_STATUS;
+    ev->provider_message_id = wa__str(a, s, "id");
+    const char *st = json_str(s, "status");
+    if (!ev->provider_message_id || !st)
+        return err_set(e, ERR_INVALID, "invalid_payload", "WhatsApp status without id or status");
+    ev->status = arena_strdup(a, st);
+    for (char *p = (char *)ev->status; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    ev->event_id = arena_printf(a, "%s:%s", ev->provider_message_id, ev->status);
+    ev->to = wa__str(a, s, "recipient_id");
+    ev->provider_ts = wa__ts(s);
+    const cJSON *errs = cJSON_GetObjectItemCaseSensitive(s, "errors");
+    const cJSON *e0 = cJSON_IsArray(errs) ? cJSON_GetArrayItem(errs, 0) : NULL;
+    if (cJSON_IsObject(e0)) {
+        int64_t code = 0;
+        if (json_int(e0, "code", &code) == 0)
+            ev->error_code = arena_printf(a, "%lld", (long long)code);
+        const char *title = json_str(e0, "title");
+        const char *msg = json_str(e0, "message");
+        ev->error_text = arena_strdup(a, msg ? msg : title ? title : "");
+    }
+    return 0;
+}
+
+static int whatsapp_parse(struct arena *a, const struct channel_webhook *wh, struct channel_events *out, struct err *e)
+{
+    int rc = 0;
+    cJSON *root = NULL;
+    size_t cap = 0, n = 0;
+    memset(out, 0, sizeof *out);
+    rc = json_parse(&root, wh->body ? wh->body : "", wh->body ? wh->body_len : 0, e);
+    if (rc)
+        goto out;
+    const cJSON *entries = cJSON_GetObjectItemCaseSensitive(root, "entry");
+    if (!cJSON_IsObject(root) || !cJSON_IsArray(entries)) {
+        rc = err_set(e, ERR_INVALID, "invalid_payload", "WhatsApp webhook without entry[]");
+        goto out;
+    }
+    /* Count first so the arena holds exactly one array. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            if (!cap)
+                break;
+            out->items = arena_alloc(a, cap * sizeof *out->items);
+        }
+        const cJSON *entry, *change, *item;
+        cJSON_ArrayForEach(entry, entries) {
+            const cJSON *changes = cJSON_GetObjectItemCaseSensitive(entry, "changes");
+            cJSON_ArrayForEach(change, (cJSON_IsArray(changes) ? changes : NULL)) {
+                const cJSON *value = cJSON_GetObjectItemCaseSensitive(change, "value");
+                if (!cJSON_IsObject(value))
+                    continue;
+                const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(value, "messages");
+                const cJSON *sts = cJSON_GetObjectItemCaseSensitive(value, "statuses");
+                cJSON_ArrayForEach(item, (cJSON_IsArray(msgs) ? msgs : NULL)) {
+                    if (pass == 0) {
+                        cap++;
+                        continue;
+                    }
+                    if (!cJSON_IsObject(item)) {
+                        rc = err_set(e, ERR_INVALID, "invalid_payload", "WhatsApp message is not an object");
+                        goto out;
+                    }
+                    if ((rc = wa__message(a, item, value, &out->items[n], e)))
+                        goto out;
+                    n++;
+                }
+                cJSON_ArrayForEach(item, (cJSON_IsArray(sts) ? sts : NULL)) {
+                    if (pass == 0) {
+                        cap++;
+                        continue;
+                    }
+                    if (!cJSON_IsObject(item)) {
+                        rc = err_set(e, ERR_INVALID, "invalid_payload", "WhatsApp status is not an object");
+                        goto out;
+                    }
+                    if ((rc = wa__status(a, item, &out->items[n], e)))
+                        goto out;
+                    n++;
+                }
+            }
+        }
+    }
+    out->n = n;
+out:
+    if (rc) {
+        out->items = NULL;
+        out->n = 0;
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+static int whatsapp_send(const struct channel_env *env, const struct channel_creds *creds,
+                         const struct channel_send *msg, struct channel_send_result *out, struct err *e)
+{
+    int rc = 0;
+    struct buf url = {0};
+    struct channel__resp r = {0};
+    cJSON *req = NULL, *root = NULL;
+    char *body = NULL;
+    memset(out, 0, sizeof *out);
+    const char *pnid = channel_creds_get(creds, "phone_number_id");
+    const char *token = channel_creds_get(creds, "access_token");
+    if (!pnid || !token || !msg->to) {
+        out->permanent = 1;
+        rc = err_set(e, ERR_INVALID, "channel_misconfigured", "WhatsApp account needs phone_number_id and access_token");
+        goto out;
+    }
+    req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "messaging_product", "whatsapp");
+    cJSON_AddStringToObject(req, "recipient_type", "individual");
+    cJSON_AddStringToObject(req, "to", msg->to);
+    if (msg->template_name) {
+        cJSON_AddStringToObject(req, "type", "template");
+        cJSON *t = cJSON_AddObjectToObject(req, "template");
+        cJSON_AddStringToObject(t, "name", msg->template_name);
+        cJSON *lang = cJSON_AddObjectToObject(t, "language");
+        cJSON_AddStringToObject(lang, "code", msg->template_lang ? msg->template_lang : "en_US");
+        if (msg->ntemplate_params) {
+            cJSON *comps = cJSON_AddArrayToObject(t, "components");
+            cJSON *comp = cJSON_CreateObject();
+            cJSON_AddItemToArray(comps, comp);
+            cJSON_AddStringToObject(comp, "type", "body");
+            cJSON *params = cJSON_AddArrayToObject(comp, "parameters");
+            for (size_t i = 0; i < msg->ntemplate_params; i++) {
+                cJSON *p = cJSON_CreateObject();
+                cJSON_AddItemToArray(params, p);
+                cJSON_AddStringToObject(p, "type", "text");
+                cJSON_AddStringToObject(p, "text", msg->template_params[i]);
+            }
+        }
+    } else if (msg->nmedia) {
+        cJSON_AddStringToObject(req, "type", "image");
+        cJSON *img = cJSON_AddObjectToObject(req, "image");
+        cJSON_AddStringToObject(img, "link", msg->media_urls[0]);
+        if (msg->text)
+            cJSON_AddStringToObject(img, "caption", msg->text);
+    } else if (msg->text) {
+        cJSON_AddStringToObject(req, "type", "text");
+        cJSON *t = cJSON_AddObjectToObject(req, "text");
+        cJSON_AddStringToObject(t, "body", msg->text);
+    } else {
+        out->permanent = 1;
+        rc = err_set(e, ERR_INVALID, "unsupported_message", "nothing to send");
+        goto out;
+    }
+    body = json_print(req);
+    buf_printf(&url, "%s/%s/messages",
+               env && env->graph_api_base ? env->graph_api_base : "https://graph.facebook.com/v21.0", pnid);
+    rc = channel__post(url.data, "application/json", body, strlen(body), NULL, token, env ? env->timeout_ms : 0, &r,
+                       e);
+    out->http_status = (int)r.status;
+    if (rc) {
+        snprintf(out->error_text, sizeof out->error_text, "%s", e ? e->msg : "request failed");
+        goto out;
+    }
+    (void)json_parse(&root, r.body.data ? r.body.data : "", r.body.len, NULL);
+    if (r.status >= 200 && r.status < 300) {
+        const cJSON *msgs = root ? cJSON_GetObjectItemCaseSensitive(root, "messages") : NULL;
+        const char *id = cJSON_IsArray(msgs) ? json_str(cJSON_GetArrayItem(msgs, 0), "id") : NULL;
+        if (!id) {
+            rc = err_set(e, ERR_UPSTREAM, "provider_bad_response", "Graph answered %ld without messages[0].id",
+                         r.status);
+            snprintf(out->error_text, sizeof out->error_text, "%s", "response without message id");
+            goto out;
+        }
+        snprintf(out->provider_message_id, sizeof out->provider_message_id, "%s", id);
+        snprintf(out->status, sizeof out->status, "%s", "sent");
+        goto out;
+    }
+    const cJSON *err = root ? cJSON_GetObjectItemCaseSensitive(root, "error") : NULL;
+    int64_t code = 0;
+    if (cJSON_IsObject(err) && json_int(err, "code", &code) == 0)
+        snprintf(out->error_code, sizeof out->error_code, "%lld", (long long)code);
+    const char *m = cJSON_IsObject(err) ? json_str(err, "message") : NULL;
+    snprintf(out->error_text, sizeof out->error_text, "%s", m ? m : "provider error");
+    if (r.status == 429 || code == 4 || code == 80007 || code == 130429) {
+        out->retry_after_s = r.retry_after_s;
+        rc = err_set(e, ERR_RATELIMIT, "provider_rate_limited", "Graph rate limit (code %lld)", (long long)code);
+    } else if (r.status >= 500 || r.status < 200) {
+        rc = err_set(e, ERR_UPSTREAM, "provider_error", "Graph answered %ld", r.status);
+    } else {
+        out->permanent = 1;
+        rc = err_set(e, ERR_INVALID, code == 131047 ? "outside_window" : "provider_rejected",
+                     "Graph refused the message (%ld, code %lld)", r.status, (long long)code);
+    }
+out:
+    free(body);
+    cJSON_Delete(req);
+    cJSON_Delete(root);
+    buf_free(&r.body);
+    buf_free(&url);
+    return rc;
+}
+
+const struct channel_adapter channel_whatsapp = {
+    .name = "whatsapp",
+    .caps = {.max_text_len = 4096,
+             .media_types = "image/jpeg image/png",
+             .max_media_bytes = 5 * 1024 * 1024,
+             .window_ms = 24LL * 3600 * 1000},
+    .verify = whatsapp_verify,
+    .handshake = whatsapp_handshake,
+    .parse = whatsapp_parse,
+    .send = whatsapp_send,
+};

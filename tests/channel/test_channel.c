@@ -1,0 +1,592 @@
+/*
+ * test_channel: the Twilio and WhatsApp adapters through channel.h only.
+ * Signatures against Twilio's documented vector and computed HMACs (good,
+ * tampered, wrong key, missing, port variants); the WhatsApp handshake;
+ * parsing of recorded payloads in tests/channel/payloads/; and sends against
+ * tests/fakes/ (spawned here, on a port they pick) in each failure mode.
+ * Needs SB_SOURCE_DIR and python3 on PATH.
+ */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "channel/channel.h"
+#include "test.h"
+
+static const char *src_dir(void)
+{
+    const char *d = getenv("SB_SOURCE_DIR");
+    return d ? d : ".";
+}
+
+/* A payload file's bytes (malloc'd, NUL-terminated), or NULL. */
+static char *load_payload(const char *name, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/channel/payloads/%s", src_dir(), name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct buf b = {0};
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        buf_append(&b, tmp, n);
+    fclose(f);
+    *len = b.len;
+    return buf_steal(&b);
+}
+
+/* ------------------------------------------------------------ fakes */
+
+struct fake {
+    pid_t pid;
+    int port;
+    char base[64];
+};
+
+static int fake_start(struct fake *f, const char *script, const char *const *args)
+{
+    int fds[2];
+    char path[1024];
+    memset(f, 0, sizeof *f);
+    snprintf(path, sizeof path, "%s/tests/fakes/%s", src_dir(), script);
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        const char *argv[8] = {"python3", path, "0"};
+        for (int i = 0; args && args[i] && i < 4; i++)
+            argv[3 + i] = args[i];
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execvp("python3", (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *in = fdopen(fds[0], "r");
+    char line[128] = "";
+    if (!in || !fgets(line, sizeof line, in) || sscanf(line, "LISTENING %d", &f->port) != 1) {
+        if (in)
+            fclose(in);
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    fclose(in);
+    f->pid = pid;
+    snprintf(f->base, sizeof f->base, "http://127.0.0.1:%d", f->port);
+    return 0;
+}
+
+static void fake_stop(struct fake *f)
+{
+    if (f->pid > 0) {
+        kill(f->pid, SIGTERM);
+        waitpid(f->pid, NULL, 0);
+    }
+    f->pid = 0;
+}
+
+static size_t collect(char *p, size_t s, size_t n, void *ud)
+{
+    buf_append(ud, p, s * n);
+    return s * n;
+}
+
+/* GET or POST (body != NULL) to the fake's control API; returns the body (caller frees). */
+static char *fake_ctl(const struct fake *f, const char *path, const char *body)
+{
+    struct buf out = {0};
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", f->base, path);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    buf_puts(&out, "");
+    return buf_steal(&out);
+}
+
+static void fake_mode(const struct fake *f, const char *json)
+{
+    free(fake_ctl(f, "/_fake/mode", json));
+}
+
+/* The last request the fake recorded, parsed (caller cJSON_Deletes the root). */
+static cJSON *fake_last(const struct fake *f, cJSON **root)
+{
+    char *s = fake_ctl(f, "/_fake/requests", NULL);
+    *root = NULL;
+    (void)json_parse(root, s, strlen(s), NULL);
+    free(s);
+    int n = *root ? cJSON_GetArraySize(*root) : 0;
+    return n ? cJSON_GetArrayItem(*root, n - 1) : NULL;
+}
+
+/* ------------------------------------------------------------ twilio */
+
+#define DOC_URL "https://mycompany.com/myapp.php?foo=1&bar=2"
+#define DOC_BODY "CallSid=CA1234567890ABCDE&Caller=%2B14158675310&Digits=1234&From=%2B14158675310&To=%2B18005551212"
+#define DOC_SIG "GvWf1cFY/Q7PnoempGyD5oXAezc="
+
+static int twilio_check(const char *url, const char *body, const char *sig, const char *token, struct err *e)
+{
+    const struct channel_adapter *tw = channel_find("twilio");
+    struct channel_kv hdr[] = {{"content-type", "application/x-www-form-urlencoded"}, {"x-twilio-signature", sig}};
+    struct channel_kv cred[] = {{"account_sid", "AC1"}, {"auth_token", token}};
+    struct channel_webhook wh = {.method = "POST", .url = url, .body = body, .body_len = strlen(body),
+                                 .headers = hdr, .nheaders = sig ? 2 : 1};
+    struct channel_creds cr = {cred, 2};
+    err_clear(e);
+    return tw->verify(&wh, &cr, e);
+}
+
+static void test_channel__twilio_signature(void)
+{
+    struct err e;
+    CHECK(channel_find("twilio") != NULL);
+    CHECK(channel_find("nope") == NULL);
+    /* Twilio's documented example. */
+    CHECK_EQ_INT(twilio_check(DOC_URL, DOC_BODY, DOC_SIG, "12345", &e), 0);
+    /* Parameter order in the body does not matter: they are sorted. */
+    CHECK_EQ_INT(twilio_check(DOC_URL, "To=%2B18005551212&Digits=1234&CallSid=CA1234567890ABCDE&From=%2B14158675310"
+                                       "&Caller=%2B14158675310", DOC_SIG, "12345", &e), 0);
+    /* Tampered body, wrong token, missing header, other URL. */
+    CHECK_EQ_INT(twilio_check(DOC_URL, "CallSid=CA1234567890ABCDE&Caller=%2B14158675310&Digits=1235&From=%2B14158675310"
+                                       "&To=%2B18005551212", DOC_SIG, "12345", &e), ERR_FORBIDDEN);
+    CHECK_EQ_STR(err_slug(&e), "bad_signature");
+    CHECK_EQ_INT(twilio_check(DOC_URL, DOC_BODY, DOC_SIG, "12346", &e), ERR_FORBIDDEN);
+    CHECK_EQ_STR(err_slug(&e), "bad_signature");
+    CHECK_EQ_INT(twilio_check(DOC_URL, DOC_BODY, NULL, "12345", &e), ERR_FORBIDDEN);
+    CHECK_EQ_STR(err_slug(&e), "missing_signature");
+    CHECK_EQ_INT(twilio_check(DOC_URL, DOC_BODY, "", "12345", &e), ERR_FORBIDDEN);
+    CHECK_EQ_STR(err_slug(&e), "missing_signature");
+    CHECK_EQ_INT(twilio_check("https://mycompany.com/myapp.php?foo=1&bar=3", DOC_BODY, DOC_SIG, "12345", &e),
+                 ERR_FORBIDDEN);
+    /* Port variants: signed without the port, called with :443, and vice versa. */
+    CHECK_EQ_INT(twilio_check("https://mycompany.com:443/myapp.php?foo=1&bar=2", DOC_BODY, DOC_SIG, "12345", &e), 0);
+    CHECK_EQ_INT(twilio_check("https://mycompany.com:8443/myapp.php?foo=1&bar=2", DOC_BODY, DOC_SIG, "12345", &e),
+                 ERR_FORBIDDEN);
+    const char *with_port = "http://example.org:80/hook"
+                            "Bodyhi there"
+                            "From+14155550123";
+    uint8_t mac[20];
+    char sig[64];
+    crypto_hmac_sha1(mac, "tok", 3, with_port, strlen(with_port));
+    crypto_base64(sig, sizeof sig, mac, sizeof mac);
+    CHECK_EQ_INT(twilio_check("http://example.org/hook", "From=%2B14155550123&Body=hi+there", sig, "tok", &e), 0);
+    CHECK_EQ_INT(twilio_check("http://example.org:80/hook", "From=%2B14155550123&Body=hi%20there", sig, "tok", &e), 0);
+    CHECK_EQ_INT(twilio_check("https://example.org/hook", "From=%2B14155550123&Body=hi+there", sig, "tok", &e),
+                 ERR_FORBIDDEN);
+}
+
+static int parse_file(const struct channel_adapter *ad, struct arena *a, const char *name, struct channel_events *ev,
+                      struct err *e)
+{
+    size_t len = 0;
+    char *body = load_payload(name, &len);
+    if (!body) {
+        fprintf(stderr, "missing payload %s\n", name);
+        return -100;
+    }
+    /* An exact-size copy so ASan sees any read past the end. */
+    char *exact = arena_alloc(a, len ? len : 1);
+    memcpy(exact, body, len);
+    free(body);
+    struct channel_webhook wh = {.method = "POST", .url = "https://x.test/webhooks/p/k", .body = exact, .body_len = len};
+    err_clear(e);
+    return ad->parse(a, &wh, ev, e);
+}
+
+static void test_channel__twilio_parse(void)
+{
+    const struct channel_adapter *tw = channel_find("twilio");
+    struct arena *a = arena_new();
+    struct channel_events ev;
+    struct err e;
+
+    CHECK_EQ_INT(parse_file(tw, a, "twilio_inbound_sms.form", &ev, &e), 0);
+    CHECK_EQ_INT(ev.n, 1);
+    if (ev.n == 1) {
+        CHECK_EQ_INT(ev.items[0].kind, CHANNEL_EVENT_MESSAGE);
+        CHECK_EQ_STR(ev.items[0].event_id, "SM1f0e8ae6ade43cb3c0ce4525424e404f");
+        CHECK_EQ_STR(ev.items[0].from, "+14155550123");
+        CHECK_EQ_STR(ev.items[0].to, "+14155550100");
+        CHECK_EQ_STR(ev.items[0].text, "Hello there! Caf\xc3\xa9 & more");
+        CHECK_EQ_INT(ev.items[0].nmedia, 0);
+    }
+    CHECK_EQ_INT(parse_file(tw, a, "twilio_inbound_mms.form", &ev, &e), 0);
+    if (ev.n == 1) {
+        CHECK_EQ_INT(ev.items[0].kind, CHANNEL_EVENT_MESSAGE);
+        CHECK_EQ_INT(ev.items[0].nmedia, 2);
+        if (ev.items[0].nmedia == 2) {
+            CHECK_EQ_STR(ev.items[0].media[0].content_type, "image/jpeg");
+            CHECK_EQ_STR(ev.items[0].media[1].content_type, "image/png");
+            CHECK(strstr(ev.items[0].media[1].url, "/Media/ME0002") != NULL);
+        }
+    }
+    CHECK_EQ_INT(parse_file(tw, a, "twilio_status_delivered.form", &ev, &e), 0);
+    if (ev.n == 1) {
+        CHECK_EQ_INT(ev.items[0].kind, CHANNEL_EVENT_STATUS);
+        CHECK_EQ_STR(ev.items[0].status, "delivered");
+        CHECK_EQ_STR(ev.items[0].event_id, "SM5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b:delivered");
+        CHECK(ev.items[0].error_code == NULL);
+    }
+    CHECK_EQ_INT(parse_file(tw, a, "twilio_status_failed_30007.form", &ev, &e), 0);
+    if (ev.n == 1) {
+        CHECK_EQ_STR(ev.items[0].status, "undelivered");
+        CHECK_EQ_STR(ev.items[0].provider_message_id, "SM5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0c");
+        CHECK_EQ_STR(ev.items[0].error_code, "30007");
+        CHECK_EQ_STR(ev.items[0].error_text, "Message filtered");
+    }
+    struct channel_webhook bad = {.method = "POST", .body = "Body=hi", .body_len = 7};
+    CHECK_EQ_INT(tw->parse(a, &bad, &ev, &e), ERR_INVALID);
+    arena_free(a);
+}
+
+/* ------------------------------------------------------------ whatsapp */
+
+static void test_channel__whatsapp_signature_and_handshake(void)
+{
+    const struct channel_adapter *wa = channel_find("whatsapp");
+    CHECK(wa != NULL);
+    if (!wa)
+        return;
+    struct err e;
+    size_t len = 0;
+    char *body = load_payload("wa_text.json", &len);
+    CHECK(body != NULL);
+    if (!body)
+        return;
+    uint8_t mac[32];
+    char hex[65], sig[80];
+    crypto_hmac_sha256(mac, "appsecret", 9, body, len);
+    crypto_hex(hex, mac, sizeof mac);
+    snprintf(sig, sizeof sig, "sha256=%s", hex);
+    struct channel_kv hdr[] = {{"x-hub-signature-256", sig}};
+    struct channel_kv cred[] = {{"app_secret", "appsecret"}, {"verify_token", "vt-123"}};
+    struct channel_creds cr = {cred, 2};
+    struct channel_webhook wh = {.method = "POST", .url = "https://x/webhooks/whatsapp/k", .body = body,
+                                 .body_len = len, .headers = hdr, .nheaders = 1};
+    CHECK_EQ_INT(wa->verify(&wh, &cr, &e), 0);
+    body[len / 2] ^= 1; /* tampered */
+    err_clear(&e);
+    CHECK_EQ_INT(wa->verify(&wh, &cr, &e), ERR_FORBIDDEN);
+    CHECK_EQ_STR(err_slug(&e), "bad_signature");
+    body[len / 2] ^= 1;
+    struct channel_kv cred2[] = {{"app_secret", "other"}};
+    struct channel_creds cr2 = {cred2, 1};
+    CHECK_EQ_INT(wa->verify(&wh, &cr2, &e), ERR_FORBIDDEN);
+    wh.nheaders = 0;
+    err_clear(&e);
+    CHECK_EQ_INT(wa->verify(&wh, &cr, &e), ERR_FORBIDDEN);
+    CHECK_EQ_STR(err_slug(&e), "missing_signature");
+    hdr[0].value = hex; /* no "sha256=" prefix */
+    wh.nheaders = 1;
+    CHECK_EQ_INT(wa->verify(&wh, &cr, &e), ERR_FORBIDDEN);
+    free(body);
+
+    /* Handshake. */
+    struct channel_kv q[] = {{"hub.mode", "subscribe"}, {"hub.verify_token", "vt-123"}, {"hub.challenge", "1158201444"}};
+    struct channel_webhook get = {.method = "GET", .url = "https://x/webhooks/whatsapp/k", .query = q, .nquery = 3};
+    struct buf out = {0};
+    CHECK(wa->handshake != NULL);
+    CHECK_EQ_INT(wa->handshake(&get, &cr, &out, &e), 0);
+    CHECK_EQ_STR(out.data, "1158201444");
+    buf_reset(&out);
+    q[1].value = "vt-124";
+    CHECK_EQ_INT(wa->handshake(&get, &cr, &out, &e), ERR_FORBIDDEN);
+    CHECK_EQ_INT(out.len, 0);
+    q[1].value = "vt-123";
+    q[0].value = "unsubscribe";
+    CHECK_EQ_INT(wa->handshake(&get, &cr, &out, &e), ERR_FORBIDDEN);
+    buf_free(&out);
+    CHECK(channel_find("twilio")->handshake == NULL);
+}
+
+static void test_channel__whatsapp_parse(void)
+{
+    const struct channel_adapter *wa = channel_find("whatsapp");
+    struct arena *a = arena_new();
+    struct channel_events ev;
+    struct err e;
+
+    CHECK_EQ_INT(parse_file(wa, a, "wa_text.json", &ev, &e), 0);
+    CHECK_EQ_INT(ev.n, 1);
+    if (ev.n == 1) {
+        struct channel_event *m = &ev.items[0];
+        CHECK_EQ_INT(m->kind, CHANNEL_EVENT_MESSAGE);
+        CHECK_EQ_STR(m->event_id, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=");
+        CHECK_EQ_STR(m->from, "16505551234");
+        CHECK_EQ_STR(m->to, "106540352242922");
+        CHECK_EQ_STR(m->contact_name, "Sheena Nelson");
+        CHECK_EQ_STR(m->type, "text");
+        CHECK_EQ_STR(m->text, "Does it come in another color? Caf\xc3\xa9 / ok");
+        CHECK_EQ_INT(m->provider_ts, 1749416383000LL);
+    }
+    CHECK_EQ_INT(parse_file(wa, a, "wa_image.json", &ev, &e), 0);
+    if (ev.n == 1) {
+        CHECK_EQ_STR(ev.items[0].type, "image");
+        CHECK_EQ_INT(ev.items[0].nmedia, 1);
+        if (ev.items[0].nmedia == 1) {
+            CHECK_EQ_STR(ev.items[0].media[0].id, "1003383421387256");
+            CHECK_EQ_STR(ev.items[0].media[0].content_type, "image/jpeg");
+            CHECK(ev.items[0].media[0].url == NULL);
+        }
+        CHECK_EQ_STR(ev.items[0].text, "Black jacket");
+    }
+    CHECK_EQ_INT(parse_file(wa, a, "wa_location.json", &ev, &e), 0);
+    if (ev.n == 1) {
+        CHECK_EQ_STR(ev.items[0].type, "location");
+        CHECK(ev.items[0].latitude > 37.4833 && ev.items[0].latitude < 37.4834);
+        CHECK(ev.items[0].longitude < -122.1489 && ev.items[0].longitude > -122.1490);
+        CHECK_EQ_STR(ev.items[0].text, "Main Office");
+    }
+    CHECK_EQ_INT(parse_file(wa, a, "wa_interactive_button.json", &ev, &e), 0);
+    if (ev.n == 1) {
+        CHECK_EQ_STR(ev.items[0].type, "interactive");
+        CHECK_EQ_STR(ev.items[0].text, "Change");
+    }
+    CHECK_EQ_INT(parse_file(wa, a, "wa_two_messages_one_status.json", &ev, &e), 0);
+    CHECK_EQ_INT(ev.n, 3);
+    if (ev.n == 3) {
+        CHECK_EQ_STR(ev.items[0].event_id, "wamid.AAA1");
+        CHECK_EQ_STR(ev.items[1].event_id, "wamid.AAA2");
+        CHECK_EQ_STR(ev.items[1].contact_name, "Ravi");
+        CHECK_EQ_STR(ev.items[1].text, "second");
+        CHECK_EQ_INT(ev.items[2].kind, CHANNEL_EVENT_STATUS);
+        CHECK_EQ_STR(ev.items[2].event_id, "wamid.OUT1:delivered");
+        CHECK_EQ_STR(ev.items[2].provider_message_id, "wamid.OUT1");
+        CHECK_EQ_STR(ev.items[2].status, "delivered");
+        CHECK_EQ_INT(ev.items[2].provider_ts, 1750090703000LL);
+    }
+    CHECK_EQ_INT(parse_file(wa, a, "wa_status_failed.json", &ev, &e), 0);
+    if (ev.n == 1) {
+        CHECK_EQ_STR(ev.items[0].status, "failed");
+        CHECK_EQ_STR(ev.items[0].error_code, "131047");
+        CHECK_EQ_STR(ev.items[0].error_text, "Re-engagement message");
+    }
+    /* Malformed JSON and wrong shapes. */
+    const char *bad[] = {"{", "[]", "{\"entry\":{}}", "{\"entry\":[{\"changes\":[{\"value\":{\"messages\":[1]}}]}]}",
+                         "{\"entry\":[{\"changes\":[{\"value\":{\"messages\":[{\"id\":\"x\"}]}}]}]}",
+                         "{\"entry\":[{\"changes\":[{\"value\":{\"statuses\":[{\"id\":\"x\"}]}}]}]}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct channel_webhook wh = {.method = "POST", .body = bad[i], .body_len = strlen(bad[i])};
+        err_clear(&e);
+        CHECK_EQ_INT(wa->parse(a, &wh, &ev, &e), ERR_INVALID);
+        CHECK_EQ_INT(ev.n, 0);
+    }
+    /* A valid envelope with no messages (e.g. another field) is zero events. */
+    const char *empty = "{\"object\":\"whatsapp_business_account\",\"entry\":[]}";
+    struct channel_webhook wh = {.method = "POST", .body = empty, .body_len = strlen(empty)};
+    CHECK_EQ_INT(wa->parse(a, &wh, &ev, &e), 0);
+    CHECK_EQ_INT(ev.n, 0);
+    arena_free(a);
+}
+
+/* ------------------------------------------------------------ sends */
+
+static void test_channel__twilio_send(void)
+{
+    const struct channel_adapter *tw = channel_find("twilio");
+    const char *args[] = {"--account-sid", "AC0123", "--auth-token", "secret-tok", NULL};
+    struct fake f;
+    CHECK_EQ_INT(fake_start(&f, "fake_twilio.py", args), 0);
+    if (!f.pid)
+        return;
+    struct channel_env env = {.twilio_api_base = f.base, .timeout_ms = 3000};
+    struct channel_kv cred[] = {{"account_sid", "AC0123"}, {"auth_token", "secret-tok"}, {"from", "+14155550100"}};
+    struct channel_creds cr = {cred, 3};
+    const char *media[] = {"https://example.com/a.jpg", "https://example.com/b.png"};
+    struct channel_send msg = {.to = "+14155550123", .text = "hello & bye", .media_urls = media, .nmedia = 2,
+                               .status_callback_url = "https://sb.example/webhooks/twilio/key1"};
+    struct channel_send_result r;
+    struct err e;
+    cJSON *root;
+
+    err_clear(&e);
+    CHECK_EQ_INT(tw->send(&env, &cr, &msg, &r, &e), 0);
+    CHECK_EQ_INT(r.http_status, 201);
+    CHECK(strncmp(r.provider_message_id, "SM", 2) == 0 && strlen(r.provider_message_id) == 34);
+    CHECK_EQ_STR(r.status, "queued");
+    const cJSON *last = fake_last(&f, &root);
+    const cJSON *form = cJSON_GetObjectItemCaseSensitive(last, "form");
+    CHECK_EQ_STR(json_str(form, "Body"), "hello & bye");
+    CHECK_EQ_STR(json_str(form, "From"), "+14155550100");
+    CHECK_EQ_STR(json_str(form, "StatusCallback"), "https://sb.example/webhooks/twilio/key1");
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(form, "MediaUrl")), 2);
+    cJSON_Delete(root);
+
+    /* 4xx: permanent, with Twilio's code. */
+    msg.to = "12345";
+    msg.nmedia = 0;
+    err_clear(&e);
+    CHECK_EQ_INT(tw->send(&env, &cr, &msg, &r, &e), ERR_INVALID);
+    CHECK_EQ_INT(r.permanent, 1);
+    CHECK_EQ_INT(r.http_status, 400);
+    CHECK_EQ_STR(r.error_code, "21211");
+    msg.to = "+14155550123";
+
+    /* Wrong credentials are a 401: permanent too. */
+    struct channel_kv badcred[] = {{"account_sid", "AC0123"}, {"auth_token", "nope"}, {"from", "+1415"}};
+    struct channel_creds bcr = {badcred, 3};
+    CHECK_EQ_INT(tw->send(&env, &bcr, &msg, &r, &e), ERR_INVALID);
+    CHECK_EQ_INT(r.http_status, 401);
+
+    fake_mode(&f, "{\"mode\":\"500\"}");
+    CHECK_EQ_INT(tw->send(&env, &cr, &msg, &r, &e), ERR_UPSTREAM);
+    CHECK_EQ_INT(r.permanent, 0);
+    CHECK_EQ_INT(r.http_status, 500);
+
+    fake_mode(&f, "{\"mode\":\"429\",\"retry_after\":7}");
+    CHECK_EQ_INT(tw->send(&env, &cr, &msg, &r, &e), ERR_RATELIMIT);
+    CHECK_EQ_INT(r.retry_after_s, 7);
+    CHECK_EQ_INT(r.permanent, 0);
+
+    fake_mode(&f, "{\"mode\":\"malformed\"}");
+    CHECK_EQ_INT(tw->send(&env, &cr, &msg, &r, &e), ERR_UPSTREAM);
+
+    fake_mode(&f, "{\"mode\":\"close\"}");
+    CHECK_EQ_INT(tw->send(&env, &cr, &msg, &r, &e), ERR_UPSTREAM);
+
+    fake_mode(&f, "{\"mode\":\"slow\",\"delay\":1.5}");
+    env.timeout_ms = 300;
+    int64_t t0 = time_mono_ns();
+    CHECK_EQ_INT(tw->send(&env, &cr, &msg, &r, &e), ERR_TIMEOUT);
+    CHECK((time_mono_ns() - t0) / 1000000 < 1200);
+    CHECK_EQ_INT(r.permanent, 0);
+    fake_mode(&f, "{\"mode\":\"ok\"}");
+    fake_stop(&f);
+
+    /* Connection refused: nothing listens there any more. */
+    env.timeout_ms = 2000;
+    err_clear(&e);
+    CHECK_EQ_INT(tw->send(&env, &cr, &msg, &r, &e), ERR_UPSTREAM);
+    CHECK_EQ_INT(r.http_status, 0);
+}
+
+static void test_channel__whatsapp_send(void)
+{
+    const struct channel_adapter *wa = channel_find("whatsapp");
+    const char *args[] = {"--access-token", "EAAtok", NULL};
+    struct fake f;
+    CHECK_EQ_INT(fake_start(&f, "fake_meta.py", args), 0);
+    if (!f.pid)
+        return;
+    char base[96];
+    snprintf(base, sizeof base, "%s/v21.0", f.base);
+    struct channel_env env = {.graph_api_base = base, .timeout_ms = 3000};
+    struct channel_kv cred[] = {{"phone_number_id", "106540352242922"}, {"access_token", "EAAtok"}};
+    struct channel_creds cr = {cred, 2};
+    struct channel_send_result r;
+    struct err e;
+    cJSON *root;
+
+    struct channel_send text = {.to = "16505551234", .text = "hi \"there\""};
+    CHECK_EQ_INT(wa->send(&env, &cr, &text, &r, &e), 0);
+    CHECK(strncmp(r.provider_message_id, "wamid.", 6) == 0);
+    const cJSON *last = fake_last(&f, &root);
+    CHECK_EQ_STR(json_str(last, "path"), "/v21.0/106540352242922/messages");
+    CHECK_EQ_STR(json_str(last, "authorization"), "Bearer EAAtok");
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(last, "json");
+    CHECK_EQ_STR(json_str(j, "messaging_product"), "whatsapp");
+    CHECK_EQ_STR(json_str(j, "type"), "text");
+    CHECK_EQ_STR(json_str(cJSON_GetObjectItemCaseSensitive(j, "text"), "body"), "hi \"there\"");
+    cJSON_Delete(root);
+
+    const char *params[] = {"Ada", "42"};
+    struct channel_send tpl = {.to = "16505551234", .template_name = "order_update", .template_lang = "en_US",
+                               .template_params = params, .ntemplate_params = 2};
+    CHECK_EQ_INT(wa->send(&env, &cr, &tpl, &r, &e), 0);
+    last = fake_last(&f, &root);
+    j = cJSON_GetObjectItemCaseSensitive(last, "json");
+    CHECK_EQ_STR(json_str(j, "type"), "template");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "template");
+    CHECK_EQ_STR(json_str(t, "name"), "order_update");
+    CHECK_EQ_STR(json_str(cJSON_GetObjectItemCaseSensitive(t, "language"), "code"), "en_US");
+    const cJSON *comp = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(t, "components"), 0);
+    CHECK_EQ_STR(json_str(comp, "type"), "body");
+    const cJSON *ps = cJSON_GetObjectItemCaseSensitive(comp, "parameters");
+    CHECK_EQ_INT(cJSON_GetArraySize(ps), 2);
+    CHECK_EQ_STR(json_str(cJSON_GetArrayItem(ps, 1), "text"), "42");
+    CHECK_EQ_STR(json_str(cJSON_GetArrayItem(ps, 0), "type"), "text");
+    cJSON_Delete(root);
+
+    const char *media[] = {"https://example.com/p.jpg"};
+    struct channel_send img = {.to = "16505551234", .media_urls = media, .nmedia = 1};
+    CHECK_EQ_INT(wa->send(&env, &cr, &img, &r, &e), 0);
+    last = fake_last(&f, &root);
+    j = cJSON_GetObjectItemCaseSensitive(last, "json");
+    CHECK_EQ_STR(json_str(j, "type"), "image");
+    CHECK_EQ_STR(json_str(cJSON_GetObjectItemCaseSensitive(j, "image"), "link"), "https://example.com/p.jpg");
+    cJSON_Delete(root);
+
+    /* Outside the window: 131047, permanent, with a stable slug. */
+    fake_mode(&f, "{\"mode\":\"outside_window\"}");
+    err_clear(&e);
+    CHECK_EQ_INT(wa->send(&env, &cr, &text, &r, &e), ERR_INVALID);
+    CHECK_EQ_INT(r.permanent, 1);
+    CHECK_EQ_STR(r.error_code, "131047");
+    CHECK_EQ_STR(err_slug(&e), "outside_window");
+    CHECK_EQ_INT(wa->send(&env, &cr, &tpl, &r, &e), 0);
+
+    struct channel_kv bad[] = {{"phone_number_id", "1"}, {"access_token", "wrong"}};
+    struct channel_creds bcr = {bad, 2};
+    fake_mode(&f, "{\"mode\":\"ok\"}");
+    CHECK_EQ_INT(wa->send(&env, &bcr, &text, &r, &e), ERR_INVALID);
+    CHECK_EQ_STR(r.error_code, "190");
+
+    fake_mode(&f, "{\"mode\":\"500\"}");
+    CHECK_EQ_INT(wa->send(&env, &cr, &text, &r, &e), ERR_UPSTREAM);
+    CHECK_EQ_INT(r.permanent, 0);
+    fake_mode(&f, "{\"mode\":\"429\",\"retry_after\":3}");
+    CHECK_EQ_INT(wa->send(&env, &cr, &text, &r, &e), ERR_RATELIMIT);
+    CHECK_EQ_INT(r.retry_after_s, 3);
+    fake_mode(&f, "{\"mode\":\"malformed\"}");
+    CHECK_EQ_INT(wa->send(&env, &cr, &text, &r, &e), ERR_UPSTREAM);
+    fake_mode(&f, "{\"mode\":\"slow\",\"delay\":1.5}");
+    env.timeout_ms = 300;
+    CHECK_EQ_INT(wa->send(&env, &cr, &text, &r, &e), ERR_TIMEOUT);
+    fake_mode(&f, "{\"mode\":\"ok\"}");
+    fake_stop(&f);
+    env.timeout_ms = 2000;
+    CHECK_EQ_INT(wa->send(&env, &cr, &text, &r, &e), ERR_UPSTREAM);
+}
+
+static void test_channel__caps(void)
+{
+    CHECK_EQ_INT(channel_find("twilio")->caps.max_text_len, 1600);
+    CHECK_EQ_INT(channel_find("twilio")->caps.window_ms, 0);
+    CHECK_EQ_INT(channel_find("whatsapp")->caps.max_text_len, 4096);
+    CHECK_EQ_INT(channel_find("whatsapp")->caps.window_ms, 24LL * 3600 * 1000);
+    CHECK(strstr(channel_find("twilio")->caps.media_types, "image/gif") != NULL);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    crypto_init();
+    TEST_RUN(test_channel__twilio_signature);
+    TEST_RUN(test_channel__twilio_parse);
+    TEST_RUN(test_channel__whatsapp_signature_and_handshake);
+    TEST_RUN(test_channel__whatsapp_parse);
+    TEST_RUN(test_channel__caps);
+    TEST_RUN(test_channel__twilio_send);
+    TEST_RUN(test_channel__whatsapp_send);
+    curl_global_cleanup();
+    TEST_DONE();
+}

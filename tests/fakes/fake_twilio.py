@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""A fake Twilio Messages API for tests (stdlib only).
+
+POST /2010-04-01/Accounts/{sid}/Messages.json: form body, basic auth checked
+against --account-sid/--auth-token; 201 with a Twilio-shaped message resource
+(sid "SM"+32 hex, status "queued"); a To that is not E.164 gets 400 code 21211.
+Control: POST /_fake/mode {"mode": "ok"|"500"|"429"|"slow"|"malformed"|"close",
+"retry_after": N, "delay": seconds}; GET /_fake/requests lists what was received.
+Prints "LISTENING <port>" first on stdout.
+"""
+import argparse, base64, json, re, secrets, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+STATE = {"mode": "ok", "retry_after": 1, "delay": 2.0, "requests": []}
+LOCK = threading.Lock()
+ARGS = None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def reply(self, code, obj, headers=None):
+        body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def error(self, code, tw_code, message, headers=None):
+        self.reply(code, {"code": tw_code, "message": message,
+                          "more_info": "https://www.twilio.com/docs/errors/%d" % tw_code,
+                          "status": code}, headers)
+
+    def do_GET(self):
+        if self.path == "/_fake/requests":
+            with LOCK:
+                self.reply(200, STATE["requests"])
+        else:
+            self.error(404, 20404, "The requested resource was not found")
+
+    def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+        if self.path == "/_fake/mode":
+            with LOCK:
+                STATE.update(json.loads(raw or b"{}"))
+            return self.reply(200, {"ok": True})
+        m = re.fullmatch(r"/2010-04-01/Accounts/([^/]+)/Messages\.json", self.path)
+        if not m:
+            return self.error(404, 20404, "The requested resource was not found")
+        form = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
+        with LOCK:
+            STATE["requests"].append({"path": self.path, "form": form,
+                                      "authorization": self.headers.get("Authorization")})
+            mode, retry_after, delay = STATE["mode"], STATE["retry_after"], STATE["delay"]
+        want = "Basic " + base64.b64encode(("%s:%s" % (ARGS.account_sid, ARGS.auth_token)).encode()).decode()
+        if m.group(1) != ARGS.account_sid or self.headers.get("Authorization") != want:
+            return self.error(401, 20003, "Authenticate")
+        if mode == "500":
+            return self.error(500, 20500, "Internal Server Error")
+        if mode == "429":
+            return self.error(429, 20429, "Too Many Requests", {"Retry-After": str(retry_after)})
+        if mode == "slow":
+            time.sleep(delay)
+        if mode == "malformed":
+            return self.reply(201, b"{\"sid\": ")
+        if mode == "close":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        to = form.get("To", "")
+        if not re.fullmatch(r"\+[1-9][0-9]{6,14}", to if isinstance(to, str) else ""):
+            return self.error(400, 21211, "The 'To' number %s is not a valid phone number." % to)
+        sid = "SM" + secrets.token_hex(16)
+        media = form.get("MediaUrl", [])
+        self.reply(201, {"sid": sid, "account_sid": ARGS.account_sid, "to": to, "from": form.get("From"),
+                         "body": form.get("Body", ""), "status": "queued",
+                         "num_media": str(len(media) if isinstance(media, list) else 1),
+                         "error_code": None, "error_message": None, "api_version": "2010-04-01",
+                         "uri": "/2010-04-01/Accounts/%s/Messages/%s.json" % (ARGS.account_sid, sid)})
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser()
+    p.add_argument("port", nargs="?", type=int, default=0)
+    p.add_argument("--account-sid", default="ACtest")
+    p.add_argument("--auth-token", default="tok")
+    ARGS = p.parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
+    srv.daemon_threads = True
+    print("LISTENING %d" % srv.server_address[1], flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
