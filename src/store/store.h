@@ -226,4 +226,87 @@ typedef int (*store_secret_cb)(void *ud, const struct store_secret *s);
 /* Global (rotation): every secret of every tenant. */
 int store_secret_scan(struct store *db, store_secret_cb cb, void *ud, struct err *e);
 
+/* ------------------------------------------------ transactions, jobs */
+
+struct store_conn;
+
+/* A write transaction held by the caller (transactional outbox): functions
+ * taking a struct store_tx run inside it. Holds one pooled connection from
+ * begin until commit or rollback; use it from one thread. */
+struct store_tx {
+    struct store *db;
+    struct store_conn *c;
+};
+
+/* Begin a write transaction (BEGIN IMMEDIATE on SQLite). Every successful
+ * begin is paired with exactly one commit or rollback. */
+int store_tx_begin(struct store *db, struct store_tx *tx, struct err *e);
+/* Commit; on failure the transaction is rolled back. The connection is
+ * returned to the pool either way. */
+int store_tx_commit(struct store_tx *tx, struct err *e);
+/* Roll back and return the connection; a tx never begun (c NULL) is a no-op. */
+void store_tx_rollback(struct store_tx *tx);
+
+/* A job row. payload is JSON text, borrowed (input, or a callback's row). */
+struct store_job {
+    char id[CORE_ID_MAX];         /* "job_…"; filled by insert when empty */
+    char tenant_id[CORE_ID_MAX];
+    char type[64];
+    const char *payload;
+    char state[16];               /* queued | running | done | dead */
+    int attempts;                 /* claims so far (1 on the first run) */
+    int max_attempts;
+    int64_t run_at;               /* ms; not before */
+    int64_t lease_until;          /* ms; running only */
+    char locked_by[64];
+    char last_error[512];
+    char idempotency_key[128];    /* "" = none; unique per type */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+typedef int (*store_job_cb)(void *ud, const struct store_job *j);
+
+/* Insert a queued job inside tx (tenant-scoped by tenant_id). When a job of
+ * the same type already has this idempotency key nothing is inserted, j->id
+ * receives the existing job's id and *out_dup (may be NULL) is set to 1. */
+int store_job_insert(struct store_tx *tx, const char *tenant_id, struct store_job *j, int *out_dup,
+                     struct err *e);
+/* store_job_insert in its own transaction. */
+int store_job_push(struct store *db, const char *tenant_id, struct store_job *j, int *out_dup, struct err *e);
+/* Global (worker): atomically claim up to max ready jobs (queued with
+ * run_at <= now, or running with lease_until < now), oldest run_at first,
+ * of this type (NULL/"" = any): each becomes running, locked_by worker_id,
+ * lease_until now + lease_ms, attempts + 1; cb is called for each claimed
+ * row after the claim committed. PostgreSQL: FOR UPDATE SKIP LOCKED, so
+ * concurrent claimers never get the same job. *out_n (may be NULL) = count. */
+int store_job_claim(struct store *db, const char *worker_id, const char *type, int64_t now, int64_t lease_ms,
+                    int max, store_job_cb cb, void *ud, int *out_n, struct err *e);
+/* Global (worker): set lease_until if the job is still running and locked by
+ * worker_id; ERR_NOTFOUND when the lease was lost. */
+int store_job_extend(struct store *db, const char *job_id, const char *worker_id, int64_t lease_until,
+                     struct err *e);
+/* Global (worker): running -> done; ERR_NOTFOUND when the lease was lost. */
+int store_job_complete(struct store *db, const char *job_id, const char *worker_id, int64_t now, struct err *e);
+/* Global (worker): record error; dead != 0 -> dead, else queued again at
+ * retry_at. ERR_NOTFOUND when the lease was lost. */
+int store_job_fail(struct store *db, const char *job_id, const char *worker_id, const char *error,
+                   int64_t retry_at, int dead, int64_t now, struct err *e);
+/* The tenant's job by id (payload borrowed for the callback), ERR_NOTFOUND. */
+int store_job_get(struct store *db, const char *tenant_id, const char *job_id, store_job_cb cb, void *ud,
+                  struct err *e);
+/* Admin: the tenant's dead jobs, newest first. */
+int store_job_list_dead(struct store *db, const char *tenant_id, store_job_cb cb, void *ud, struct err *e);
+/* Admin: dead -> queued at now, attempts reset to 0 (last_error kept).
+ * ERR_NOTFOUND when the tenant has no such dead job. */
+int store_job_retry(struct store *db, const char *tenant_id, const char *job_id, int64_t now, struct err *e);
+/* Admin: delete a dead job; ERR_NOTFOUND when the tenant has no such dead job. */
+int store_job_discard(struct store *db, const char *tenant_id, const char *job_id, struct err *e);
+typedef int (*store_job_stat_cb)(void *ud, const char *type, const char *state, int64_t count);
+/* Global (metrics): one callback per (type, state) with its count, and in
+ * *out_oldest_ready_ms (may be NULL) the age at now of the oldest ready
+ * queued job (0 when none). */
+int store_job_stats(struct store *db, int64_t now, store_job_stat_cb cb, void *ud, int64_t *out_oldest_ready_ms,
+                    struct err *e);
+
 #endif

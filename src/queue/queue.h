@@ -1,0 +1,108 @@
+/*
+ * queue: the durable job queue (DESIGN.md §2). Jobs live in the database
+ * (store_job_*), so an enqueue can share the caller's transaction
+ * (transactional outbox) and survives a crash. A pool of worker threads
+ * claims ready jobs with a lease, a heartbeat thread extends the leases of
+ * running jobs, and a job whose worker died becomes claimable again when its
+ * lease expires. Failures retry with exponential backoff and full jitter
+ * (or the handler's retry-after) up to the type's max attempts, then the job
+ * is dead with its last error, for an admin to retry or discard.
+ * Delivery is at least once: handlers must be idempotent.
+ */
+#ifndef SB_QUEUE_H
+#define SB_QUEUE_H
+
+#include <stdint.h>
+
+#include "core/core.h"
+#include "store/store.h"
+
+struct queue; /* opaque; thread-safe after queue_start */
+
+/* What a handler decides. */
+enum queue_outcome {
+    QUEUE_DONE = 0,      /* success: the job is done */
+    QUEUE_RETRY = 1,     /* transient failure: retry later (or dead after max attempts) */
+    QUEUE_FAIL = 2,      /* permanent failure: dead at once */
+};
+
+/* A claimed job as a handler sees it; borrowed for the handler call. */
+struct queue_job {
+    const char *id;
+    const char *tenant_id;
+    const char *type;
+    const char *payload;  /* JSON text */
+    int attempt;          /* 1 on the first run */
+    int max_attempts;
+};
+
+/* Filled by a failing handler: error is stored as the job's last_error;
+ * retry_after_ms > 0 (e.g. a provider's 429 Retry-After) replaces the
+ * backoff delay for this retry. */
+struct queue_result {
+    char error[512];
+    int64_t retry_after_ms;
+};
+
+/* Runs on a worker thread; must be thread-safe. Returns an enum queue_outcome. */
+typedef int (*queue_handler_fn)(void *ud, const struct queue_job *job, struct queue_result *res);
+
+/* A job type: its handler, attempts and backoff. */
+struct queue_type {
+    const char *name;          /* e.g. "message.send"; copied */
+    queue_handler_fn handler;
+    void *ud;
+    int max_attempts;          /* <= 0 means 5 */
+    int64_t base_backoff_ms;   /* <= 0 means 1000 */
+    int64_t max_backoff_ms;    /* cap; <= 0 means 1 hour */
+};
+
+struct queue_options {
+    int workers;               /* threads; <= 0 means 4 */
+    int64_t lease_ms;          /* <= 0 means 30000; extended every lease/3 while running */
+    int64_t poll_ms;           /* idle sleep between claims; <= 0 means 200 */
+    const char *worker_prefix; /* worker ids are "<prefix>-<pid>-<n>"; NULL means "w" */
+};
+
+/* Counters since queue_start, for metrics (read with queue_stats). */
+struct queue_stats {
+    uint64_t processed;        /* handler runs */
+    uint64_t succeeded;
+    uint64_t failed;           /* runs that did not succeed (retried or dead) */
+    uint64_t dead;
+    uint64_t processing_ns;    /* total handler time */
+    int workers;
+    int64_t oldest_heartbeat_ms; /* least recent worker heartbeat (liveness); 0 before start */
+};
+
+/* Create a queue over db (borrowed; must outlive the queue). The store's
+ * pool should have at least workers + 2 connections. ERR_NOMEM. */
+int queue_new(struct queue **out, struct store *db, const struct queue_options *opt, struct err *e);
+/* Stops the workers if running, then frees. NULL is a no-op. */
+void queue_free(struct queue *q);
+/* Register a job type before queue_start. ERR_INVALID (no name/handler),
+ * ERR_CONFLICT (registered twice), ERR_NOMEM. */
+int queue_register(struct queue *q, const struct queue_type *t, struct err *e);
+/* Enqueue in the caller's transaction tx; the job becomes visible at commit.
+ * type must be registered. idempotency_key ("" or NULL = none) dedupes per
+ * type: a second push returns the first job's id in out_id with *out_dup = 1.
+ * delay_ms postpones the first run. out_id (CORE_ID_MAX) and out_dup may be NULL. */
+int queue_push_tx(struct queue *q, struct store_tx *tx, const char *tenant_id, const char *type,
+                  const char *payload, const char *idempotency_key, int64_t delay_ms, char *out_id, int *out_dup,
+                  struct err *e);
+/* queue_push_tx in its own transaction, and wakes an idle worker. */
+int queue_push(struct queue *q, const char *tenant_id, const char *type, const char *payload,
+               const char *idempotency_key, int64_t delay_ms, char *out_id, int *out_dup, struct err *e);
+/* Wake idle workers now (e.g. after committing a transaction that pushed). */
+void queue_wake(struct queue *q);
+/* Start the workers and the heartbeat thread. ERR_CONFLICT if running. */
+int queue_start(struct queue *q, struct err *e);
+/* Graceful stop: no new claims; running handlers finish and are recorded. */
+void queue_stop(struct queue *q);
+/* A snapshot of the counters. */
+void queue_stats(struct queue *q, struct queue_stats *out);
+/* The retry delay with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))].
+ * rnd is a uniform 64-bit random value (exposed for tests). */
+int64_t queue_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms, uint64_t rnd);
+
+#endif

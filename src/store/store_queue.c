@@ -1,0 +1,370 @@
+/*
+ * store queue: caller-held write transactions and the jobs table (the
+ * durable job queue's storage; the scheduling logic lives in src/queue/).
+ *
+ * Invariants: a job changes state only under a lease check (locked_by and
+ * state = 'running'), so a worker whose lease expired and was re-claimed
+ * cannot complete or fail it. Claims are atomic: BEGIN IMMEDIATE serialises
+ * them on SQLite; on PostgreSQL the candidate rows are locked with
+ * FOR UPDATE SKIP LOCKED, so concurrent claimers never share a job.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+/* ------------------------------------------------------- transactions */
+
+int store_tx_begin(struct store *db, struct store_tx *tx, struct err *e)
+{
+    int rc;
+
+    tx->db = db;
+    tx->c = NULL;
+    if ((rc = store__pool_get(db, &tx->c, e)))
+        return rc;
+    if ((rc = store__tx_begin(db, tx->c, e))) {
+        store__pool_put(db, tx->c);
+        tx->c = NULL;
+    }
+    return rc;
+}
+
+int store_tx_commit(struct store_tx *tx, struct err *e)
+{
+    int rc;
+
+    if (!tx->c)
+        return err_set(e, ERR_INVALID, NULL, "store: no transaction");
+    rc = store__tx_end(tx->db, tx->c, 0, e);
+    store__pool_put(tx->db, tx->c);
+    tx->c = NULL;
+    return rc;
+}
+
+void store_tx_rollback(struct store_tx *tx)
+{
+    struct err ignored = {0};
+
+    if (!tx->c)
+        return;
+    store__tx_end(tx->db, tx->c, ERR_INTERNAL, &ignored);
+    store__pool_put(tx->db, tx->c);
+    tx->c = NULL;
+}
+
+/* --------------------------------------------------------------- jobs */
+
+#define JOB_COLS                                                                                   \
+    "id, tenant_id, type, payload, state, attempts, max_attempts, run_at, lease_until, locked_by, " \
+    "last_error, idempotency_key, created_at, updated_at"
+
+struct job_iter {
+    store_job_cb cb;
+    void *ud;
+    int n;
+};
+
+static int row_job_cb(void *ud, const struct store_row *r)
+{
+    struct job_iter *it = ud;
+    struct store_job j;
+
+    memset(&j, 0, sizeof(j));
+    store__cpy(j.id, sizeof(j.id), store__col_text(r, 0));
+    store__cpy(j.tenant_id, sizeof(j.tenant_id), store__col_text(r, 1));
+    store__cpy(j.type, sizeof(j.type), store__col_text(r, 2));
+    j.payload = store__col_text(r, 3);
+    store__cpy(j.state, sizeof(j.state), store__col_text(r, 4));
+    j.attempts = (int)store__col_int(r, 5);
+    j.max_attempts = (int)store__col_int(r, 6);
+    j.run_at = store__col_int(r, 7);
+    j.lease_until = store__col_int(r, 8);
+    store__cpy(j.locked_by, sizeof(j.locked_by), store__col_text(r, 9));
+    store__cpy(j.last_error, sizeof(j.last_error), store__col_text(r, 10));
+    store__cpy(j.idempotency_key, sizeof(j.idempotency_key), store__col_text(r, 11));
+    j.created_at = store__col_int(r, 12);
+    j.updated_at = store__col_int(r, 13);
+    it->n++;
+    return it->cb ? it->cb(it->ud, &j) : 0;
+}
+
+static int row_text_id(void *ud, const struct store_row *r)
+{
+    store__cpy(ud, CORE_ID_MAX, store__col_text(r, 0));
+    return 0;
+}
+
+int store_job_insert(struct store_tx *tx, const char *tenant_id, struct store_job *j, int *out_dup,
+                     struct err *e)
+{
+    struct store *db = tx->db;
+    struct store_param p[9];
+    int64_t now = time_now_ms(), changed = 0;
+    int rc;
+
+    if (out_dup)
+        *out_dup = 0;
+    if (!tx->c)
+        return err_set(e, ERR_INVALID, NULL, "store: no transaction");
+    if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(j->type, "job type", e)))
+        return rc;
+    if (!j->id[0])
+        crypto_random_id(j->id, sizeof(j->id), "job_");
+    store__cpy(j->tenant_id, sizeof(j->tenant_id), tenant_id);
+    store__cpy(j->state, sizeof(j->state), "queued");
+    j->attempts = 0;
+    if (j->max_attempts <= 0)
+        j->max_attempts = 1;
+    if (!j->run_at)
+        j->run_at = now;
+    j->created_at = j->updated_at = now;
+    p[0] = store__ptext(j->id);
+    p[1] = store__ptext(tenant_id);
+    p[2] = store__ptext(j->type);
+    p[3] = store__ptext(j->payload ? j->payload : "{}");
+    p[4] = store__pint(j->max_attempts);
+    p[5] = store__pint(j->run_at);
+    p[6] = store__ptext_or_null(j->idempotency_key);
+    p[7] = store__pint(now);
+    p[8] = store__pint(now);
+    rc = store__q(db, tx->c,
+                  "INSERT INTO jobs (id, tenant_id, type, payload, state, attempts, max_attempts, run_at,"
+                  " lease_until, idempotency_key, created_at, updated_at)"
+                  " VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, 0, ?, ?, ?)"
+                  " ON CONFLICT (type, idempotency_key) DO NOTHING",
+                  p, 9, NULL, NULL, &changed, e);
+    if (rc || changed)
+        return rc;
+    /* A duplicate: report the job that holds the key. */
+    if (out_dup)
+        *out_dup = 1;
+    p[0] = store__ptext(j->type);
+    p[1] = store__ptext(j->idempotency_key);
+    return store__q(db, tx->c, "SELECT id FROM jobs WHERE type = ? AND idempotency_key = ?", p, 2, row_text_id,
+                    j->id, NULL, e);
+}
+
+int store_job_push(struct store *db, const char *tenant_id, struct store_job *j, int *out_dup, struct err *e)
+{
+    struct store_tx tx;
+    int rc;
+
+    if ((rc = store_tx_begin(db, &tx, e)))
+        return rc;
+    if ((rc = store_job_insert(&tx, tenant_id, j, out_dup, e))) {
+        store_tx_rollback(&tx);
+        return rc;
+    }
+    return store_tx_commit(&tx, e);
+}
+
+/* The claimed rows are collected first and handed to the callback after the
+ * commit, so a callback never runs inside the claim transaction. */
+struct claimed {
+    struct store_job *jobs;
+    char **payloads;
+    int n, cap;
+};
+
+static int row_claimed(void *ud, const struct store_row *r);
+
+static int claimed_add(void *ud, const struct store_job *j)
+{
+    struct claimed *cl = ud;
+
+    if (cl->n == cl->cap)
+        return ERR_INTERNAL;
+    cl->jobs[cl->n] = *j;
+    cl->payloads[cl->n] = strdup(j->payload);
+    if (!cl->payloads[cl->n])
+        return ERR_NOMEM;
+    cl->jobs[cl->n].payload = cl->payloads[cl->n];
+    cl->n++;
+    return 0;
+}
+
+static int row_claimed(void *ud, const struct store_row *r)
+{
+    struct job_iter it = {claimed_add, ud, 0};
+    return row_job_cb(&it, r);
+}
+
+int store_job_claim(struct store *db, const char *worker_id, const char *type, int64_t now, int64_t lease_ms,
+                    int max, store_job_cb cb, void *ud, int *out_n, struct err *e)
+{
+    static const char *pg_sql =
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?,"
+        " updated_at = ? WHERE id IN (SELECT id FROM jobs WHERE ((state = 'queued' AND run_at <= ?)"
+        " OR (state = 'running' AND lease_until < ?)) AND (? = '' OR type = ?)"
+        " ORDER BY run_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS;
+    static const char *lite_sql =
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?,"
+        " updated_at = ? WHERE id IN (SELECT id FROM jobs WHERE ((state = 'queued' AND run_at <= ?)"
+        " OR (state = 'running' AND lease_until < ?)) AND (? = '' OR type = ?)"
+        " ORDER BY run_at LIMIT ?) RETURNING " JOB_COLS;
+    struct store_conn *c = NULL;
+    struct claimed cl = {0};
+    struct store_param p[8];
+    int rc, i;
+
+    if (out_n)
+        *out_n = 0;
+    if ((rc = store__need(worker_id, "worker id", e)))
+        return rc;
+    if (max <= 0)
+        return 0;
+    cl.cap = max;
+    cl.jobs = calloc((size_t)max, sizeof(*cl.jobs));
+    cl.payloads = calloc((size_t)max, sizeof(*cl.payloads));
+    if (!cl.jobs || !cl.payloads) {
+        rc = err_set(e, ERR_NOMEM, NULL, "out of memory");
+        goto out;
+    }
+    p[0] = store__pint(now + lease_ms);
+    p[1] = store__ptext(worker_id);
+    p[2] = store__pint(now);
+    p[3] = store__pint(now);
+    p[4] = store__pint(now);
+    p[5] = store__ptext(type ? type : "");
+    p[6] = store__ptext(type ? type : "");
+    p[7] = store__pint(max);
+    if ((rc = store__pool_get(db, &c, e)))
+        goto out;
+    if ((rc = store__tx_begin(db, c, e)) == 0) {
+        rc = store__q(db, c, strcmp(db->be->name, "postgres") == 0 ? pg_sql : lite_sql, p, 8, row_claimed, &cl,
+                      NULL, e);
+        if (rc == ERR_NOMEM)
+            err_set(e, ERR_NOMEM, NULL, "out of memory");
+        rc = store__tx_end(db, c, rc, e);
+    }
+    store__pool_put(db, c);
+    if (rc)
+        goto out;
+    if (out_n)
+        *out_n = cl.n;
+    for (i = 0; i < cl.n && cb; i++)
+        if ((rc = cb(ud, &cl.jobs[i])))
+            break;
+out:
+    for (i = 0; i < cl.n; i++)
+        free(cl.payloads[i]);
+    free(cl.payloads);
+    free(cl.jobs);
+    return rc;
+}
+
+int store_job_extend(struct store *db, const char *job_id, const char *worker_id, int64_t lease_until,
+                     struct err *e)
+{
+    struct store_param p[4] = {store__pint(lease_until), store__pint(time_now_ms()), store__ptext(job_id),
+                               store__ptext(worker_id)};
+    return store__write_one(db,
+                            "UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND locked_by = ?"
+                            " AND state = 'running'",
+                            p, 4, "job lease", e);
+}
+
+int store_job_complete(struct store *db, const char *job_id, const char *worker_id, int64_t now, struct err *e)
+{
+    struct store_param p[3] = {store__pint(now), store__ptext(job_id), store__ptext(worker_id)};
+    return store__write_one(db,
+                            "UPDATE jobs SET state = 'done', lease_until = 0, updated_at = ? WHERE id = ?"
+                            " AND locked_by = ? AND state = 'running'",
+                            p, 3, "job lease", e);
+}
+
+int store_job_fail(struct store *db, const char *job_id, const char *worker_id, const char *error,
+                   int64_t retry_at, int dead, int64_t now, struct err *e)
+{
+    struct store_param p[6] = {store__ptext(dead ? "dead" : "queued"), store__pint(retry_at),
+                               store__ptext_or_null(error), store__pint(now), store__ptext(job_id),
+                               store__ptext(worker_id)};
+    return store__write_one(db,
+                            "UPDATE jobs SET state = ?, run_at = ?, lease_until = 0, locked_by = NULL,"
+                            " last_error = ?, updated_at = ? WHERE id = ? AND locked_by = ? AND state = 'running'",
+                            p, 6, "job lease", e);
+}
+
+int store_job_get(struct store *db, const char *tenant_id, const char *job_id, store_job_cb cb, void *ud,
+                  struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(job_id)};
+    struct job_iter it = {cb, ud, 0};
+    int rc = store__need(tenant_id, "tenant id", e);
+
+    if (rc)
+        return rc;
+    rc = store__list(db, "SELECT " JOB_COLS " FROM jobs WHERE tenant_id = ? AND id = ?", p, 2, row_job_cb, &it, e);
+    if (rc == 0 && it.n == 0)
+        rc = err_set(e, ERR_NOTFOUND, NULL, "job not found");
+    return rc;
+}
+
+int store_job_list_dead(struct store *db, const char *tenant_id, store_job_cb cb, void *ud, struct err *e)
+{
+    struct store_param p[1] = {store__ptext(tenant_id)};
+    struct job_iter it = {cb, ud, 0};
+    int rc = store__need(tenant_id, "tenant id", e);
+
+    if (rc)
+        return rc;
+    return store__list(db,
+                       "SELECT " JOB_COLS " FROM jobs WHERE tenant_id = ? AND state = 'dead'"
+                       " ORDER BY updated_at DESC, id",
+                       p, 1, row_job_cb, &it, e);
+}
+
+int store_job_retry(struct store *db, const char *tenant_id, const char *job_id, int64_t now, struct err *e)
+{
+    struct store_param p[4] = {store__pint(now), store__pint(now), store__ptext(tenant_id), store__ptext(job_id)};
+    int rc = store__need(tenant_id, "tenant id", e);
+
+    if (rc)
+        return rc;
+    return store__write_one(db,
+                            "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, lease_until = 0,"
+                            " locked_by = NULL, updated_at = ? WHERE tenant_id = ? AND id = ? AND state = 'dead'",
+                            p, 4, "dead job", e);
+}
+
+int store_job_discard(struct store *db, const char *tenant_id, const char *job_id, struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(job_id)};
+    int rc = store__need(tenant_id, "tenant id", e);
+
+    if (rc)
+        return rc;
+    return store__write_one(db, "DELETE FROM jobs WHERE tenant_id = ? AND id = ? AND state = 'dead'", p, 2,
+                            "dead job", e);
+}
+
+struct stat_iter {
+    store_job_stat_cb cb;
+    void *ud;
+};
+
+static int row_stat(void *ud, const struct store_row *r)
+{
+    struct stat_iter *it = ud;
+    return it->cb(it->ud, store__col_text(r, 0), store__col_text(r, 1), store__col_int(r, 2));
+}
+
+int store_job_stats(struct store *db, int64_t now, store_job_stat_cb cb, void *ud, int64_t *out_oldest_ready_ms,
+                    struct err *e)
+{
+    struct stat_iter it = {cb, ud};
+    struct store_param p[1] = {store__pint(now)};
+    int64_t oldest = 0;
+    int rc = 0;
+
+    if (cb)
+        rc = store__list(db, "SELECT type, state, COUNT(*) FROM jobs GROUP BY type, state ORDER BY type, state",
+                         NULL, 0, row_stat, &it, e);
+    if (rc == 0 && out_oldest_ready_ms) {
+        rc = store__list(db, "SELECT COALESCE(MIN(run_at), 0) FROM jobs WHERE state = 'queued' AND run_at <= ?", p,
+                         1, store__row_int, &oldest, e);
+        *out_oldest_ready_ms = (rc == 0 && oldest > 0) ? now - oldest : 0;
+    }
+    return rc;
+}

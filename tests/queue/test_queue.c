@@ -1,0 +1,499 @@
+/*
+ * test_queue: the durable job queue, through store.h's job functions and
+ * queue.h's worker pool: push/claim/complete, the transactional outbox
+ * (rollback leaves nothing), lease expiry, backoff and dead letters, admin
+ * retry/discard with tenant scoping, idempotency keys, and on PostgreSQL two
+ * processes claiming one queue without ever sharing a job.
+ *
+ * Run as `test_queue sqlite` or `test_queue postgres` (SB_TEST_PG_URL).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "queue/queue.h"
+#include "test.h"
+#include "test_db.h"
+
+static int copy_job(void *ud, const struct store_job *j)
+{
+    struct store_job *out = ud;
+    *out = *j;
+    out->payload = NULL; /* borrowed; not kept */
+    return 0;
+}
+
+static int count_job(void *ud, const struct store_job *j)
+{
+    (void)j;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static struct store_job push(const char *tenant, const char *type, const char *key, int max_attempts)
+{
+    struct store_job j;
+    struct err e = {0};
+    memset(&j, 0, sizeof(j));
+    snprintf(j.type, sizeof(j.type), "%s", type);
+    snprintf(j.idempotency_key, sizeof(j.idempotency_key), "%s", key ? key : "");
+    j.payload = "{\"n\":1}";
+    j.max_attempts = max_attempts;
+    CHECK_EQ_INT(store_job_push(T.db, tenant, &j, NULL, &e), 0);
+    return j;
+}
+
+static void test_queue__push_claim_complete(void)
+{
+    struct err e = {0};
+    struct store_job j = push("ten_a", "t.basic", NULL, 3), got;
+    int n = 0;
+    int64_t now = time_now_ms();
+
+    memset(&got, 0, sizeof(got));
+    CHECK_EQ_INT(store_job_claim(T.db, "w1", "t.basic", now, 10000, 5, copy_job, &got, &n, &e), 0);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_STR(got.id, j.id);
+    CHECK_EQ_STR(got.state, "running");
+    CHECK_EQ_STR(got.locked_by, "w1");
+    CHECK_EQ_INT(got.attempts, 1);
+    CHECK_EQ_INT(got.lease_until, now + 10000);
+    /* Claimed and leased: nobody else gets it. */
+    CHECK_EQ_INT(store_job_claim(T.db, "w2", NULL, now + 1, 10000, 5, NULL, NULL, &n, &e), 0);
+    CHECK_EQ_INT(n, 0);
+    /* Another worker cannot complete it. */
+    CHECK_EQ_INT(store_job_complete(T.db, j.id, "w2", now, &e), ERR_NOTFOUND);
+    CHECK_EQ_INT(store_job_extend(T.db, j.id, "w1", now + 20000, &e), 0);
+    CHECK_EQ_INT(store_job_complete(T.db, j.id, "w1", now, &e), 0);
+    CHECK_EQ_INT(store_job_get(T.db, "ten_a", j.id, copy_job, &got, &e), 0);
+    CHECK_EQ_STR(got.state, "done");
+    /* Done jobs are never claimed again, even long after. */
+    CHECK_EQ_INT(store_job_claim(T.db, "w1", NULL, now + 10000000, 10000, 5, NULL, NULL, &n, &e), 0);
+    CHECK_EQ_INT(n, 0);
+    /* A job scheduled in the future is not ready yet. */
+    struct store_job later;
+    memset(&later, 0, sizeof(later));
+    snprintf(later.type, sizeof(later.type), "t.basic");
+    later.run_at = now + 60000;
+    later.max_attempts = 1;
+    CHECK_EQ_INT(store_job_push(T.db, "ten_a", &later, NULL, &e), 0);
+    CHECK_EQ_INT(store_job_claim(T.db, "w1", NULL, now, 10000, 5, NULL, NULL, &n, &e), 0);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(store_job_claim(T.db, "w1", NULL, now + 60000, 10000, 5, NULL, NULL, &n, &e), 0);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(store_job_complete(T.db, later.id, "w1", now, &e), 0);
+}
+
+static void test_queue__outbox_tx(void)
+{
+    struct err e = {0};
+    struct store_tx tx;
+    struct store_job a, b, got;
+
+    memset(&a, 0, sizeof(a));
+    snprintf(a.type, sizeof(a.type), "t.tx");
+    a.max_attempts = 1;
+    b = a;
+    CHECK_EQ_INT(store_tx_begin(T.db, &tx, &e), 0);
+    CHECK_EQ_INT(store_job_insert(&tx, "ten_a", &a, NULL, &e), 0);
+    store_tx_rollback(&tx);
+    CHECK_EQ_INT(store_job_get(T.db, "ten_a", a.id, copy_job, &got, &e), ERR_NOTFOUND);
+
+    CHECK_EQ_INT(store_tx_begin(T.db, &tx, &e), 0);
+    CHECK_EQ_INT(store_job_insert(&tx, "ten_a", &b, NULL, &e), 0);
+    CHECK_EQ_INT(store_tx_commit(&tx, &e), 0);
+    CHECK_EQ_INT(store_job_get(T.db, "ten_a", b.id, copy_job, &got, &e), 0);
+    CHECK_EQ_STR(got.state, "queued");
+    /* Tenant scoping of reads. */
+    CHECK_EQ_INT(store_job_get(T.db, "ten_b", b.id, copy_job, &got, &e), ERR_NOTFOUND);
+    int n = 0;
+    CHECK_EQ_INT(store_job_claim(T.db, "w1", "t.tx", time_now_ms(), 1000, 10, NULL, NULL, &n, &e), 0);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(store_job_complete(T.db, b.id, "w1", time_now_ms(), &e), 0);
+}
+
+static void test_queue__lease_expiry(void)
+{
+    struct err e = {0};
+    struct store_job j = push("ten_a", "t.lease", NULL, 3), got;
+    int64_t now = time_now_ms();
+    int n = 0;
+
+    CHECK_EQ_INT(store_job_claim(T.db, "dead-worker", "t.lease", now, 50, 1, NULL, NULL, &n, &e), 0);
+    CHECK_EQ_INT(n, 1);
+    /* Before the lease expires: not claimable. After: claimable again. */
+    CHECK_EQ_INT(store_job_claim(T.db, "w2", "t.lease", now + 49, 50, 1, NULL, NULL, &n, &e), 0);
+    CHECK_EQ_INT(n, 0);
+    memset(&got, 0, sizeof(got));
+    CHECK_EQ_INT(store_job_claim(T.db, "w2", "t.lease", now + 51, 1000, 1, copy_job, &got, &n, &e), 0);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_STR(got.id, j.id);
+    CHECK_EQ_INT(got.attempts, 2);
+    CHECK_EQ_STR(got.locked_by, "w2");
+    /* The old worker lost its lease: it can neither complete nor fail it. */
+    CHECK_EQ_INT(store_job_complete(T.db, j.id, "dead-worker", now, &e), ERR_NOTFOUND);
+    CHECK_EQ_INT(store_job_fail(T.db, j.id, "dead-worker", "x", now, 1, now, &e), ERR_NOTFOUND);
+    CHECK_EQ_INT(store_job_complete(T.db, j.id, "w2", now, &e), 0);
+}
+
+static void test_queue__backoff(void)
+{
+    /* Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]. */
+    CHECK_EQ_INT(queue_backoff_ms(1, 100, 10000, UINT64_MAX), UINT64_MAX % 101);
+    CHECK_EQ_INT(queue_backoff_ms(1, 100, 10000, 100), 100);
+    CHECK_EQ_INT(queue_backoff_ms(2, 100, 10000, 200), 200);
+    CHECK_EQ_INT(queue_backoff_ms(3, 100, 10000, 400), 400);
+    CHECK_EQ_INT(queue_backoff_ms(3, 100, 10000, 401), 0);
+    CHECK_EQ_INT(queue_backoff_ms(20, 100, 10000, 10000), 10000);
+    CHECK_EQ_INT(queue_backoff_ms(200, 100, 10000, 10001), 0);
+    CHECK_EQ_INT(queue_backoff_ms(1, 100, 10000, 0), 0);
+    /* The upper bound grows with the attempt until the cap. */
+    int64_t prev = 0;
+    for (int a = 1; a <= 8; a++) {
+        int64_t maxd = 0;
+        for (uint64_t r = 0; r < 2000; r += 7)
+            if (queue_backoff_ms(a, 10, 100000, r) > maxd)
+                maxd = queue_backoff_ms(a, 10, 100000, r);
+        CHECK(maxd > prev);
+        prev = maxd;
+    }
+}
+
+/* ------------------------------------------------ worker pool handlers */
+
+struct flaky {
+    pthread_mutex_t mu;
+    int fail_times;      /* fail this many runs, then succeed */
+    int runs;
+    int successes;
+    int64_t retry_after; /* reported on failure */
+    int permanent;
+};
+
+static int flaky_handler(void *ud, const struct queue_job *job, struct queue_result *res)
+{
+    struct flaky *f = ud;
+    int rc;
+
+    pthread_mutex_lock(&f->mu);
+    f->runs++;
+    if (f->permanent) {
+        rc = QUEUE_FAIL;
+    } else if (f->fail_times < 0 || f->runs <= f->fail_times) {
+        rc = QUEUE_RETRY;
+    } else {
+        f->successes++;
+        rc = QUEUE_DONE;
+    }
+    pthread_mutex_unlock(&f->mu);
+    if (rc != QUEUE_DONE) {
+        snprintf(res->error, sizeof(res->error), "provider said 500 on attempt %d", job->attempt);
+        res->retry_after_ms = f->retry_after;
+    }
+    return rc;
+}
+
+static int flaky_get(struct flaky *f, int which)
+{
+    pthread_mutex_lock(&f->mu);
+    int v = which ? f->successes : f->runs;
+    pthread_mutex_unlock(&f->mu);
+    return v;
+}
+
+static struct queue *new_queue(struct flaky *f, const char *type, int max_attempts)
+{
+    struct queue *q = NULL;
+    struct err e = {0};
+    struct queue_options o = {2, 2000, 10, "t"};
+    struct queue_type t = {type, flaky_handler, f, max_attempts, 20, 200};
+
+    CHECK_EQ_INT(queue_new(&q, T.db, &o, &e), 0);
+    CHECK_EQ_INT(queue_register(q, &t, &e), 0);
+    CHECK_EQ_INT(queue_register(q, &t, &e), ERR_CONFLICT);
+    return q;
+}
+
+static int wait_for(struct flaky *f, int which, int want, int ms)
+{
+    for (int i = 0; i < ms / 10; i++) {
+        if (flaky_get(f, which) >= want)
+            return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
+static void test_queue__pool_retries_then_succeeds(void)
+{
+    struct flaky f = {PTHREAD_MUTEX_INITIALIZER, 2, 0, 0, 0, 0};
+    struct queue *q = new_queue(&f, "t.flaky", 5);
+    struct queue_stats st;
+    struct store_job got;
+    struct err e = {0};
+    char id[CORE_ID_MAX];
+
+    CHECK_EQ_INT(queue_start(q, &e), 0);
+    CHECK_EQ_INT(queue_push(q, "ten_a", "t.flaky", "{}", NULL, 0, id, NULL, &e), 0);
+    CHECK(wait_for(&f, 1, 1, 10000));
+    queue_stop(q);
+    CHECK_EQ_INT(f.runs, 3);
+    CHECK_EQ_INT(f.successes, 1);
+    CHECK_EQ_INT(store_job_get(T.db, "ten_a", id, copy_job, &got, &e), 0);
+    CHECK_EQ_STR(got.state, "done");
+    CHECK_EQ_INT(got.attempts, 3);
+    queue_stats(q, &st);
+    CHECK_EQ_INT(st.processed, 3);
+    CHECK_EQ_INT(st.failed, 2);
+    CHECK_EQ_INT(st.succeeded, 1);
+    CHECK_EQ_INT(st.dead, 0);
+    CHECK(st.oldest_heartbeat_ms == 0); /* stopped: no workers */
+    CHECK_EQ_INT(queue_push(q, "ten_a", "t.unknown", "{}", NULL, 0, NULL, NULL, &e), ERR_INVALID);
+    queue_free(q);
+}
+
+static void test_queue__dead_letter_retry_discard(void)
+{
+    struct flaky f = {PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0, 0};
+    struct queue *q = new_queue(&f, "t.dead", 3);
+    struct store_job got;
+    struct err e = {0};
+    char id[CORE_ID_MAX], id2[CORE_ID_MAX];
+    int n;
+
+    CHECK_EQ_INT(queue_start(q, &e), 0);
+    CHECK_EQ_INT(queue_push(q, "ten_a", "t.dead", "{}", NULL, 0, id, NULL, &e), 0);
+    CHECK(wait_for(&f, 0, 3, 10000));
+    usleep(100000);
+    queue_stop(q);
+    CHECK_EQ_INT(f.runs, 3); /* max attempts, then no more */
+    CHECK_EQ_INT(store_job_get(T.db, "ten_a", id, copy_job, &got, &e), 0);
+    CHECK_EQ_STR(got.state, "dead");
+    CHECK_EQ_STR(got.last_error, "provider said 500 on attempt 3");
+    CHECK_EQ_INT(got.attempts, 3);
+
+    /* Tenant B sees none of A's dead jobs and cannot touch them. */
+    n = 0;
+    CHECK_EQ_INT(store_job_list_dead(T.db, "ten_b", count_job, &n, &e), 0);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(store_job_retry(T.db, "ten_b", id, time_now_ms(), &e), ERR_NOTFOUND);
+    CHECK_EQ_INT(store_job_discard(T.db, "ten_b", id, &e), ERR_NOTFOUND);
+    n = 0;
+    CHECK_EQ_INT(store_job_list_dead(T.db, "ten_a", count_job, &n, &e), 0);
+    CHECK_EQ_INT(n, 1);
+
+    /* Retry: runs exactly once more (it succeeds now). */
+    f.fail_times = 3;
+    CHECK_EQ_INT(store_job_retry(T.db, "ten_a", id, time_now_ms(), &e), 0);
+    CHECK_EQ_INT(store_job_retry(T.db, "ten_a", id, time_now_ms(), &e), ERR_NOTFOUND); /* no longer dead */
+    CHECK_EQ_INT(queue_start(q, &e), 0);
+    CHECK(wait_for(&f, 1, 1, 10000));
+    usleep(100000);
+    queue_stop(q);
+    CHECK_EQ_INT(f.runs, 4);
+    CHECK_EQ_INT(f.successes, 1);
+    CHECK_EQ_INT(store_job_get(T.db, "ten_a", id, copy_job, &got, &e), 0);
+    CHECK_EQ_STR(got.state, "done");
+
+    /* A permanent failure is dead at once; discard removes it. */
+    f.permanent = 1;
+    CHECK_EQ_INT(queue_push(q, "ten_a", "t.dead", "{}", NULL, 0, id2, NULL, &e), 0);
+    CHECK_EQ_INT(queue_start(q, &e), 0);
+    CHECK(wait_for(&f, 0, 5, 10000));
+    usleep(100000);
+    queue_stop(q);
+    CHECK_EQ_INT(f.runs, 5);
+    CHECK_EQ_INT(store_job_get(T.db, "ten_a", id2, copy_job, &got, &e), 0);
+    CHECK_EQ_STR(got.state, "dead");
+    CHECK_EQ_INT(store_job_discard(T.db, "ten_a", id2, &e), 0);
+    CHECK_EQ_INT(store_job_get(T.db, "ten_a", id2, copy_job, &got, &e), ERR_NOTFOUND);
+    CHECK_EQ_INT(store_job_discard(T.db, "ten_a", id, &e), ERR_NOTFOUND); /* done, not dead */
+    queue_free(q);
+}
+
+static void test_queue__retry_after(void)
+{
+    struct flaky f = {PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 60000, 0};
+    struct queue *q = new_queue(&f, "t.429", 5);
+    struct store_job got;
+    struct err e = {0};
+    char id[CORE_ID_MAX];
+    int64_t before = time_now_ms();
+
+    CHECK_EQ_INT(queue_start(q, &e), 0);
+    CHECK_EQ_INT(queue_push(q, "ten_a", "t.429", "{}", NULL, 0, id, NULL, &e), 0);
+    CHECK(wait_for(&f, 0, 1, 10000));
+    usleep(200000);
+    queue_stop(q);
+    CHECK_EQ_INT(f.runs, 1); /* not retried before Retry-After */
+    CHECK_EQ_INT(store_job_get(T.db, "ten_a", id, copy_job, &got, &e), 0);
+    CHECK_EQ_STR(got.state, "queued");
+    CHECK(got.run_at >= before + 60000);
+    CHECK(got.run_at <= time_now_ms() + 60000);
+    queue_free(q);
+}
+
+static void test_queue__idempotency(void)
+{
+    struct err e = {0};
+    struct store_job a = push("ten_a", "t.idem", "key-1", 1);
+    struct store_job b;
+    int dup = 0, n = 0;
+
+    memset(&b, 0, sizeof(b));
+    snprintf(b.type, sizeof(b.type), "t.idem");
+    snprintf(b.idempotency_key, sizeof(b.idempotency_key), "key-1");
+    b.max_attempts = 1;
+    CHECK_EQ_INT(store_job_push(T.db, "ten_a", &b, &dup, &e), 0);
+    CHECK_EQ_INT(dup, 1);
+    CHECK_EQ_STR(b.id, a.id);
+    /* The same key under another type is a different job. */
+    memset(&b, 0, sizeof(b));
+    snprintf(b.type, sizeof(b.type), "t.idem2");
+    snprintf(b.idempotency_key, sizeof(b.idempotency_key), "key-1");
+    CHECK_EQ_INT(store_job_push(T.db, "ten_a", &b, &dup, &e), 0);
+    CHECK_EQ_INT(dup, 0);
+    CHECK(strcmp(b.id, a.id) != 0);
+    CHECK_EQ_INT(store_job_claim(T.db, "w", "t.idem", time_now_ms(), 1000, 10, NULL, NULL, &n, &e), 0);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(store_job_claim(T.db, "w", "t.idem2", time_now_ms(), 1000, 10, NULL, NULL, &n, &e), 0);
+    CHECK_EQ_INT(n, 1);
+}
+
+static int stat_cb(void *ud, const char *type, const char *state, int64_t count)
+{
+    if (strcmp(type, "t.stats") == 0 && strcmp(state, "queued") == 0)
+        *(int64_t *)ud = count;
+    return 0;
+}
+
+static void test_queue__stats(void)
+{
+    struct err e = {0};
+    int64_t queued = 0, oldest = 0, now;
+
+    push("ten_a", "t.stats", NULL, 1);
+    push("ten_a", "t.stats", NULL, 1);
+    now = time_now_ms(); /* after the pushes: both run_at <= now */
+    CHECK_EQ_INT(store_job_stats(T.db, now + 5000, stat_cb, &queued, &oldest, &e), 0);
+    CHECK_EQ_INT(queued, 2);
+    CHECK(oldest >= 5000 && oldest < 60000);
+    int n = 0;
+    CHECK_EQ_INT(store_job_claim(T.db, "w", "t.stats", now + 5000, 1000, 10, NULL, NULL, &n, &e), 0);
+    CHECK_EQ_INT(n, 2);
+}
+
+struct claimed4 {
+    struct store_job j[4];
+    int n;
+};
+
+static int collect4(void *ud, const struct store_job *j)
+{
+    struct claimed4 *c = ud;
+    if (c->n == 4)
+        return -1;
+    copy_job(&c->j[c->n++], j);
+    return 0;
+}
+
+/* Two processes, each with its own store, claim from one queue of 500. */
+static void test_queue__two_processes(void)
+{
+    enum { NJOBS = 500 };
+    struct err e = {0};
+    int fds[2][2];
+    pid_t pid[2];
+    char ids[NJOBS][CORE_ID_MAX];
+    int seen[NJOBS] = {0};
+
+    for (int i = 0; i < NJOBS; i++) {
+        struct store_job j = push("ten_a", "t.multi", NULL, 1);
+        memcpy(ids[i], j.id, CORE_ID_MAX);
+    }
+    for (int k = 0; k < 2; k++) {
+        CHECK_EQ_INT(pipe(fds[k]), 0);
+        pid[k] = fork();
+        if (pid[k] == 0) {
+            struct store *db = NULL;
+            struct store_options o = {T.url, NULL, 2, 0};
+            char w[16];
+            int n = 0, rc = 0;
+            close(fds[k][0]);
+            snprintf(w, sizeof(w), "p%d", k);
+            if (store_open(&db, &o, &e) != 0)
+                _exit(2);
+            do {
+                struct claimed4 got;
+                memset(&got, 0, sizeof(got));
+                int m = 0;
+                /* Claim up to 4 at a time; report each id to the parent. */
+                rc = store_job_claim(db, w, "t.multi", time_now_ms(), 60000, 4, collect4, &got, &m, &e);
+                for (int i = 0; rc == 0 && i < got.n; i++) {
+                    if (write(fds[k][1], got.j[i].id, CORE_ID_MAX) != CORE_ID_MAX)
+                        rc = -1;
+                    else
+                        rc = store_job_complete(db, got.j[i].id, w, time_now_ms(), &e);
+                }
+                n = m;
+            } while (rc == 0 && n > 0);
+            store_close(db);
+            close(fds[k][1]);
+            _exit(rc == 0 ? 0 : 1);
+        }
+        close(fds[k][1]);
+    }
+    int total = 0, per[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        char id[CORE_ID_MAX];
+        while (read(fds[k][0], id, CORE_ID_MAX) == CORE_ID_MAX) {
+            per[k]++;
+            total++;
+            for (int i = 0; i < NJOBS; i++)
+                if (strcmp(ids[i], id) == 0)
+                    seen[i]++;
+        }
+        close(fds[k][0]);
+    }
+    for (int k = 0; k < 2; k++) {
+        int st = 0;
+        waitpid(pid[k], &st, 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    int once = 0;
+    for (int i = 0; i < NJOBS; i++)
+        once += seen[i] == 1;
+    CHECK_EQ_INT(total, NJOBS);
+    CHECK_EQ_INT(once, NJOBS);
+    fprintf(stderr, "  two processes claimed %d + %d jobs\n", per[0], per[1]);
+}
+
+int main(int argc, char **argv)
+{
+    struct err e = {0};
+    struct store_migration_info mi;
+    const char *backend = argc > 1 ? argv[1] : "sqlite";
+
+    if (db_setup(backend, "queue") != 0)
+        return 1;
+    if (store_migrate(T.db, &mi, &e) != 0) {
+        fprintf(stderr, "migrate: %s\n", e.msg);
+        db_teardown();
+        return 1;
+    }
+    TEST_RUN(test_queue__push_claim_complete);
+    TEST_RUN(test_queue__outbox_tx);
+    TEST_RUN(test_queue__lease_expiry);
+    TEST_RUN(test_queue__backoff);
+    TEST_RUN(test_queue__idempotency);
+    TEST_RUN(test_queue__stats);
+    TEST_RUN(test_queue__pool_retries_then_succeeds);
+    TEST_RUN(test_queue__dead_letter_retry_discard);
+    TEST_RUN(test_queue__retry_after);
+    if (T.pg)
+        TEST_RUN(test_queue__two_processes);
+    db_teardown();
+    TEST_DONE();
+}
