@@ -385,6 +385,110 @@ static void test_queue__stats(void)
     CHECK_EQ_INT(n, 2);
 }
 
+struct slow {
+    pthread_mutex_t mu;
+    int runs;
+    int done;
+    int sleep_ms;
+};
+
+static int slow_handler(void *ud, const struct queue_job *job, struct queue_result *res)
+{
+    struct slow *sl = ud;
+    (void)job;
+    (void)res;
+    pthread_mutex_lock(&sl->mu);
+    sl->runs++;
+    pthread_mutex_unlock(&sl->mu);
+    usleep((useconds_t)sl->sleep_ms * 1000);
+    pthread_mutex_lock(&sl->mu);
+    sl->done++;
+    pthread_mutex_unlock(&sl->mu);
+    return QUEUE_DONE;
+}
+
+/* A handler running past its lease keeps the job: the heartbeat extends the
+ * lease, so another claimer never gets it; a job whose worker died (expired
+ * lease) is picked up by the pool; one whose leases expired more times than
+ * its max attempts goes dead without running. */
+static void test_queue__heartbeat_and_expired_leases(void)
+{
+    struct slow sl = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 900};
+    struct queue *q = NULL;
+    struct err e = {0};
+    struct queue_options o = {1, 300, 10, "hb"};
+    struct queue_type t = {"t.slow", slow_handler, &sl, 3, 20, 200};
+    struct store_job got;
+    char id[CORE_ID_MAX];
+    int n = 0, i;
+
+    CHECK_EQ_INT(queue_new(&q, T.db, &o, &e), 0);
+    CHECK_EQ_INT(queue_register(q, &t, &e), 0);
+    CHECK_EQ_INT(queue_start(q, &e), 0);
+    CHECK_EQ_INT(queue_push(q, "ten_a", "t.slow", "{}", NULL, 0, id, NULL, &e), 0);
+    for (i = 0; i < 500; i++) {
+        pthread_mutex_lock(&sl.mu);
+        int r = sl.runs;
+        pthread_mutex_unlock(&sl.mu);
+        if (r)
+            break;
+        usleep(2000);
+    }
+    /* Probe for 800 ms (well past the 300 ms lease) while the handler runs. */
+    int stolen = 0;
+    for (i = 0; i < 16; i++) {
+        usleep(50000);
+        CHECK_EQ_INT(store_job_claim(T.db, "thief", "t.slow", time_now_ms(), 1000, 1, NULL, NULL, &n, &e), 0);
+        stolen += n;
+    }
+    CHECK_EQ_INT(stolen, 0);
+    usleep(300000);
+    queue_stop(q);
+    CHECK_EQ_INT(sl.runs, 1);
+    CHECK_EQ_INT(store_job_get(T.db, "ten_a", id, copy_job, &got, &e), 0);
+    CHECK_EQ_STR(got.state, "done");
+
+    /* A worker that died holding a job: the pool takes it over after expiry. */
+    struct store_job j = push("ten_a", "t.slow", NULL, 3);
+    CHECK_EQ_INT(store_job_claim(T.db, "crashed", "t.slow", time_now_ms(), 100, 1, NULL, NULL, &n, &e), 0);
+    CHECK_EQ_INT(n, 1);
+    sl.sleep_ms = 1;
+    CHECK_EQ_INT(queue_start(q, &e), 0);
+    for (i = 0; i < 300; i++) {
+        pthread_mutex_lock(&sl.mu);
+        int d = sl.done;
+        pthread_mutex_unlock(&sl.mu);
+        if (d >= 2)
+            break;
+        usleep(10000);
+    }
+    queue_stop(q);
+    CHECK_EQ_INT(sl.done, 2);
+    CHECK_EQ_INT(store_job_get(T.db, "ten_a", j.id, copy_job, &got, &e), 0);
+    CHECK_EQ_STR(got.state, "done");
+    CHECK_EQ_INT(got.attempts, 2);
+
+    /* Leases expired past max attempts: dead, not run. */
+    struct store_job k = push("ten_a", "t.slow", NULL, 2);
+    for (i = 0; i < 2; i++) {
+        CHECK_EQ_INT(store_job_claim(T.db, "crashed", "t.slow", time_now_ms() + i * 10, 5, 1, NULL, NULL, &n, &e), 0);
+        CHECK_EQ_INT(n, 1);
+    }
+    usleep(20000);
+    CHECK_EQ_INT(queue_start(q, &e), 0);
+    for (i = 0; i < 300; i++) {
+        CHECK_EQ_INT(store_job_get(T.db, "ten_a", k.id, copy_job, &got, &e), 0);
+        if (strcmp(got.state, "dead") == 0)
+            break;
+        usleep(10000);
+    }
+    queue_stop(q);
+    CHECK_EQ_STR(got.state, "dead");
+    CHECK(strstr(got.last_error, "expired leases") != NULL);
+    CHECK_EQ_INT(sl.done, 2);
+    queue_free(q);
+}
+
 struct claimed4 {
     struct store_job j[4];
     int n;
@@ -492,6 +596,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_queue__pool_retries_then_succeeds);
     TEST_RUN(test_queue__dead_letter_retry_discard);
     TEST_RUN(test_queue__retry_after);
+    TEST_RUN(test_queue__heartbeat_and_expired_leases);
     if (T.pg)
         TEST_RUN(test_queue__two_processes);
     db_teardown();
