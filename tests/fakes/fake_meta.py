@@ -6,13 +6,16 @@ POST /[vNN.N/]{phone_number_id}/messages with "Authorization: Bearer <token>"
 "whatsapp"; 200 {"messaging_product","contacts":[{input,wa_id}],"messages":[{id}]}.
 Errors use Graph's shape {"error": {message, type, code, error_subcode, fbtrace_id}}.
 Control: POST /_fake/mode {"mode": "ok"|"500"|"429"|"slow"|"malformed"|"close",
-"retry_after": N, "delay": seconds}; GET /_fake/requests lists what was received.
+"retry_after": N, "delay": seconds, "callbacks": ["sent", "delivered", "read"]};
+GET /_fake/requests lists what was received. With "callbacks" set and
+--webhook-url given, each accepted message gets one status webhook per listed
+status, signed X-Hub-Signature-256 with --app-secret as Meta signs.
 Prints "LISTENING <port>" first on stdout.
 """
-import argparse, json, re, secrets, threading, time
+import argparse, hashlib, hmac, json, re, secrets, threading, time, urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STATE = {"mode": "ok", "retry_after": 1, "delay": 2.0, "requests": []}
+STATE = {"mode": "ok", "retry_after": 1, "delay": 2.0, "requests": [], "callbacks": [], "callback_results": []}
 LOCK = threading.Lock()
 ARGS = None
 
@@ -38,9 +41,9 @@ class Handler(BaseHTTPRequestHandler):
                                       "error_subcode": None, "fbtrace_id": "A" + secrets.token_hex(8)}}, headers)
 
     def do_GET(self):
-        if self.path == "/_fake/requests":
+        if self.path in ("/_fake/requests", "/_fake/callbacks"):
             with LOCK:
-                self.reply(200, STATE["requests"])
+                self.reply(200, STATE["requests" if self.path == "/_fake/requests" else "callback_results"])
         else:
             self.error(400, 100, "Unsupported get request.", "GraphMethodException")
 
@@ -80,8 +83,36 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "outside_window" and body.get("type") != "template":
             return self.error(400, 131047, "Re-engagement message")
         to = str(body["to"])
+        wamid = "wamid." + secrets.token_urlsafe(30)
+        with LOCK:
+            callbacks = list(STATE["callbacks"])
+        if callbacks and ARGS.webhook_url:
+            threading.Thread(target=send_callbacks, daemon=True,
+                             args=(m.group(1), wamid, to.lstrip("+"), callbacks)).start()
         self.reply(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
-                         "messages": [{"id": "wamid." + secrets.token_urlsafe(30)}]})
+                         "messages": [{"id": wamid}]})
+
+
+def send_callbacks(pnid, wamid, recipient, statuses):
+    for st in statuses:
+        status = {"id": wamid, "status": st, "timestamp": str(int(time.time())), "recipient_id": recipient}
+        if st == "failed":
+            status["errors"] = [{"code": 131026, "title": "Message undeliverable",
+                                 "message": "Message undeliverable", "error_data": {"details": "fake"}}]
+        body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "0", "changes": [{
+            "value": {"messaging_product": "whatsapp",
+                      "metadata": {"display_phone_number": "15550000000", "phone_number_id": pnid},
+                      "statuses": [status]}, "field": "messages"}]}]}, separators=(",", ":")).encode()
+        sig = "sha256=" + hmac.new(ARGS.app_secret.encode(), body, hashlib.sha256).hexdigest()
+        req = urllib.request.Request(ARGS.webhook_url, data=body, method="POST", headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": sig})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                result = r.status
+        except Exception as e:  # recorded, never raised: the fake keeps serving
+            result = getattr(e, "code", None) or str(e)
+        with LOCK:
+            STATE["callback_results"].append({"id": wamid, "status": st, "result": result})
 
 
 def main():
@@ -89,6 +120,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("port", nargs="?", type=int, default=0)
     p.add_argument("--access-token", default="tok")
+    p.add_argument("--app-secret", default="secret")
+    p.add_argument("--webhook-url", default=None)
     ARGS = p.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     srv.daemon_threads = True

@@ -5,14 +5,19 @@ POST /2010-04-01/Accounts/{sid}/Messages.json: form body, basic auth checked
 against --account-sid/--auth-token; 201 with a Twilio-shaped message resource
 (sid "SM"+32 hex, status "queued"); a To that is not E.164 gets 400 code 21211.
 Control: POST /_fake/mode {"mode": "ok"|"500"|"429"|"slow"|"malformed"|"close",
-"retry_after": N, "delay": seconds}; GET /_fake/requests lists what was received.
+"retry_after": N, "delay": seconds, "callbacks": ["sent", "delivered"], "error_code": "30007"};
+GET /_fake/requests lists what was received. With "callbacks" set, each accepted
+message's StatusCallback URL gets one form POST per listed status, signed with
+X-Twilio-Signature exactly as Twilio signs (HMAC-SHA1 over URL + sorted params).
 Prints "LISTENING <port>" first on stdout.
 """
-import argparse, base64, json, re, secrets, threading, time
+import argparse, base64, hashlib, hmac, json, re, secrets, threading, time, urllib.request
+from urllib.parse import urlencode
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-STATE = {"mode": "ok", "retry_after": 1, "delay": 2.0, "requests": []}
+STATE = {"mode": "ok", "retry_after": 1, "delay": 2.0, "requests": [], "callbacks": [], "error_code": "30007",
+         "callback_results": []}
 LOCK = threading.Lock()
 ARGS = None
 
@@ -39,9 +44,9 @@ class Handler(BaseHTTPRequestHandler):
                           "status": code}, headers)
 
     def do_GET(self):
-        if self.path == "/_fake/requests":
+        if self.path in ("/_fake/requests", "/_fake/callbacks"):
             with LOCK:
-                self.reply(200, STATE["requests"])
+                self.reply(200, STATE["requests" if self.path == "/_fake/requests" else "callback_results"])
         else:
             self.error(404, 20404, "The requested resource was not found")
 
@@ -78,12 +83,40 @@ class Handler(BaseHTTPRequestHandler):
         if not re.fullmatch(r"\+[1-9][0-9]{6,14}", to if isinstance(to, str) else ""):
             return self.error(400, 21211, "The 'To' number %s is not a valid phone number." % to)
         sid = "SM" + secrets.token_hex(16)
+        with LOCK:
+            callbacks, error_code = list(STATE["callbacks"]), STATE["error_code"]
+        if callbacks and form.get("StatusCallback"):
+            threading.Thread(target=send_callbacks, daemon=True,
+                             args=(form["StatusCallback"], sid, to, form.get("From"), callbacks, error_code)).start()
         media = form.get("MediaUrl", [])
         self.reply(201, {"sid": sid, "account_sid": ARGS.account_sid, "to": to, "from": form.get("From"),
                          "body": form.get("Body", ""), "status": "queued",
                          "num_media": str(len(media) if isinstance(media, list) else 1),
                          "error_code": None, "error_message": None, "api_version": "2010-04-01",
                          "uri": "/2010-04-01/Accounts/%s/Messages/%s.json" % (ARGS.account_sid, sid)})
+
+
+def twilio_signature(token, url, params):
+    data = url + "".join(k + params[k] for k in sorted(params))
+    return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+def send_callbacks(url, sid, to, frm, statuses, error_code):
+    for st in statuses:
+        params = {"SmsSid": sid, "SmsStatus": st, "MessageStatus": st, "To": to, "From": frm or "",
+                  "MessageSid": sid, "AccountSid": ARGS.account_sid, "ApiVersion": "2010-04-01"}
+        if st in ("failed", "undelivered"):
+            params["ErrorCode"] = error_code
+        req = urllib.request.Request(url, data=urlencode(params).encode(), method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": twilio_signature(ARGS.auth_token, url, params)})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                result = r.status
+        except Exception as e:  # recorded, never raised: the fake keeps serving
+            result = getattr(e, "code", None) or str(e)
+        with LOCK:
+            STATE["callback_results"].append({"sid": sid, "status": st, "result": result})
 
 
 def main():
