@@ -169,9 +169,15 @@ static int twilio_parse(struct arena *a, const struct channel_webhook *wh, struc
         }
         ev->media = m;
         ev->nmedia = k;
-        ev->type = k && (!body || !*body) ? "image" : "text";
-        if (k && m[0].content_type && strncmp(m[0].content_type, "image/", 6) != 0 && (!body || !*body))
-            ev->type = "document";
+        /* With media, the type follows the first item (the body is its caption). */
+        ev->type = "text";
+        if (k) {
+            const char *ct = m[0].content_type ? m[0].content_type : "";
+            ev->type = strncmp(ct, "image/", 6) == 0   ? "image"
+                       : strncmp(ct, "video/", 6) == 0 ? "video"
+                       : strncmp(ct, "audio/", 6) == 0 ? "audio"
+                                                       : "document";
+        }
     }
     out->items = ev;
     out->n = 1;
@@ -189,9 +195,11 @@ static int twilio_send(const struct channel_env *env, const struct channel_creds
     const char *sid = channel_creds_get(creds, "account_sid");
     const char *token = channel_creds_get(creds, "auth_token");
     const char *from = msg->from ? msg->from : channel_creds_get(creds, "from");
-    if (!sid || !token || !from || !msg->to) {
+    const char *service = channel_creds_get(creds, "messaging_service_sid");
+    if (!sid || !token || (!from && !service) || !msg->to) {
         out->permanent = 1;
-        rc = err_set(e, ERR_INVALID, "channel_misconfigured", "Twilio account needs account_sid, auth_token and from");
+        rc = err_set(e, ERR_INVALID, "channel_misconfigured",
+                     "Twilio account needs account_sid, auth_token and from or messaging_service_sid");
         goto out;
     }
     if (!msg->text && !msg->nmedia) {
@@ -202,7 +210,10 @@ static int twilio_send(const struct channel_env *env, const struct channel_creds
     buf_printf(&url, "%s/2010-04-01/Accounts/%s/Messages.json",
                env && env->twilio_api_base ? env->twilio_api_base : "https://api.twilio.com", sid);
     channel__form_add(&form, "To", msg->to);
-    channel__form_add(&form, "From", from);
+    if (from)
+        channel__form_add(&form, "From", from);
+    else
+        channel__form_add(&form, "MessagingServiceSid", service);
     if (msg->text)
         channel__form_add(&form, "Body", msg->text);
     for (size_t i = 0; i < msg->nmedia; i++)

@@ -318,11 +318,14 @@ static void test_channel__twilio_parse(void)
         CHECK_EQ_STR(ev.items[0].from, "+14155550123");
         CHECK_EQ_STR(ev.items[0].to, "+14155550100");
         CHECK_EQ_STR(ev.items[0].text, "Hello there! Caf\xc3\xa9 & more");
+        CHECK_EQ_STR(ev.items[0].type, "text");
         CHECK_EQ_INT(ev.items[0].nmedia, 0);
     }
     CHECK_EQ_INT(parse_file(tw, a, "twilio_inbound_mms.form", &ev, &e), 0);
     if (ev.n == 1) {
         CHECK_EQ_INT(ev.items[0].kind, CHANNEL_EVENT_MESSAGE);
+        CHECK_EQ_STR(ev.items[0].type, "image");
+        CHECK_EQ_STR(ev.items[0].text, "");
         CHECK_EQ_INT(ev.items[0].nmedia, 2);
         if (ev.items[0].nmedia == 2) {
             CHECK_EQ_STR(ev.items[0].media[0].content_type, "image/jpeg");
@@ -555,6 +558,17 @@ static void test_channel__twilio_send(void)
     if (lfd >= 0)
         close(lfd);
     msg.status_callback_url = NULL;
+
+    /* A messaging service instead of a From number. */
+    struct channel_kv svccred[] = {{"account_sid", "AC0123"}, {"auth_token", "secret-tok"},
+                                   {"messaging_service_sid", "MG0001"}};
+    struct channel_creds scr = {svccred, 3};
+    CHECK_EQ_INT(tw->send(&env, &scr, &msg, &r, &e), 0);
+    last = fake_last(&f, &root);
+    form = cJSON_GetObjectItemCaseSensitive(last, "form");
+    CHECK_EQ_STR(json_str(form, "MessagingServiceSid"), "MG0001");
+    CHECK(json_str(form, "From") == NULL);
+    cJSON_Delete(root);
 
     /* 4xx: permanent, with Twilio's code. */
     msg.to = "12345";

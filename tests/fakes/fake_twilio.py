@@ -82,6 +82,10 @@ class Handler(BaseHTTPRequestHandler):
         to = form.get("To", "")
         if not re.fullmatch(r"\+[1-9][0-9]{6,14}", to if isinstance(to, str) else ""):
             return self.error(400, 21211, "The 'To' number %s is not a valid phone number." % to)
+        if not form.get("From") and not form.get("MessagingServiceSid"):
+            return self.error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message")
+        if not form.get("Body") and not form.get("MediaUrl"):
+            return self.error(400, 21602, "Message body is required.")
         sid = "SM" + secrets.token_hex(16)
         with LOCK:
             callbacks, error_code = list(STATE["callbacks"]), STATE["error_code"]
