@@ -21,7 +21,7 @@ ALLOWED = {
     "store": {"core"},
     "ops": {"core", "store"},
     "channel": {"core"},
-    "queue": {"core", "store"},
+    "queue": {"core", "store", "ops"},
     "auth": {"core", "store", "ops"},
     "http": {"core", "store", "ops", "auth", "channel", "queue"},
     "": {"core", "store", "ops", "auth", "http", "channel", "queue"},  # main.c, cli.c

@@ -22,6 +22,9 @@ const struct auth_rule auth_matrix[] = {
     {"audit.read", "owner admin", "Read the tenant's audit log."},
     {"events.subscribe", "owner admin agent viewer", "Subscribe to the tenant's realtime events (WebSocket)."},
     {"secrets.write", "owner admin", "Store channel credentials and other secrets (encrypted at rest)."},
+    {"jobs.read", "owner admin", "List the tenant's dead-letter jobs (failed after their last attempt)."},
+    {"jobs.retry", "owner admin", "Put a dead-letter job back in the queue."},
+    {"jobs.discard", "owner admin", "Delete a dead-letter job."},
     {NULL, NULL, NULL},
 };
 

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "http/http_int.h"
+#include "queue/queue.h"
 
 /* --------------------------------------------------------------- helpers */
 
@@ -450,6 +451,75 @@ static void route_audit(struct http_req *r)
     buf_putc(&r->out, '}');
 }
 
+/* -------------------------------------------------------- dead letters */
+
+struct job_list {
+    struct buf *b;
+    int n;
+};
+
+static int dead_job_cb(void *ud, const struct store_job *j)
+{
+    struct job_list *l = ud;
+    struct buf *b = l->b;
+    if (l->n++)
+        buf_putc(b, ',');
+    /* The payload stays out: it may carry message bodies and addresses. */
+    buf_puts(b, "{\"id\":");
+    buf_json_str(b, j->id);
+    buf_puts(b, ",\"type\":");
+    buf_json_str(b, j->type);
+    buf_printf(b, ",\"attempts\":%d,\"max_attempts\":%d,\"last_error\":", j->attempts, j->max_attempts);
+    buf_json_str(b, j->last_error);
+    buf_puts(b, ",\"idempotency_key\":");
+    buf_json_str(b, j->idempotency_key[0] ? j->idempotency_key : NULL);
+    buf_puts(b, ",\"created_at\":");
+    buf_json_time(b, j->created_at);
+    buf_puts(b, ",\"updated_at\":");
+    buf_json_time(b, j->updated_at);
+    buf_putc(b, '}');
+    return 0;
+}
+
+static void route_jobs_dead(struct http_req *r)
+{
+    struct err e = {0};
+    struct job_list l = {&r->out, 0};
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"data\":[");
+    if (queue_dead_list(r->app->db, r->principal.tenant_id, dead_job_cb, &l, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    buf_puts(&r->out, "]}");
+}
+
+static void route_jobs_retry(struct http_req *r)
+{
+    struct err e = {0};
+    const char *id = http__param(r, "id");
+    if (queue_dead_retry(r->app->db, r->principal.tenant_id, id, auth_actor_type(&r->principal),
+                         auth_actor_id(&r->principal), r->ip, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"id\":");
+    buf_json_str(&r->out, id);
+    buf_puts(&r->out, ",\"state\":\"queued\"}");
+}
+
+static void route_jobs_discard(struct http_req *r)
+{
+    struct err e = {0};
+    if (queue_dead_discard(r->app->db, r->principal.tenant_id, http__param(r, "id"),
+                           auth_actor_type(&r->principal), auth_actor_id(&r->principal), r->ip, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    no_content(r);
+}
+
 /* ---------------------------------------------------------- the table */
 
 const struct http_route http__routes[] = {
@@ -469,5 +539,8 @@ const struct http_route http__routes[] = {
     {"DELETE", "/api/v1/users/{id}", route_users_delete, "users.delete", 0},
     {"GET", "/api/v1/audit", route_audit, "audit.read", 0},
     {"GET", "/api/v1/events", http__ws_upgrade, "events.subscribe", HTTP_ROUTE_WEBSOCKET},
+    {"GET", "/api/v1/jobs/dead", route_jobs_dead, "jobs.read", 0},
+    {"POST", "/api/v1/jobs/{id}/retry", route_jobs_retry, "jobs.retry", 0},
+    {"DELETE", "/api/v1/jobs/{id}", route_jobs_discard, "jobs.discard", 0},
     {NULL, NULL, NULL, NULL, 0},
 };

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ops/ops.h"
 #include "queue/queue.h"
 
 #define QUEUE_MAX_TYPES 32
@@ -411,4 +412,29 @@ void queue_stats(struct queue *q, struct queue_stats *out)
         if (!out->oldest_heartbeat_ms || q->w[i].heartbeat < out->oldest_heartbeat_ms)
             out->oldest_heartbeat_ms = q->w[i].heartbeat;
     pthread_mutex_unlock(&q->mu);
+}
+
+/* ------------------------------------------------------------ admin API */
+
+int queue_dead_list(struct store *db, const char *tenant_id, store_job_cb cb, void *ud, struct err *e)
+{
+    return store_job_list_dead(db, tenant_id, cb, ud, e);
+}
+
+int queue_dead_retry(struct store *db, const char *tenant_id, const char *job_id, const char *actor_type,
+                     const char *actor_id, const char *ip, struct err *e)
+{
+    int rc = store_job_retry(db, tenant_id, job_id, time_now_ms(), e);
+    if (rc != 0)
+        return rc;
+    return ops_audit(db, tenant_id, actor_type, actor_id, "job.retry", job_id, ip, NULL, e);
+}
+
+int queue_dead_discard(struct store *db, const char *tenant_id, const char *job_id, const char *actor_type,
+                       const char *actor_id, const char *ip, struct err *e)
+{
+    int rc = store_job_discard(db, tenant_id, job_id, e);
+    if (rc != 0)
+        return rc;
+    return ops_audit(db, tenant_id, actor_type, actor_id, "job.discard", job_id, ip, NULL, e);
 }

@@ -103,6 +103,18 @@ void queue_stop(struct queue *q);
 void queue_stats(struct queue *q, struct queue_stats *out);
 /* The retry delay with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))].
  * rnd is a uniform 64-bit random value (exposed for tests). */
+/* ---------------------------------------------------------- admin API */
+
+/* The tenant's dead jobs, newest first (the row is borrowed for the callback). */
+int queue_dead_list(struct store *db, const char *tenant_id, store_job_cb cb, void *ud, struct err *e);
+/* Put a dead job back in the queue (attempts reset) / delete it; each is
+ * written to the audit log with the actor (actor_type "user" | "apikey").
+ * ERR_NOTFOUND when the tenant has no such dead job. */
+int queue_dead_retry(struct store *db, const char *tenant_id, const char *job_id, const char *actor_type,
+                     const char *actor_id, const char *ip, struct err *e);
+int queue_dead_discard(struct store *db, const char *tenant_id, const char *job_id, const char *actor_type,
+                       const char *actor_id, const char *ip, struct err *e);
+
 int64_t queue_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms, uint64_t rnd);
 
 #endif
