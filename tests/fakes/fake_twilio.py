@@ -11,73 +11,41 @@ message's StatusCallback URL gets one form POST per listed status, signed with
 X-Twilio-Signature exactly as Twilio signs (HMAC-SHA1 over URL + sorted params).
 Prints "LISTENING <port>" first on stdout.
 """
-import argparse, base64, hashlib, hmac, json, re, secrets, threading, time, urllib.request
-from urllib.parse import urlencode
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+import argparse, base64, hashlib, hmac, re, secrets, threading
+from urllib.parse import parse_qs, urlencode
 
-STATE = {"mode": "ok", "retry_after": 1, "delay": 2.0, "requests": [], "callbacks": [], "error_code": "30007",
-         "callback_results": []}
-LOCK = threading.Lock()
+from fakebase import LOCK, STATE, FakeHandler, callbacks, deliver_callback, serve
+
+STATE["error_code"] = "30007"
 ARGS = None
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def reply(self, code, obj, headers=None):
-        body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
+class Handler(FakeHandler):
     def error(self, code, tw_code, message, headers=None):
         self.reply(code, {"code": tw_code, "message": message,
                           "more_info": "https://www.twilio.com/docs/errors/%d" % tw_code,
                           "status": code}, headers)
 
     def do_GET(self):
-        if self.path in ("/_fake/requests", "/_fake/callbacks"):
-            with LOCK:
-                self.reply(200, STATE["requests" if self.path == "/_fake/requests" else "callback_results"])
-        else:
+        if not self.control_get():
             self.error(404, 20404, "The requested resource was not found")
 
     def do_POST(self):
-        raw = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
-        if self.path == "/_fake/mode":
-            with LOCK:
-                STATE.update(json.loads(raw or b"{}"))
-            return self.reply(200, {"ok": True})
+        raw = self.read_body()
+        if self.control_post(raw):
+            return
         m = re.fullmatch(r"/2010-04-01/Accounts/([^/]+)/Messages\.json", self.path)
         if not m:
             return self.error(404, 20404, "The requested resource was not found")
         form = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
-        with LOCK:
-            STATE["requests"].append({"path": self.path, "form": form,
-                                      "authorization": self.headers.get("Authorization")})
-            mode, retry_after, delay = STATE["mode"], STATE["retry_after"], STATE["delay"]
+        mode, retry_after, delay = self.record({"path": self.path, "form": form})
         want = "Basic " + base64.b64encode(("%s:%s" % (ARGS.account_sid, ARGS.auth_token)).encode()).decode()
         if m.group(1) != ARGS.account_sid or self.headers.get("Authorization") != want:
             return self.error(401, 20003, "Authenticate")
-        if mode == "500":
-            return self.error(500, 20500, "Internal Server Error")
-        if mode == "429":
-            return self.error(429, 20429, "Too Many Requests", {"Retry-After": str(retry_after)})
-        if mode == "slow":
-            time.sleep(delay)
-        if mode == "malformed":
-            return self.reply(201, b"{\"sid\": ")
-        if mode == "close":
-            self.close_connection = True
-            self.connection.shutdown(2)
+        if self.fail(mode, retry_after, delay,
+                     lambda: self.error(500, 20500, "Internal Server Error"),
+                     lambda ra: self.error(429, 20429, "Too Many Requests", {"Retry-After": str(ra)}),
+                     (201, b"{\"sid\": ")):
             return
         to = form.get("To", "")
         if not re.fullmatch(r"\+[1-9][0-9]{6,14}", to if isinstance(to, str) else ""):
@@ -88,10 +56,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(400, 21602, "Message body is required.")
         sid = "SM" + secrets.token_hex(16)
         with LOCK:
-            callbacks, error_code = list(STATE["callbacks"]), STATE["error_code"]
-        if callbacks and form.get("StatusCallback"):
+            error_code = STATE["error_code"]
+        statuses = callbacks()
+        if statuses and form.get("StatusCallback"):
             threading.Thread(target=send_callbacks, daemon=True,
-                             args=(form["StatusCallback"], sid, to, form.get("From"), callbacks, error_code)).start()
+                             args=(form["StatusCallback"], sid, to, form.get("From"), statuses, error_code)).start()
         media = form.get("MediaUrl", [])
         self.reply(201, {"sid": sid, "account_sid": ARGS.account_sid, "to": to, "from": form.get("From"),
                          "body": form.get("Body", ""), "status": "queued",
@@ -111,16 +80,10 @@ def send_callbacks(url, sid, to, frm, statuses, error_code):
                   "MessageSid": sid, "AccountSid": ARGS.account_sid, "ApiVersion": "2010-04-01"}
         if st in ("failed", "undelivered"):
             params["ErrorCode"] = error_code
-        req = urllib.request.Request(url, data=urlencode(params).encode(), method="POST", headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": twilio_signature(ARGS.auth_token, url, params)})
-        try:
-            with urllib.request.urlopen(req, timeout=5) as r:
-                result = r.status
-        except Exception as e:  # recorded, never raised: the fake keeps serving
-            result = getattr(e, "code", None) or str(e)
-        with LOCK:
-            STATE["callback_results"].append({"sid": sid, "status": st, "result": result})
+        deliver_callback(url, urlencode(params).encode(),
+                         {"Content-Type": "application/x-www-form-urlencoded",
+                          "X-Twilio-Signature": twilio_signature(ARGS.auth_token, url, params)},
+                         {"sid": sid, "status": st})
 
 
 def main():
@@ -130,10 +93,7 @@ def main():
     p.add_argument("--account-sid", default="ACtest")
     p.add_argument("--auth-token", default="tok")
     ARGS = p.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
-    srv.daemon_threads = True
-    print("LISTENING %d" % srv.server_address[1], flush=True)
-    srv.serve_forever()
+    serve(Handler, ARGS.port)
 
 
 if __name__ == "__main__":

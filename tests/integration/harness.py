@@ -207,18 +207,8 @@ class Server:
 
     def json(self, method, path, obj=None, key=None, headers=None):
         """JSON request; key adds "Authorization: Bearer key". Returns (status, parsed or None)."""
-        h = dict(headers or {})
-        body = None
-        if obj is not None:
-            body = json.dumps(obj).encode()
-            h.setdefault("Content-Type", "application/json")
-        if key:
-            h["Authorization"] = "Bearer " + key
-        st, _, data = self.request(method, path, body=body, headers=h)
-        try:
-            return st, json.loads(data) if data else None
-        except ValueError:
-            return st, None
+        st, _, parsed = self.json_full(method, path, obj, key, headers)
+        return st, parsed
 
     def json_full(self, method, path, obj=None, key=None, headers=None):
         """Like json() but returns (status, headers, parsed or None)."""
