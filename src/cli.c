@@ -572,15 +572,8 @@ static int cmd_user(const struct cli_args *a)
         rc = cli_fail(&e);
     } else if (cli_flag(a, "json")) {
         struct buf b = {0};
-        buf_puts(&b, "{\"id\":");
-        buf_json_str(&b, m.user_id);
-        buf_puts(&b, ",\"tenant_id\":");
-        buf_json_str(&b, m.tenant_id);
-        buf_puts(&b, ",\"email\":");
-        buf_json_str(&b, m.email);
-        buf_puts(&b, ",\"role\":");
-        buf_json_str(&b, m.role);
-        buf_puts(&b, "}\n");
+        auth_member_json(&b, &m);
+        buf_putc(&b, '\n');
         fputs(b.data, stdout);
         buf_free(&b);
     } else {

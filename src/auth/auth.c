@@ -877,3 +877,18 @@ void auth_apikey_json(struct buf *b, const struct store_apikey *k, const char *k
     }
     buf_putc(b, '}');
 }
+
+void auth_member_json(struct buf *b, const struct store_member *m)
+{
+    buf_puts(b, "{\"id\":");
+    buf_json_str(b, m->user_id);
+    buf_puts(b, ",\"email\":");
+    buf_json_str(b, m->email);
+    buf_puts(b, ",\"name\":");
+    buf_json_str(b, m->name);
+    buf_puts(b, ",\"role\":");
+    buf_json_str(b, m->role);
+    buf_puts(b, ",\"created_at\":");
+    buf_json_time(b, m->created_at);
+    buf_putc(b, '}');
+}

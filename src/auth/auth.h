@@ -111,6 +111,10 @@ int auth_user_list(struct auth *a, const char *tenant_id, store_member_cb cb, vo
 int auth_user_get(struct auth *a, const char *tenant_id, const char *user_id, struct store_member *out,
                   struct err *e);
 
+/* Append the public JSON object of a tenant member (never the password hash):
+ * id, email, name, role, created_at. The API and the CLI both print users so. */
+void auth_member_json(struct buf *b, const struct store_member *m);
+
 /* Append the public JSON object of a key (never its hash): id, tenant_id, name,
  * role, prefix, created_by, created_at, last_used_at, revoked_at (RFC 3339 or
  * null). When key is not NULL it is added as "key" (shown once, at creation).

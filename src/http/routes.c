@@ -267,27 +267,12 @@ static void route_apikeys_revoke(struct http_req *r)
 
 /* --------------------------------------------------------------- users */
 
-static void put_member(struct buf *b, const struct store_member *m)
-{
-    buf_puts(b, "{\"id\":");
-    buf_json_str(b, m->user_id);
-    buf_puts(b, ",\"email\":");
-    buf_json_str(b, m->email);
-    buf_puts(b, ",\"name\":");
-    buf_json_str(b, m->name);
-    buf_puts(b, ",\"role\":");
-    buf_json_str(b, m->role);
-    buf_puts(b, ",\"created_at\":");
-    buf_json_time(b, m->created_at);
-    buf_putc(b, '}');
-}
-
 static int member_cb(void *ud, const struct store_member *m)
 {
     struct list_ctx *c = ud;
     if (c->n++)
         buf_putc(c->b, ',');
-    put_member(c->b, m);
+    auth_member_json(c->b, m);
     return 0;
 }
 
@@ -322,7 +307,7 @@ static void route_users_create(struct http_req *r)
         goto out;
     }
     http__json(r, 201);
-    put_member(&r->out, &m);
+    auth_member_json(&r->out, &m);
 out:
     cJSON_Delete(j);
 }
@@ -343,7 +328,7 @@ static void route_users_update(struct http_req *r)
         goto out;
     }
     http__json(r, 200);
-    put_member(&r->out, &m);
+    auth_member_json(&r->out, &m);
 out:
     cJSON_Delete(j);
 }
