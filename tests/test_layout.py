@@ -3,8 +3,9 @@ Module boundaries, checked on every run (DESIGN.md section 3):
 - no SQL outside src/store/;
 - a file outside module M includes only M's contract header "M/M.h", never
   another private header of M (store_int.h, http_int.h, ...);
-- dependencies point downward: core <- store <- ops, queue <- auth <- http <- cli/main;
-  channel (pure adapters) depends on core only.
+- dependencies point downward: core <- store <- ops <- queue, auth, crm,
+  compliance <- messaging <- webhook <- http <- cli/main; channel (pure
+  adapters) depends on core only.
 """
 import os
 import re
@@ -23,8 +24,13 @@ ALLOWED = {
     "channel": {"core"},
     "queue": {"core", "store", "ops"},
     "auth": {"core", "store", "ops"},
-    "http": {"core", "store", "ops", "auth", "channel", "queue"},
-    "": {"core", "store", "ops", "auth", "http", "channel", "queue"},  # main.c, cli.c
+    "crm": {"core", "store", "ops"},
+    "compliance": {"core", "store", "ops"},
+    "messaging": {"core", "store", "ops", "queue", "channel", "crm", "compliance"},
+    "webhook": {"core", "store", "ops", "queue", "channel", "messaging"},
+    "http": {"core", "store", "ops", "auth", "channel", "queue", "crm", "compliance", "messaging", "webhook"},
+    "": {"core", "store", "ops", "auth", "http", "channel", "queue", "crm", "compliance", "messaging",
+         "webhook"},  # main.c, cli.c
 }
 
 

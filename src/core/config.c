@@ -64,6 +64,17 @@ const struct config_def config_schema[] = {
     CFG("SB_DB_BUSY_TIMEOUT_MS", CONFIG_INT, "5000", 0, db_busy_timeout_ms, "SQLite busy timeout."),
     CFG("SB_LOG_LEVEL", CONFIG_STR, "info", 0, log_level, "debug, info, warn or error."),
     CFG("SB_LOG_FILE", CONFIG_STR, "", 0, log_file, "Append logs to this file instead of stderr."),
+    CFG("SB_WORKERS", CONFIG_INT, "4", 0, workers,
+        "Job worker threads per process (`serve` and `worker`): inbound processing and outbound sends."),
+    CFG("SB_TWILIO_API_BASE", CONFIG_STR, "https://api.twilio.com", 0, twilio_api_base,
+        "Base URL of the Twilio REST API (tests point it at tests/fakes/fake_twilio.py)."),
+    CFG("SB_GRAPH_API_BASE", CONFIG_STR, "https://graph.facebook.com/v21.0", 0, graph_api_base,
+        "Base URL of the Meta Graph API, version included (tests point it at tests/fakes/fake_meta.py)."),
+    CFG("SB_PROVIDER_TIMEOUT_MS", CONFIG_INT, "10000", 0, provider_timeout_ms,
+        "Milliseconds one provider API request may take before it counts as failed and is retried."),
+    CFG("SB_WEBHOOK_REPLAY_WINDOW", CONFIG_INT, "691200", 0, replay_window_s,
+        "Seconds: a webhook whose signed provider timestamp is older is refused as a replay (WhatsApp signs "
+        "event timestamps in the body; Meta retries for up to 7 days, so the default is 8)."),
     {NULL, CONFIG_STR, NULL, 0, 0, NULL},
 };
 
@@ -86,6 +97,9 @@ static const struct config_range config_ranges[] = {
     {"SB_APIKEY_CACHE_MS", 0, 60000},
     {"SB_DB_POOL_SIZE", 0, 512},
     {"SB_DB_BUSY_TIMEOUT_MS", 1, 3600000},
+    {"SB_WORKERS", 0, 256},
+    {"SB_PROVIDER_TIMEOUT_MS", 100, 600000},
+    {"SB_WEBHOOK_REPLAY_WINDOW", 60, 366LL * 86400},
 };
 
 /* SB_ names the tooling uses that are not settings (scripts/test.sh knobs,
@@ -211,6 +225,14 @@ static const char *config_check_str(const struct config_def *d, const char *v)
         port = strtol(colon + 1, &end, 10);
         if (!isdigit((unsigned char)colon[1]) || *end || errno || port < 0 || port > 65535)
             return "expected HOST:PORT with a port 0..65535";
+    } else if (strcmp(d->name, "SB_PUBLIC_URL") == 0 || strcmp(d->name, "SB_TWILIO_API_BASE") == 0 ||
+               strcmp(d->name, "SB_GRAPH_API_BASE") == 0) {
+        /* Webhook URLs and provider requests are built as base + "/path". */
+        size_t n = strlen(v);
+        if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+            return "expected an http:// or https:// URL";
+        if (n > 0 && v[n - 1] == '/')
+            return "expected a URL without a trailing slash";
     }
     return NULL;
 }
@@ -602,6 +624,11 @@ int config_check_production(const struct config *c, struct buf *problems)
         buf_puts(problems, "SB_ALLOW_UNSIGNED_WEBHOOKS is true: forged webhooks would be accepted\n");
         n++;
     }
+    if (!c->public_url || strncmp(c->public_url, "https://", 8) != 0) {
+        buf_puts(problems, "SB_PUBLIC_URL is not an https:// URL: providers sign and deliver webhooks to it, "
+                           "and Meta delivers to HTTPS only\n");
+        n++;
+    }
     return n;
 }
 
@@ -657,8 +684,8 @@ void config_write_docs(FILE *f)
           "`switchboard doctor` shows them as redacted.\n\n",
           f);
     fputs("With `SB_ENV=production` the server refuses to start with the default or a missing `SB_SECRET_KEY`, "
-          "with `SB_ALLOW_UNSIGNED_WEBHOOKS=true`, or with more than one tenant while `SB_REQUIRE_API_KEYS` is "
-          "false.\n",
+          "with `SB_ALLOW_UNSIGNED_WEBHOOKS=true`, with an `SB_PUBLIC_URL` that is not https://, or with more "
+          "than one tenant while `SB_REQUIRE_API_KEYS` is false.\n",
           f);
 }
 

@@ -186,6 +186,11 @@ struct config {
     int64_t db_busy_timeout_ms;
     char *log_level;
     char *log_file;        /* "" means stderr */
+    int64_t workers;       /* job worker threads per process */
+    char *twilio_api_base; /* provider base URLs: the real hosts, or tests/fakes/ */
+    char *graph_api_base;
+    int64_t provider_timeout_ms;
+    int64_t replay_window_s; /* oldest signed provider timestamp a webhook may carry */
 };
 
 struct config_def {

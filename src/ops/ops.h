@@ -79,4 +79,27 @@ int ops_secret_get(struct ops_keyring *kr, struct store *db, const char *tenant_
 int ops_keys_rotate(struct ops_keyring *kr, struct store *db, char new_id[32], int64_t *reencrypted,
                     struct err *e);
 
+/* ----------------------------------------------------- security events */
+
+/* Record a refusal worth an operator's attention (a webhook with a bad or
+ * missing signature, a replay): who (tenant may be NULL when unknown),
+ * provider, account, source ip and a reason slug; never a payload. Cheap to
+ * call on a hot path: repeated events with the same (kind, account, ip,
+ * reason) are written at most once a second and counted in the metric
+ * sb_security_events_total{kind,reason} every time. Implemented in
+ * ops_security.c. */
+int ops_security_event(struct store *db, const char *tenant_id, const char *kind, const char *provider,
+                       const char *account_id, const char *ip, const char *reason, struct err *e);
+
+/* ---------------------------------------------------- realtime events */
+
+/* The realtime event log (DESIGN.md §6): domain modules append events inside
+ * the transaction that makes the change, so an event exists exactly when its
+ * change committed; the WebSocket hub reads them back in order per tenant.
+ * type is "message.created", "message.status", …; data is a JSON object
+ * text. Sequence numbers are per tenant, 1, 2, … in commit order; *out_seq
+ * (may be NULL) receives the new one. Implemented in ops_events.c. */
+int ops_event_append(struct store_tx *tx, const char *tenant_id, const char *type, const char *data,
+                     int64_t *out_seq, struct err *e);
+
 #endif

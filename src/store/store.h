@@ -309,4 +309,52 @@ typedef int (*store_job_stat_cb)(void *ud, const char *type, const char *state, 
 int store_job_stats(struct store *db, int64_t now, store_job_stat_cb cb, void *ud, int64_t *out_oldest_ready_ms,
                     struct err *e);
 
+/* ------------------------------------------------ group commit writer */
+
+/* A writer commits the writes of many concurrent callers together: it takes
+ * the operations submitted since its last commit (up to max_batch), runs
+ * each inside a SAVEPOINT of one write transaction (a failing operation is
+ * rolled back alone), commits once, and only then reports each operation's
+ * outcome. On SQLite it is the one thread that writes ingestion traffic, so
+ * one fsync (synchronous=FULL) covers a whole batch; on PostgreSQL it saves
+ * a commit round trip per operation. Implemented in store_writer.c. */
+struct store_writer;
+
+struct store_writer_options {
+    int max_batch;        /* operations per transaction; <= 0 means 256 */
+    int threads;          /* writer threads; <= 0 means 1 (SQLite always 1) */
+};
+
+/* Runs on the writer thread inside tx (a savepoint of the batch); returns 0
+ * or an error (filled into e), which rolls back this operation only. */
+typedef int (*store_write_fn)(void *ud, struct store_tx *tx, struct err *e);
+/* Runs on the writer thread after the batch committed (rc 0) or failed
+ * (rc and e say why; nothing of the operation is stored). Must not block
+ * and must not submit to the same writer. */
+typedef void (*store_write_done_fn)(void *ud, int rc, const struct err *e);
+
+int store_writer_new(struct store_writer **out, struct store *db, const struct store_writer_options *opt,
+                     struct err *e);
+/* Runs every operation already submitted, then stops the threads and frees.
+ * NULL is a no-op. */
+void store_writer_free(struct store_writer *w);
+/* Queue an operation; fn and then done run later on a writer thread.
+ * ERR_CONFLICT when the writer is stopping (done is not called then). */
+int store_writer_submit(struct store_writer *w, store_write_fn fn, store_write_done_fn done, void *ud,
+                        struct err *e);
+/* Submit and wait for the commit; returns the operation's outcome. */
+int store_writer_run(struct store_writer *w, store_write_fn fn, void *ud, struct err *e);
+
+/* ------------------------------------- channel accounts (store_account.c) */
+
+
+/* ------------------------- contacts, conversations, messages (store_crm.c) */
+
+
+/* -------------------- ingestion, security events, opt-outs (store_ingest.c) */
+
+
+/* ------------------------------------ realtime event log (store_events.c) */
+
+
 #endif

@@ -1,7 +1,7 @@
 """
 Production safety: `switchboard serve` with SB_ENV=production refuses each
 unsafe setting (default or missing secret key, unsigned webhooks allowed,
-several tenants while API keys are not required) with a non-zero exit and a
+a public URL that is not https, several tenants while API keys are not required) with a non-zero exit and a
 line naming the problem; `switchboard doctor` reports the same and redacts
 secrets. A safe production configuration starts and serves /healthz.
 """
@@ -21,7 +21,8 @@ REFUSED = 3  # cli.h CLI_CONFIG
 
 class ProductionTest(unittest.TestCase):
     def setUp(self):
-        self.srv = Server(env={"SB_ENV": "production", "SB_SECRET_KEY": GOOD_KEY})
+        self.srv = Server(env={"SB_ENV": "production", "SB_SECRET_KEY": GOOD_KEY,
+                                "SB_PUBLIC_URL": "https://switchboard.example.com"})
         self.srv.migrate()
 
     def tearDown(self):
@@ -57,6 +58,11 @@ class ProductionTest(unittest.TestCase):
         rc, err = self.serve({"SB_ALLOW_UNSIGNED_WEBHOOKS": "true"})
         self.assertEqual(rc, REFUSED, err)
         self.assertIn("SB_ALLOW_UNSIGNED_WEBHOOKS", err)
+
+    def test_cli_production__refuses_plain_http_public_url(self):
+        rc, err = self.serve({"SB_PUBLIC_URL": "http://switchboard.example.com"})
+        self.assertEqual(rc, REFUSED, err)
+        self.assertIn("SB_PUBLIC_URL", err)
 
     def test_cli_production__refuses_many_tenants_without_api_keys(self):
         self.srv.tenant("one")

@@ -1,0 +1,1 @@
+/* compliance: placeholder until the module lands. */

@@ -1,0 +1,1 @@
+/* crm: placeholder until the module lands. */

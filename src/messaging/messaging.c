@@ -1,0 +1,1 @@
+/* messaging: placeholder until the module lands. */

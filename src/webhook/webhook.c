@@ -1,0 +1,1 @@
+/* webhook: placeholder until the module lands. */
