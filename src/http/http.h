@@ -16,6 +16,7 @@
 #include "auth/auth.h"
 #include "core/core.h"
 #include "ops/ops.h"
+#include "queue/queue.h"
 #include "store/store.h"
 
 /* What the server needs; all borrowed and outliving http_serve. */
@@ -25,6 +26,7 @@ struct http_app {
     struct auth *auth;
     struct ops_metrics *metrics;
     struct ops_keyring *keys;
+    struct queue *queue;          /* this process's job workers; NULL when it runs none */
 };
 
 /* Listen on cfg->listen and serve until SIGTERM or SIGINT, then stop

@@ -87,9 +87,12 @@ static void route_healthz(struct http_req *r)
 
 static void route_readyz(struct http_req *r)
 {
+    struct buf q = {0};
+    int ok = queue_health(r->app->queue, r->app->db, &q);
     http__json(r, 200);
-    if (ops_ready(r->app->db, &r->out) != 0)
+    if (ops_ready(r->app->db, q.data, ok, &r->out) != 0)
         r->status = 503;
+    buf_free(&q);
 }
 
 static void route_metrics(struct http_req *r)
@@ -98,6 +101,7 @@ static void route_metrics(struct http_req *r)
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
     buf_reset(&r->out);
     ops_metrics_render(r->app->metrics, r->app->db, &r->out);
+    queue_metrics_render(r->app->queue, r->app->db, &r->out);
 }
 
 static void route_openapi(struct http_req *r)

@@ -32,10 +32,12 @@ void ops_metrics_render(struct ops_metrics *m, struct store *db, struct buf *out
 
 /* ----------------------------------------------------------- readiness */
 
-/* Database reachable and migrations current. Appends a JSON object
- * ({"status":"ready","database":"ok","migrations":{...}}) to out.
- * Returns 0 when ready, ERR_UPSTREAM when not (out still says why). */
-int ops_ready(struct store *db, struct buf *out);
+/* Database reachable, migrations current and extra_ok. Appends a JSON
+ * object ({"status":"ready","database":"ok","migrations":{...}}) to out,
+ * with extra (pre-built members without braces, e.g. the queue's; may be
+ * NULL) added when the database answered. Returns 0 when ready,
+ * ERR_UPSTREAM when not (out still says why). */
+int ops_ready(struct store *db, const char *extra, int extra_ok, struct buf *out);
 
 /* ----------------------------------------------------------- audit log */
 

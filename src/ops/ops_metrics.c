@@ -253,7 +253,7 @@ void ops_metrics_render(struct ops_metrics *m, struct store *db, struct buf *out
                (double)m->start_ms / 1000.0);
 }
 
-int ops_ready(struct store *db, struct buf *out)
+int ops_ready(struct store *db, const char *extra, int extra_ok, struct buf *out)
 {
     struct err e = {0};
     struct store_migration_info mi = {0};
@@ -271,9 +271,14 @@ int ops_ready(struct store *db, struct buf *out)
         buf_puts(out, "}}");
         return ERR_UPSTREAM;
     }
-    int ready = mi.pending == 0 && mi.applied == mi.latest;
+    int ready = mi.pending == 0 && mi.applied == mi.latest && extra_ok;
     buf_printf(out,
-               "{\"status\":\"%s\",\"database\":\"ok\",\"migrations\":{\"latest\":%d,\"applied\":%d,\"pending\":%d}}",
+               "{\"status\":\"%s\",\"database\":\"ok\",\"migrations\":{\"latest\":%d,\"applied\":%d,\"pending\":%d}",
                ready ? "ready" : "unavailable", mi.latest, mi.applied, mi.pending);
+    if (extra && *extra) {
+        buf_putc(out, ',');
+        buf_puts(out, extra);
+    }
+    buf_putc(out, '}');
     return ready ? 0 : ERR_UPSTREAM;
 }

@@ -1,12 +1,14 @@
 /*
  * queue: worker pool, heartbeat and retry policy over the store's jobs table.
  *
- * Threads: N workers each claim one job at a time (round robin over the
- * registered types, so a process never claims a type it cannot run), run its
- * handler and record the outcome under the lease check; one heartbeat thread
- * extends the lease of every running job every lease/3. q->mu guards the
- * worker slots, the stop flag and the counters; it is never held across a
- * database call or a handler.
+ * Threads: N workers each claim a batch of ready jobs of one type at a time
+ * (round robin over the registered types, so a process never claims a type
+ * it cannot run; batch size 1 for per-job handlers), run the handler, then
+ * record the outcomes: every success of the batch in one transaction, each
+ * failure under its own lease check. One heartbeat thread extends the leases
+ * of every running worker's jobs every lease/3 and prunes old done jobs.
+ * q->mu guards the worker slots, the stop flag and the counters; it is never
+ * held across a database call or a handler.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -18,20 +20,27 @@
 #include "queue/queue.h"
 
 #define QUEUE_MAX_TYPES 32
+#define QUEUE_MAX_BATCH 256
+#define QUEUE_PRUNE_BATCH 1000
 
 struct qtype {
     char name[64];
     queue_handler_fn handler;
+    queue_batch_fn batch_handler;
+    int batch_max;
     void *ud;
     int max_attempts;
     int64_t base_ms, cap_ms;
+    /* counters since start, under q->mu */
+    uint64_t done, retried, dead;
+    uint64_t processing_ns;
 };
 
 struct worker {
     struct queue *q;
     pthread_t th;
     char id[64];
-    char job_id[CORE_ID_MAX]; /* "" when idle */
+    int busy;                 /* running a batch: the heartbeat extends its leases */
     int64_t heartbeat;
     unsigned rr;
 };
@@ -81,6 +90,8 @@ int queue_new(struct queue **out, struct store *db, const struct queue_options *
         q->opt.lease_ms = 30000;
     if (q->opt.poll_ms <= 0)
         q->opt.poll_ms = 200;
+    if (q->opt.done_retention_ms <= 0)
+        q->opt.done_retention_ms = 3600 * 1000;
     snprintf(q->prefix, sizeof(q->prefix), "%s", q->opt.worker_prefix ? q->opt.worker_prefix : "w");
     q->opt.worker_prefix = NULL; /* borrowed; the copy above is used */
     pthread_mutex_init(&q->mu, NULL);
@@ -113,8 +124,9 @@ int queue_register(struct queue *q, const struct queue_type *t, struct err *e)
 {
     struct qtype *qt;
 
-    if (!t->name || !t->name[0] || strlen(t->name) >= sizeof(qt->name) || !t->handler)
-        return err_set(e, ERR_INVALID, NULL, "queue: a job type needs a name (< 64 bytes) and a handler");
+    if (!t->name || !t->name[0] || strlen(t->name) >= sizeof(qt->name) || !t->handler == !t->batch_handler)
+        return err_set(e, ERR_INVALID, NULL,
+                       "queue: a job type needs a name (< 64 bytes) and one handler or batch handler");
     if (q->running)
         return err_set(e, ERR_CONFLICT, NULL, "queue: register types before queue_start");
     if (find_type(q, t->name))
@@ -124,6 +136,10 @@ int queue_register(struct queue *q, const struct queue_type *t, struct err *e)
     qt = &q->types[q->ntypes++];
     snprintf(qt->name, sizeof(qt->name), "%s", t->name);
     qt->handler = t->handler;
+    qt->batch_handler = t->batch_handler;
+    qt->batch_max = t->batch_handler ? (t->batch_max > 0 ? t->batch_max : 32) : 1;
+    if (qt->batch_max > QUEUE_MAX_BATCH)
+        qt->batch_max = QUEUE_MAX_BATCH;
     qt->ud = t->ud;
     qt->max_attempts = t->max_attempts > 0 ? t->max_attempts : 5;
     qt->base_ms = t->base_backoff_ms > 0 ? t->base_backoff_ms : 1000;
@@ -180,94 +196,137 @@ void queue_wake(struct queue *q)
     pthread_mutex_unlock(&q->mu);
 }
 
-/* A claimed job copied out of the claim callback. */
+/* The jobs of one claim, copied out of the claim callback. */
 struct claim_out {
-    int got;
-    struct store_job j;
-    char *payload;
+    int n, cap;
+    struct store_job *j;
+    char **payload;
 };
 
 static int on_claim(void *ud, const struct store_job *j)
 {
     struct claim_out *co = ud;
 
-    co->j = *j;
-    co->payload = strdup(j->payload);
-    if (!co->payload)
+    if (co->n == co->cap)
+        return ERR_INTERNAL;
+    co->payload[co->n] = strdup(j->payload);
+    if (!co->payload[co->n])
         return ERR_NOMEM;
-    co->j.payload = co->payload;
-    co->got = 1;
+    co->j[co->n] = *j;
+    co->j[co->n].payload = co->payload[co->n];
+    co->n++;
     return 0;
 }
 
-static void add_ns(struct queue *q, uint64_t *ctr, uint64_t v)
+static void claim_reset(struct claim_out *co)
 {
-    pthread_mutex_lock(&q->mu);
-    *ctr += v;
-    pthread_mutex_unlock(&q->mu);
+    int i;
+
+    for (i = 0; i < co->n; i++)
+        free(co->payload[i]);
+    co->n = 0;
 }
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Run one claimed job and record its outcome (under the lease check). */
-static void run_job(struct worker *w, struct qtype *qt, const struct store_job *j)
+/* Record one failed run: queued again after the backoff (or the handler's
+ * retry-after), or dead when permanent or out of attempts. */
+static void record_failure(struct worker *w, struct qtype *qt, const struct store_job *j, int outcome,
+                           struct queue_result *res)
 {
     struct queue *q = w->q;
-    struct queue_job qj = {j->id, j->tenant_id, j->type, j->payload, j->attempts, j->max_attempts};
-    struct queue_result res;
     struct err e = {0};
-    int64_t t0, now, delay;
+    int64_t now = time_now_ms(), delay;
     uint64_t rnd;
-    int outcome, dead;
+    int dead;
 
-    memset(&res, 0, sizeof(res));
-    if (j->attempts > j->max_attempts) {
-        /* Its workers kept dying (expired leases): do not run it again. */
-        snprintf(res.error, sizeof(res.error), "attempts exhausted by expired leases%s%.400s",
-                 j->last_error[0] ? "; last error: " : "", j->last_error);
-        store_job_fail(q->db, j->id, w->id, res.error, time_now_ms(), 1, time_now_ms(), &e);
-        add_ns(q, &q->st.dead, 1);
-        return;
-    }
-    pthread_mutex_lock(&q->mu);
-    snprintf(w->job_id, sizeof(w->job_id), "%s", j->id);
-    pthread_mutex_unlock(&q->mu);
-    t0 = mono_ns();
-    outcome = qt->handler(qt->ud, &qj, &res);
-    pthread_mutex_lock(&q->mu);
-    q->st.processed++;
-    q->st.processing_ns += (uint64_t)(mono_ns() - t0);
-    w->job_id[0] = '\0';
-    pthread_mutex_unlock(&q->mu);
-    now = time_now_ms();
-    if (outcome == QUEUE_DONE) {
-        store_job_complete(q->db, j->id, w->id, now, &e);
-        add_ns(q, &q->st.succeeded, 1);
-        return;
-    }
-    if (!res.error[0])
-        snprintf(res.error, sizeof(res.error), "%s", outcome == QUEUE_FAIL ? "failed" : "transient failure");
+    if (!res->error[0])
+        snprintf(res->error, sizeof(res->error), "%s", outcome == QUEUE_FAIL ? "failed" : "transient failure");
     dead = outcome != QUEUE_RETRY || j->attempts >= j->max_attempts;
     crypto_random(&rnd, sizeof(rnd));
-    delay = res.retry_after_ms > 0 ? res.retry_after_ms : queue_backoff_ms(j->attempts, qt->base_ms, qt->cap_ms, rnd);
-    store_job_fail(q->db, j->id, w->id, res.error, now + delay, dead, now, &e);
-    add_ns(q, &q->st.failed, 1);
-    if (dead)
-        add_ns(q, &q->st.dead, 1);
+    delay = res->retry_after_ms > 0 ? res->retry_after_ms : queue_backoff_ms(j->attempts, qt->base_ms, qt->cap_ms, rnd);
+    store_job_fail(q->db, j->id, w->id, res->error, now + delay, dead, now, &e);
+    pthread_mutex_lock(&q->mu);
+    q->st.failed++;
+    if (dead) {
+        q->st.dead++;
+        qt->dead++;
+    } else {
+        qt->retried++;
+    }
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* Run one claimed batch and record its outcomes (under the lease check). */
+static void run_batch(struct worker *w, struct qtype *qt, struct claim_out *co)
+{
+    struct queue *q = w->q;
+    struct queue_job jobs[QUEUE_MAX_BATCH];
+    struct queue_result *res = calloc((size_t)co->n, sizeof(*res));
+    int outcomes[QUEUE_MAX_BATCH];
+    const char *done_ids[QUEUE_MAX_BATCH];
+    int from[QUEUE_MAX_BATCH]; /* jobs[i] is co->j[from[i]] */
+    struct err e = {0};
+    int i, n = 0, ndone = 0;
+    int64_t t0, spent;
+
+    if (!res)
+        return; /* out of memory: the leases expire and the jobs run again */
+    for (i = 0; i < co->n; i++) {
+        const struct store_job *j = &co->j[i];
+        if (j->attempts > j->max_attempts) {
+            /* Its workers kept dying (expired leases): do not run it again. */
+            struct queue_result r;
+            memset(&r, 0, sizeof(r));
+            snprintf(r.error, sizeof(r.error), "attempts exhausted by expired leases%s%.400s",
+                     j->last_error[0] ? "; last error: " : "", j->last_error);
+            record_failure(w, qt, j, QUEUE_FAIL, &r);
+            continue;
+        }
+        jobs[n] = (struct queue_job){j->id, j->tenant_id, j->type, j->payload, j->attempts, j->max_attempts};
+        outcomes[n] = QUEUE_RETRY;
+        from[n] = i;
+        n++;
+    }
+    if (n == 0)
+        goto out;
+    pthread_mutex_lock(&q->mu);
+    w->busy = 1;
+    pthread_mutex_unlock(&q->mu);
+    t0 = time_mono_ns();
+    if (qt->batch_handler)
+        qt->batch_handler(qt->ud, jobs, n, outcomes, res);
+    else
+        outcomes[0] = qt->handler(qt->ud, &jobs[0], &res[0]);
+    spent = time_mono_ns() - t0;
+    pthread_mutex_lock(&q->mu);
+    w->busy = 0;
+    q->st.processed += (uint64_t)n;
+    q->st.processing_ns += (uint64_t)spent;
+    qt->processing_ns += (uint64_t)spent;
+    pthread_mutex_unlock(&q->mu);
+    for (i = 0; i < n; i++)
+        if (outcomes[i] == QUEUE_DONE)
+            done_ids[ndone++] = jobs[i].id;
+    store_job_complete_many(q->db, done_ids, ndone, w->id, time_now_ms(), NULL, &e);
+    pthread_mutex_lock(&q->mu);
+    q->st.succeeded += (uint64_t)ndone;
+    qt->done += (uint64_t)ndone;
+    pthread_mutex_unlock(&q->mu);
+    for (i = 0; i < n; i++)
+        if (outcomes[i] != QUEUE_DONE)
+            record_failure(w, qt, &co->j[from[i]], outcomes[i], &res[i]);
+out:
+    free(res);
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct queue *q = w->q;
+    struct store_job jbuf[QUEUE_MAX_BATCH];
+    char *pbuf[QUEUE_MAX_BATCH];
+    struct claim_out co = {0, 0, jbuf, pbuf};
 
     for (;;) {
-        struct claim_out co;
         struct qtype *qt = NULL;
         struct err e = {0};
         int i, stop;
@@ -278,17 +337,19 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&q->mu);
         if (stop)
             break;
-        memset(&co, 0, sizeof(co));
-        for (i = 0; i < q->ntypes && !co.got; i++) {
+        for (i = 0; i < q->ntypes && co.n == 0; i++) {
             qt = &q->types[(w->rr + (unsigned)i) % (unsigned)q->ntypes];
-            if (store_job_claim(q->db, w->id, qt->name, time_now_ms(), q->opt.lease_ms, 1, on_claim, &co, NULL,
-                                &e) != 0)
+            co.cap = qt->batch_max;
+            if (store_job_claim(q->db, w->id, qt->name, time_now_ms(), q->opt.lease_ms, qt->batch_max, on_claim,
+                                &co, NULL, &e) != 0) {
+                claim_reset(&co);
                 break;
+            }
         }
         w->rr++;
-        if (co.got) {
-            run_job(w, qt, &co.j);
-            free(co.payload);
+        if (co.n > 0) {
+            run_batch(w, qt, &co);
+            claim_reset(&co);
             continue;
         }
         /* Idle (or the database failed): sleep until poll_ms or a wake-up. */
@@ -306,12 +367,13 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Extends the lease of every running job every lease/3 until stop. */
+/* Every lease/3 until stop: extend the leases of busy workers' jobs and
+ * delete done jobs past the retention (bounded per round). */
 static void *heartbeat_main(void *arg)
 {
     struct queue *q = arg;
-    char (*ids)[CORE_ID_MAX] = calloc((size_t)q->nw, CORE_ID_MAX);
-    int i;
+    char (*ids)[64] = calloc((size_t)q->nw, 64);
+    int i, n;
 
     pthread_mutex_lock(&q->mu);
     while (!q->stop) {
@@ -324,13 +386,23 @@ static void *heartbeat_main(void *arg)
         pthread_cond_timedwait(&q->cv, &q->mu, &ts);
         if (q->stop || !ids)
             continue;
-        for (i = 0; i < q->nw; i++)
-            memcpy(ids[i], q->w[i].job_id, CORE_ID_MAX);
+        for (i = 0, n = 0; i < q->nw; i++)
+            if (q->w[i].busy)
+                memcpy(ids[n++], q->w[i].id, 64);
         pthread_mutex_unlock(&q->mu);
-        for (i = 0; i < q->nw; i++) {
+        for (i = 0; i < n; i++) {
             struct err e = {0};
-            if (ids[i][0])
-                store_job_extend(q->db, ids[i], q->w[i].id, time_now_ms() + q->opt.lease_ms, &e);
+            store_job_extend_worker(q->db, ids[i], time_now_ms() + q->opt.lease_ms, &e);
+        }
+        {
+            struct err e = {0};
+            int64_t deleted = 0;
+            int rounds = 10;
+            do {
+                if (store_job_prune_done(q->db, time_now_ms() - q->opt.done_retention_ms, QUEUE_PRUNE_BATCH,
+                                         &deleted, &e) != 0)
+                    break;
+            } while (deleted == QUEUE_PRUNE_BATCH && --rounds > 0);
         }
         pthread_mutex_lock(&q->mu);
     }
@@ -412,6 +484,106 @@ void queue_stats(struct queue *q, struct queue_stats *out)
         if (!out->oldest_heartbeat_ms || q->w[i].heartbeat < out->oldest_heartbeat_ms)
             out->oldest_heartbeat_ms = q->w[i].heartbeat;
     pthread_mutex_unlock(&q->mu);
+}
+
+/* A worker is alive while it is running a batch (the heartbeat keeps its
+ * leases) or has come back to claim within the lease time. */
+static int alive_workers(struct queue *q, int64_t now)
+{
+    int i, n = 0;
+
+    for (i = 0; i < q->nw; i++)
+        if (q->w[i].busy || now - q->w[i].heartbeat <= q->opt.lease_ms + q->opt.poll_ms)
+            n++;
+    return n;
+}
+
+struct depth_out {
+    struct buf *b;
+    int n;
+    int64_t total;     /* queued + running */
+    int metrics;       /* 1: Prometheus lines, 0: JSON members */
+};
+
+static int depth_cb(void *ud, const char *type, const char *state, int64_t count)
+{
+    struct depth_out *d = ud;
+
+    if (d->metrics) {
+        buf_printf(d->b, "sb_jobs{type=\"%s\",state=\"%s\"} %lld\n", type, state, (long long)count);
+    } else {
+        buf_printf(d->b, "%s{\"type\":", d->n ? "," : "");
+        buf_json_str(d->b, type);
+        buf_printf(d->b, ",\"state\":\"%s\",\"count\":%lld}", state, (long long)count);
+    }
+    if (strcmp(state, "dead") != 0)
+        d->total += count;
+    d->n++;
+    return 0;
+}
+
+void queue_metrics_render(struct queue *q, struct store *db, struct buf *out)
+{
+    struct depth_out d = {out, 0, 0, 1};
+    struct err e = {0};
+    int64_t oldest = 0, now = time_now_ms();
+    int i;
+
+    buf_puts(out, "# HELP sb_jobs Jobs not yet done, by type and state (queued, running, dead).\n"
+                  "# TYPE sb_jobs gauge\n");
+    if (store_job_stats(db, now, depth_cb, &d, &oldest, &e) != 0)
+        oldest = 0;
+    buf_printf(out, "# HELP sb_job_oldest_ready_seconds Age of the oldest job ready to run.\n"
+                    "# TYPE sb_job_oldest_ready_seconds gauge\nsb_job_oldest_ready_seconds %.3f\n",
+               (double)oldest / 1000.0);
+    if (!q)
+        return;
+    buf_puts(out, "# HELP sb_jobs_processed_total Job runs in this process, by type and outcome.\n"
+                  "# TYPE sb_jobs_processed_total counter\n");
+    pthread_mutex_lock(&q->mu);
+    for (i = 0; i < q->ntypes; i++) {
+        const struct qtype *qt = &q->types[i];
+        buf_printf(out, "sb_jobs_processed_total{type=\"%s\",outcome=\"done\"} %llu\n", qt->name,
+                   (unsigned long long)qt->done);
+        buf_printf(out, "sb_jobs_processed_total{type=\"%s\",outcome=\"retry\"} %llu\n", qt->name,
+                   (unsigned long long)qt->retried);
+        buf_printf(out, "sb_jobs_processed_total{type=\"%s\",outcome=\"dead\"} %llu\n", qt->name,
+                   (unsigned long long)qt->dead);
+    }
+    buf_puts(out, "# HELP sb_job_processing_seconds_total Time spent in job handlers in this process.\n"
+                  "# TYPE sb_job_processing_seconds_total counter\n");
+    for (i = 0; i < q->ntypes; i++)
+        buf_printf(out, "sb_job_processing_seconds_total{type=\"%s\"} %.6f\n", q->types[i].name,
+                   (double)q->types[i].processing_ns / 1e9);
+    buf_printf(out, "# HELP sb_queue_workers Job worker threads in this process.\n"
+                    "# TYPE sb_queue_workers gauge\nsb_queue_workers{state=\"configured\"} %d\n"
+                    "sb_queue_workers{state=\"alive\"} %d\n",
+               q->running ? q->nw : 0, q->running ? alive_workers(q, now) : 0);
+    pthread_mutex_unlock(&q->mu);
+}
+
+int queue_health(struct queue *q, struct store *db, struct buf *out)
+{
+    struct depth_out d = {out, 0, 0, 0};
+    struct err e = {0};
+    int64_t oldest = 0, now = time_now_ms();
+    int configured = 0, alive = 0;
+
+    if (q) {
+        pthread_mutex_lock(&q->mu);
+        configured = q->running ? q->nw : 0;
+        alive = q->running ? alive_workers(q, now) : 0;
+        pthread_mutex_unlock(&q->mu);
+    }
+    buf_printf(out, "\"workers\":{\"configured\":%d,\"alive\":%d},\"queue\":{\"jobs\":[", configured, alive);
+    if (store_job_stats(db, now, depth_cb, &d, &oldest, &e) != 0) {
+        buf_puts(out, "],\"error\":");
+        buf_json_str(out, e.msg);
+        buf_putc(out, '}');
+        return 0;
+    }
+    buf_printf(out, "],\"depth\":%lld,\"oldest_ready_ms\":%lld}", (long long)d.total, (long long)oldest);
+    return alive == configured;
 }
 
 /* ------------------------------------------------------------ admin API */

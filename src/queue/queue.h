@@ -47,10 +47,20 @@ struct queue_result {
 /* Runs on a worker thread; must be thread-safe. Returns an enum queue_outcome. */
 typedef int (*queue_handler_fn)(void *ud, const struct queue_job *job, struct queue_result *res);
 
-/* A job type: its handler, attempts and backoff. */
+/* Runs a batch of n claimed jobs of one type on a worker thread (so a
+ * handler can do the work of many jobs in one database transaction); must
+ * set outcomes[i] (an enum queue_outcome) for every job, and res[i] for the
+ * ones that did not succeed. outcomes[] starts as QUEUE_RETRY. */
+typedef void (*queue_batch_fn)(void *ud, const struct queue_job *jobs, int n, int *outcomes,
+                               struct queue_result *res);
+
+/* A job type: its handler (exactly one of handler, batch_handler), attempts
+ * and backoff. */
 struct queue_type {
     const char *name;          /* e.g. "message.send"; copied */
     queue_handler_fn handler;
+    queue_batch_fn batch_handler;
+    int batch_max;             /* jobs per batch_handler call; <= 0 means 32 */
     void *ud;
     int max_attempts;          /* <= 0 means 5 */
     int64_t base_backoff_ms;   /* <= 0 means 1000 */
@@ -62,6 +72,7 @@ struct queue_options {
     int64_t lease_ms;          /* <= 0 means 30000; extended every lease/3 while running */
     int64_t poll_ms;           /* idle sleep between claims; <= 0 means 200 */
     const char *worker_prefix; /* worker ids are "<prefix>-<pid>-<n>"; NULL means "w" */
+    int64_t done_retention_ms; /* done jobs older than this are deleted; <= 0 means 1 hour */
 };
 
 /* Counters since queue_start, for metrics (read with queue_stats). */
@@ -101,8 +112,21 @@ int queue_start(struct queue *q, struct err *e);
 void queue_stop(struct queue *q);
 /* A snapshot of the counters. */
 void queue_stats(struct queue *q, struct queue_stats *out);
+/* Append the queue's Prometheus metrics: sb_jobs{type,state} (jobs not yet
+ * done, from the database, so every process's jobs count), sb_job_oldest_ready_seconds,
+ * and this process's sb_jobs_processed_total{type,outcome},
+ * sb_job_processing_seconds_total{type}, sb_queue_workers{state="configured|alive"}.
+ * q may be NULL (no workers in this process). */
+void queue_metrics_render(struct queue *q, struct store *db, struct buf *out);
+/* Append the readiness members "workers":{…},"queue":{…} (no braces around
+ * them) and return 1 when this process's workers are alive (each has come
+ * back to claim within the lease time, or none are configured), else 0.
+ * q may be NULL. */
+int queue_health(struct queue *q, struct store *db, struct buf *out);
 /* The retry delay with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))].
  * rnd is a uniform 64-bit random value (exposed for tests). */
+int64_t queue_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms, uint64_t rnd);
+
 /* ---------------------------------------------------------- admin API */
 
 /* The tenant's dead jobs, newest first (the row is borrowed for the callback). */
@@ -114,7 +138,5 @@ int queue_dead_retry(struct store *db, const char *tenant_id, const char *job_id
                      const char *actor_id, const char *ip, struct err *e);
 int queue_dead_discard(struct store *db, const char *tenant_id, const char *job_id, const char *actor_type,
                        const char *actor_id, const char *ip, struct err *e);
-
-int64_t queue_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms, uint64_t rnd);
 
 #endif

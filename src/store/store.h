@@ -288,6 +288,16 @@ int store_job_extend(struct store *db, const char *job_id, const char *worker_id
                      struct err *e);
 /* Global (worker): running -> done; ERR_NOTFOUND when the lease was lost. */
 int store_job_complete(struct store *db, const char *job_id, const char *worker_id, int64_t now, struct err *e);
+/* Global (worker): store_job_complete for n jobs in one transaction; jobs
+ * whose lease was lost are skipped and counted in *out_lost (may be NULL). */
+int store_job_complete_many(struct store *db, const char *const *job_ids, int n, const char *worker_id, int64_t now,
+                            int *out_lost, struct err *e);
+/* Global (heartbeat): set lease_until on every job worker_id is running. */
+int store_job_extend_worker(struct store *db, const char *worker_id, int64_t lease_until, struct err *e);
+/* Global (housekeeping): delete at most limit done jobs whose run_at (when
+ * they were last scheduled) is before before, oldest first, using the claim
+ * index; *out_deleted (may be NULL) receives how many. */
+int store_job_prune_done(struct store *db, int64_t before, int limit, int64_t *out_deleted, struct err *e);
 /* Global (worker): record error; dead != 0 -> dead, else queued again at
  * retry_at. ERR_NOTFOUND when the lease was lost. */
 int store_job_fail(struct store *db, const char *job_id, const char *worker_id, const char *error,
@@ -303,7 +313,8 @@ int store_job_retry(struct store *db, const char *tenant_id, const char *job_id,
 /* Admin: delete a dead job; ERR_NOTFOUND when the tenant has no such dead job. */
 int store_job_discard(struct store *db, const char *tenant_id, const char *job_id, struct err *e);
 typedef int (*store_job_stat_cb)(void *ud, const char *type, const char *state, int64_t count);
-/* Global (metrics): one callback per (type, state) with its count, and in
+/* Global (metrics): one callback per (type, state) of the jobs not done
+ * (queued, running, dead) with its count, and in
  * *out_oldest_ready_ms (may be NULL) the age at now of the oldest ready
  * queued job (0 when none). */
 int store_job_stats(struct store *db, int64_t now, store_job_stat_cb cb, void *ud, int64_t *out_oldest_ready_ms,

@@ -274,6 +274,65 @@ int store_job_complete(struct store *db, const char *job_id, const char *worker_
                             p, 3, "job lease", e);
 }
 
+int store_job_complete_many(struct store *db, const char *const *job_ids, int n, const char *worker_id, int64_t now,
+                            int *out_lost, struct err *e)
+{
+    struct store_conn *c = NULL;
+    int rc, i, lost = 0;
+
+    if (out_lost)
+        *out_lost = 0;
+    if (n <= 0)
+        return 0;
+    if ((rc = store__pool_get(db, &c, e)))
+        return rc;
+    if ((rc = store__tx_begin(db, c, e)) == 0) {
+        for (i = 0; i < n && rc == 0; i++) {
+            struct store_param p[3] = {store__pint(now), store__ptext(job_ids[i]), store__ptext(worker_id)};
+            int64_t changed = 0;
+            rc = store__q(db, c,
+                          "UPDATE jobs SET state = 'done', lease_until = 0, updated_at = ? WHERE id = ?"
+                          " AND locked_by = ? AND state = 'running'",
+                          p, 3, NULL, NULL, &changed, e);
+            if (rc == 0 && changed == 0)
+                lost++;
+        }
+        rc = store__tx_end(db, c, rc, e);
+    }
+    store__pool_put(db, c);
+    if (rc == 0 && out_lost)
+        *out_lost = lost;
+    return rc;
+}
+
+int store_job_extend_worker(struct store *db, const char *worker_id, int64_t lease_until, struct err *e)
+{
+    struct store_param p[3] = {store__pint(lease_until), store__pint(time_now_ms()), store__ptext(worker_id)};
+    return store__write_one(db,
+                            "UPDATE jobs SET lease_until = ?, updated_at = ? WHERE state = 'running'"
+                            " AND locked_by = ?",
+                            p, 3, NULL, e);
+}
+
+int store_job_prune_done(struct store *db, int64_t before, int limit, int64_t *out_deleted, struct err *e)
+{
+    struct store_conn *c = NULL;
+    struct store_param p[2] = {store__pint(before), store__pint(limit)};
+    int64_t changed = 0;
+    int rc;
+
+    if ((rc = store__pool_get(db, &c, e)))
+        return rc;
+    rc = store__q(db, c,
+                  "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'done' AND run_at < ?"
+                  " ORDER BY run_at LIMIT ?)",
+                  p, 2, NULL, NULL, &changed, e);
+    store__pool_put(db, c);
+    if (rc == 0 && out_deleted)
+        *out_deleted = changed;
+    return rc;
+}
+
 int store_job_fail(struct store *db, const char *job_id, const char *worker_id, const char *error,
                    int64_t retry_at, int dead, int64_t now, struct err *e)
 {
@@ -359,7 +418,8 @@ int store_job_stats(struct store *db, int64_t now, store_job_stat_cb cb, void *u
     int rc = 0;
 
     if (cb)
-        rc = store__list(db, "SELECT type, state, COUNT(*) FROM jobs GROUP BY type, state ORDER BY type, state",
+        rc = store__list(db, "SELECT type, state, COUNT(*) FROM jobs WHERE state IN ('queued', 'running', 'dead')"
+                         " GROUP BY type, state ORDER BY type, state",
                          NULL, 0, row_stat, &it, e);
     if (rc == 0 && out_oldest_ready_ms) {
         rc = store__list(db, "SELECT COALESCE(MIN(run_at), 0) FROM jobs WHERE state = 'queued' AND run_at <= ?", p,

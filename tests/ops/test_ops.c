@@ -179,17 +179,24 @@ static void test_ops__ready_tracks_migrations(void)
     struct err e = {0};
     struct store_migration_info mi;
     /* A fresh database: reachable, but not ready until migrated. */
-    CHECK_EQ_INT(ops_ready(T.db, &out), ERR_UPSTREAM);
+    CHECK_EQ_INT(ops_ready(T.db, NULL, 1, &out), ERR_UPSTREAM);
     CHECK(out.data && strstr(out.data, "\"database\":\"ok\"") != NULL);
     CHECK(out.data && strstr(out.data, "\"status\":\"unavailable\"") != NULL);
     CHECK(out.data && strstr(out.data, "\"pending\":0") == NULL);
     buf_reset(&out);
     CHECK_EQ_INT(store_migrate(T.db, &mi, &e), 0);
-    CHECK_EQ_INT(ops_ready(T.db, &out), 0);
+    CHECK_EQ_INT(ops_ready(T.db, NULL, 1, &out), 0);
     CHECK(out.data && strstr(out.data, "\"status\":\"ready\"") != NULL);
     CHECK(out.data && strstr(out.data, "\"pending\":0") != NULL);
     cJSON *j = NULL;
     CHECK_EQ_INT(json_parse(&j, out.data ? out.data : "", out.len, &e), 0);
+    cJSON_Delete(j);
+    /* Extra members (the queue's) are added, and an unhealthy extra is not ready. */
+    buf_reset(&out);
+    CHECK_EQ_INT(ops_ready(T.db, "\"workers\":{\"alive\":0}", 0, &out), ERR_UPSTREAM);
+    CHECK(out.data && strstr(out.data, "\"status\":\"unavailable\"") != NULL);
+    CHECK_EQ_INT(json_parse(&j, out.data ? out.data : "", out.len, &e), 0);
+    CHECK(cJSON_IsObject(cJSON_GetObjectItem(j, "workers")));
     cJSON_Delete(j);
     buf_free(&out);
 }

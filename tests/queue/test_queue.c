@@ -207,8 +207,9 @@ static struct queue *new_queue(struct flaky *f, const char *type, int max_attemp
 {
     struct queue *q = NULL;
     struct err e = {0};
-    struct queue_options o = {2, 2000, 10, "t"};
-    struct queue_type t = {type, flaky_handler, f, max_attempts, 20, 200};
+    struct queue_options o = {.workers = 2, .lease_ms = 2000, .poll_ms = 10, .worker_prefix = "t"};
+    struct queue_type t = {.name = type, .handler = flaky_handler, .ud = f, .max_attempts = max_attempts,
+                           .base_backoff_ms = 20, .max_backoff_ms = 200};
 
     CHECK_EQ_INT(queue_new(&q, T.db, &o, &e), 0);
     CHECK_EQ_INT(queue_register(q, &t, &e), 0);
@@ -416,8 +417,9 @@ static void test_queue__heartbeat_and_expired_leases(void)
     struct slow sl = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 900};
     struct queue *q = NULL;
     struct err e = {0};
-    struct queue_options o = {1, 300, 10, "hb"};
-    struct queue_type t = {"t.slow", slow_handler, &sl, 3, 20, 200};
+    struct queue_options o = {.workers = 1, .lease_ms = 300, .poll_ms = 10, .worker_prefix = "hb"};
+    struct queue_type t = {.name = "t.slow", .handler = slow_handler, .ud = &sl, .max_attempts = 3,
+                           .base_backoff_ms = 20, .max_backoff_ms = 200};
     struct store_job got;
     char id[CORE_ID_MAX];
     int n = 0, i;
@@ -574,6 +576,117 @@ static void test_queue__two_processes(void)
     fprintf(stderr, "  two processes claimed %d + %d jobs\n", per[0], per[1]);
 }
 
+struct batcher {
+    pthread_mutex_t mu;
+    int calls, jobs, largest;
+};
+
+/* Fails the jobs whose payload says so, permanently; the rest succeed. */
+static void batch_handler(void *ud, const struct queue_job *jobs, int n, int *outcomes, struct queue_result *res)
+{
+    struct batcher *b = ud;
+    pthread_mutex_lock(&b->mu);
+    b->calls++;
+    b->jobs += n;
+    if (n > b->largest)
+        b->largest = n;
+    pthread_mutex_unlock(&b->mu);
+    for (int i = 0; i < n; i++) {
+        if (strstr(jobs[i].payload, "\"fail\"")) {
+            outcomes[i] = QUEUE_FAIL;
+            snprintf(res[i].error, sizeof(res[i].error), "refused job %d of %d", i, n);
+        } else {
+            outcomes[i] = QUEUE_DONE;
+        }
+    }
+}
+
+/* A batch handler gets several jobs per call (up to batch_max), successes
+ * are recorded together and a failure stays with its own job. */
+static void test_queue__batch_handler(void)
+{
+    struct batcher b = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    struct queue *q = NULL;
+    struct err e = {0};
+    struct queue_options o = {.workers = 1, .lease_ms = 5000, .poll_ms = 10, .worker_prefix = "b"};
+    struct queue_type t = {.name = "t.batch", .batch_handler = batch_handler, .batch_max = 8, .ud = &b,
+                           .max_attempts = 3};
+    struct queue_type both = {.name = "t.both", .handler = slow_handler, .batch_handler = batch_handler};
+    char ids[20][CORE_ID_MAX];
+    struct store_job got;
+
+    CHECK_EQ_INT(queue_new(&q, T.db, &o, &e), 0);
+    CHECK_EQ_INT(queue_register(q, &both, &e), ERR_INVALID);
+    CHECK_EQ_INT(queue_register(q, &t, &e), 0);
+    /* Pushed before the workers start, so the first claim finds a full batch. */
+    for (int i = 0; i < 20; i++)
+        CHECK_EQ_INT(queue_push(q, "ten_b", "t.batch", i == 13 ? "{\"fail\":1}" : "{}", NULL, 0, ids[i], NULL, &e),
+                     0);
+    CHECK_EQ_INT(queue_start(q, &e), 0);
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&b.mu);
+        int seen = b.jobs;
+        pthread_mutex_unlock(&b.mu);
+        if (seen >= 20)
+            break;
+        usleep(10000);
+    }
+    queue_stop(q);
+    CHECK_EQ_INT(b.jobs, 20);
+    CHECK_EQ_INT(b.largest, 8);
+    CHECK(b.calls >= 3 && b.calls <= 4);
+    for (int i = 0; i < 20; i++) {
+        CHECK_EQ_INT(store_job_get(T.db, "ten_b", ids[i], copy_job, &got, &e), 0);
+        CHECK_EQ_STR(got.state, i == 13 ? "dead" : "done");
+        if (i == 13)
+            CHECK(strstr(got.last_error, "refused job") != NULL);
+    }
+    struct queue_stats st;
+    queue_stats(q, &st);
+    CHECK_EQ_INT(st.succeeded, 19);
+    CHECK_EQ_INT(st.dead, 1);
+    queue_free(q);
+}
+
+/* Depth counts jobs not done; old done jobs are pruned; /metrics and
+ * /readyz members come from the same numbers. */
+static void test_queue__prune_metrics_health(void)
+{
+    struct err e = {0};
+    struct buf m = {0}, h = {0};
+    int64_t deleted = -1, now = time_now_ms();
+    int n = 0;
+    struct store_job a = push("ten_p", "t.prune", NULL, 2), b = push("ten_p", "t.prune", NULL, 2), claimed, got;
+
+    CHECK_EQ_INT(store_job_claim(T.db, "wp", "t.prune", now + 1000, 5000, 1, copy_job, &claimed, &n, &e), 0);
+    CHECK_EQ_INT(n, 1);
+    const char *other = strcmp(claimed.id, a.id) == 0 ? b.id : a.id;
+    const char *ids[2] = {a.id, b.id};
+    int lost = -1;
+    /* One of the two was claimed by wp; the other is not wp's: counted as lost. */
+    CHECK_EQ_INT(store_job_complete_many(T.db, ids, 2, "wp", now, &lost, &e), 0);
+    CHECK_EQ_INT(lost, 1);
+    CHECK_EQ_INT(store_job_extend_worker(T.db, "nobody", now + 1, &e), 0);
+
+    queue_metrics_render(NULL, T.db, &m);
+    CHECK(strstr(m.data, "sb_jobs{type=\"t.prune\",state=\"queued\"} 1\n") != NULL);
+    CHECK(strstr(m.data, "state=\"done\"") == NULL);
+    CHECK(strstr(m.data, "sb_job_oldest_ready_seconds ") != NULL);
+    CHECK_EQ_INT(queue_health(NULL, T.db, &h), 1); /* no workers here: nothing to be dead */
+    CHECK(strstr(h.data, "\"workers\":{\"configured\":0,\"alive\":0}") != NULL);
+    CHECK(strstr(h.data, "\"depth\":") != NULL);
+
+    CHECK_EQ_INT(store_job_prune_done(T.db, now - 3600 * 1000, 100, &deleted, &e), 0);
+    CHECK_EQ_INT(deleted, 0); /* done, but not old enough */
+    CHECK_EQ_INT(store_job_prune_done(T.db, now + 3600 * 1000, 100, &deleted, &e), 0);
+    CHECK(deleted >= 1);
+    CHECK_EQ_INT(store_job_get(T.db, "ten_p", claimed.id, copy_job, &got, &e), ERR_NOTFOUND);
+    CHECK_EQ_INT(store_job_get(T.db, "ten_p", other, copy_job, &got, &e), 0); /* queued jobs are never pruned */
+    CHECK_EQ_STR(got.state, "queued");
+    buf_free(&m);
+    buf_free(&h);
+}
+
 int main(int argc, char **argv)
 {
     struct err e = {0};
@@ -597,6 +710,8 @@ int main(int argc, char **argv)
     TEST_RUN(test_queue__dead_letter_retry_discard);
     TEST_RUN(test_queue__retry_after);
     TEST_RUN(test_queue__heartbeat_and_expired_leases);
+    TEST_RUN(test_queue__batch_handler);
+    TEST_RUN(test_queue__prune_metrics_health);
     if (T.pg)
         TEST_RUN(test_queue__two_processes);
     db_teardown();
