@@ -1,1 +1,108 @@
-/* compliance: placeholder until the module lands. */
+/*
+ * compliance: carrier keywords, the opt-out list and the send gate.
+ *
+ * The keyword lists are the carriers' and Twilio's defaults (PROVIDERS.md):
+ * they are matched on the whole message only, so ordinary replies that
+ * merely contain "stop" never opt anyone out. The gate is a pure function
+ * of facts the caller gathered, so every outbound path decides the same way.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "compliance/compliance.h"
+
+static const struct {
+    const char *word;
+    enum compliance_keyword kind;
+} compliance_words[] = {
+    {"STOP", COMPLIANCE_STOP},        {"STOPALL", COMPLIANCE_STOP}, {"UNSUBSCRIBE", COMPLIANCE_STOP},
+    {"CANCEL", COMPLIANCE_STOP},      {"END", COMPLIANCE_STOP},     {"QUIT", COMPLIANCE_STOP},
+    {"REVOKE", COMPLIANCE_STOP},      {"OPTOUT", COMPLIANCE_STOP},  {"START", COMPLIANCE_START},
+    {"YES", COMPLIANCE_START},        {"UNSTOP", COMPLIANCE_START}, {"HELP", COMPLIANCE_HELP},
+    {"INFO", COMPLIANCE_HELP},
+};
+
+enum compliance_keyword compliance_keyword(const char *text, char *word, size_t wordlen)
+{
+    const char *s = text ? text : "", *end;
+    size_t n;
+
+    if (word && wordlen)
+        word[0] = '\0';
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && (isspace((unsigned char)end[-1]) || end[-1] == '.' || end[-1] == '!'))
+        end--;
+    n = (size_t)(end - s);
+    for (size_t i = 0; i < sizeof(compliance_words) / sizeof(compliance_words[0]); i++) {
+        if (strlen(compliance_words[i].word) != n || strncasecmp(s, compliance_words[i].word, n) != 0)
+            continue;
+        if (word && wordlen)
+            snprintf(word, wordlen, "%s", compliance_words[i].word);
+        return compliance_words[i].kind;
+    }
+    return COMPLIANCE_NONE;
+}
+
+int compliance_opt_out(struct store_tx *tx, const char *tenant_id, const char *account_id, const char *address,
+                       const char *keyword, const char *source, int64_t now, struct err *e)
+{
+    struct store_opt_out o;
+
+    memset(&o, 0, sizeof(o));
+    if (!account_id || strlen(account_id) >= sizeof(o.account_id) || !address || !*address ||
+        strlen(address) >= sizeof(o.address))
+        return err_set(e, ERR_INVALID, NULL, "an opt-out needs an account and an address");
+    snprintf(o.account_id, sizeof(o.account_id), "%s", account_id);
+    snprintf(o.address, sizeof(o.address), "%s", address);
+    snprintf(o.keyword, sizeof(o.keyword), "%s", keyword ? keyword : "");
+    snprintf(o.source, sizeof(o.source), "%s", source ? source : "manual");
+    o.created_at = now;
+    return store_opt_out_put(tx, tenant_id, &o, e);
+}
+
+int compliance_opt_in(struct store_tx *tx, const char *tenant_id, const char *account_id, const char *address,
+                      int *out_removed, struct err *e)
+{
+    return store_opt_out_delete(tx, tenant_id, account_id, address, out_removed, e);
+}
+
+int compliance_is_opted_out(struct store *db, const char *tenant_id, const char *account_id, const char *address,
+                            int *out, struct err *e)
+{
+    struct store_opt_out o;
+    struct err ignored = {0};
+    int rc = store_opt_out_get(db, tenant_id, account_id, address, &o, &ignored);
+
+    *out = 0;
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return err_set(e, rc, ignored.slug[0] ? ignored.slug : NULL, "%s", ignored.msg);
+    *out = 1;
+    return 0;
+}
+
+int compliance_check_send(const struct compliance_send *s, struct err *e)
+{
+    if (s->opted_out)
+        return err_set(e, ERR_FORBIDDEN, "opted_out",
+                       "the recipient opted out of this channel account (replied STOP); they must reply START first");
+    if (s->is_template) {
+        if (!s->template_status)
+            return err_set(e, ERR_INVALID, "template_not_found",
+                           "no such template for this channel account (sync templates from the provider first)");
+        if (strcmp(s->template_status, "approved") != 0)
+            return err_set(e, ERR_FORBIDDEN, "template_not_approved", "the template is %s, not approved",
+                           s->template_status);
+        return 0;
+    }
+    if (s->window_ms > 0 && (s->last_inbound_at <= 0 || s->now - s->last_inbound_at > s->window_ms))
+        return err_set(e, ERR_FORBIDDEN, "outside_window",
+                       "the customer service window is closed (the customer's last message is over %lld hours "
+                       "old or there is none): only an approved template may be sent",
+                       (long long)(s->window_ms / 3600000));
+    return 0;
+}

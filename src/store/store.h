@@ -368,4 +368,24 @@ int store_writer_run(struct store_writer *w, store_write_fn fn, void *ud, struct
 /* ------------------------------------ realtime event log (store_events.c) */
 
 
+/* ------------------------------------------------ opt-outs (store_compliance.c) */
+
+struct store_opt_out {
+    char account_id[CORE_ID_MAX];
+    char address[128];          /* normalised (E.164, lower-case email) */
+    char keyword[32];           /* the word that opted out, "" when manual */
+    char source[16];            /* keyword | manual */
+    int64_t created_at;
+};
+
+/* Record (or refresh) an opt-out of address from one channel account, in
+ * the caller's transaction. */
+int store_opt_out_put(struct store_tx *tx, const char *tenant_id, const struct store_opt_out *o, struct err *e);
+/* Remove it (START); *out_removed (may be NULL) says whether one existed. */
+int store_opt_out_delete(struct store_tx *tx, const char *tenant_id, const char *account_id, const char *address,
+                         int *out_removed, struct err *e);
+/* 0 and *out filled when address is opted out of the account, ERR_NOTFOUND when not. */
+int store_opt_out_get(struct store *db, const char *tenant_id, const char *account_id, const char *address,
+                      struct store_opt_out *out, struct err *e);
+
 #endif

@@ -1,0 +1,62 @@
+/*
+ * compliance: the rules that keep a business out of trouble with carriers
+ * and Meta, decided in one place for every outbound path (API, campaign,
+ * assistant) before anything is queued.
+ *
+ * For now: carrier opt-out keywords (STOP and friends opt an address out of
+ * one channel account, START and friends opt it back in, HELP asks for the
+ * tenant's help text), the opt-out list, and the send gate that refuses
+ * opted-out recipients, free-form messages outside a channel's customer
+ * service window and templates that are unknown or not approved.
+ * Refusals are ERR_FORBIDDEN (or ERR_INVALID for an unknown template) with
+ * a stable slug the API returns as its error code.
+ */
+#ifndef SB_COMPLIANCE_H
+#define SB_COMPLIANCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "store/store.h"
+
+enum compliance_keyword {
+    COMPLIANCE_NONE = 0,
+    COMPLIANCE_STOP,   /* STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT */
+    COMPLIANCE_START,  /* START, YES, UNSTOP */
+    COMPLIANCE_HELP,   /* HELP, INFO */
+};
+
+/* Classify an inbound message as a carrier keyword, the way carriers and
+ * Twilio do: the keyword must be the whole message (case-insensitive,
+ * surrounding whitespace and trailing . or ! ignored); "stop please" is not
+ * a keyword. word (may be NULL) receives the keyword upper-cased. */
+enum compliance_keyword compliance_keyword(const char *text, char *word, size_t wordlen);
+
+/* Opt address out of / back into account, in the caller's transaction
+ * (the inbound job writes it with the message that asked). source is
+ * "keyword" or "manual"; keyword may be "". */
+int compliance_opt_out(struct store_tx *tx, const char *tenant_id, const char *account_id, const char *address,
+                       const char *keyword, const char *source, int64_t now, struct err *e);
+int compliance_opt_in(struct store_tx *tx, const char *tenant_id, const char *account_id, const char *address,
+                      int *out_removed, struct err *e);
+/* *out = 1 when address is opted out of account. */
+int compliance_is_opted_out(struct store *db, const char *tenant_id, const char *account_id, const char *address,
+                            int *out, struct err *e);
+
+/* What the send gate decides on, gathered by the caller. */
+struct compliance_send {
+    int opted_out;                /* the recipient opted out of this account */
+    int64_t window_ms;            /* the channel's customer service window; 0 = none */
+    int64_t last_inbound_at;      /* the recipient's last message on this account; 0 = never */
+    int64_t now;
+    int is_template;              /* a template message (allowed outside the window when approved) */
+    const char *template_status;  /* templates: "approved", "pending", …; NULL = unknown template */
+};
+
+/* 0 when the message may be sent; else ERR_FORBIDDEN with slug
+ * "opted_out", "outside_window" or "template_not_approved", or ERR_INVALID
+ * with slug "template_not_found", and a message saying what to do. */
+int compliance_check_send(const struct compliance_send *s, struct err *e);
+
+#endif
