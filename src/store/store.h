@@ -246,6 +246,12 @@ int store_tx_begin(struct store *db, struct store_tx *tx, struct err *e);
 int store_tx_commit(struct store_tx *tx, struct err *e);
 /* Roll back and return the connection; a tx never begun (c NULL) is a no-op. */
 void store_tx_rollback(struct store_tx *tx);
+/* Savepoints inside tx, so one item of a batch can be undone alone: mark,
+ * then either release (keep the work) or undo (roll back to the mark and
+ * drop it). They nest; each savepoint is released or undone exactly once. */
+int store_tx_savepoint(struct store_tx *tx, struct err *e);
+int store_tx_release(struct store_tx *tx, struct err *e);
+int store_tx_undo(struct store_tx *tx, struct err *e);
 
 /* A job row. payload is JSON text, borrowed (input, or a callback's row). */
 struct store_job {

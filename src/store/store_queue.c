@@ -53,6 +53,32 @@ void store_tx_rollback(struct store_tx *tx)
     tx->c = NULL;
 }
 
+int store_tx_savepoint(struct store_tx *tx, struct err *e)
+{
+    if (!tx->c)
+        return err_set(e, ERR_INVALID, NULL, "store: no transaction");
+    return store__q(tx->db, tx->c, "SAVEPOINT sb_item", NULL, 0, NULL, NULL, NULL, e);
+}
+
+int store_tx_release(struct store_tx *tx, struct err *e)
+{
+    if (!tx->c)
+        return err_set(e, ERR_INVALID, NULL, "store: no transaction");
+    return store__q(tx->db, tx->c, "RELEASE SAVEPOINT sb_item", NULL, 0, NULL, NULL, NULL, e);
+}
+
+int store_tx_undo(struct store_tx *tx, struct err *e)
+{
+    int rc;
+
+    if (!tx->c)
+        return err_set(e, ERR_INVALID, NULL, "store: no transaction");
+    rc = store__q(tx->db, tx->c, "ROLLBACK TO SAVEPOINT sb_item", NULL, 0, NULL, NULL, NULL, e);
+    if (rc == 0)
+        rc = store__q(tx->db, tx->c, "RELEASE SAVEPOINT sb_item", NULL, 0, NULL, NULL, NULL, e);
+    return rc;
+}
+
 /* --------------------------------------------------------------- jobs */
 
 #define JOB_COLS                                                                                   \

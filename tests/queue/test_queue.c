@@ -114,6 +114,31 @@ static void test_queue__outbox_tx(void)
     CHECK_EQ_INT(store_job_complete(T.db, b.id, "w1", time_now_ms(), &e), 0);
 }
 
+/* A savepoint undoes one item of a transaction and keeps the rest. */
+static void test_queue__savepoints(void)
+{
+    struct store_tx tx;
+    struct store_job a, b, got;
+    struct err e = {0};
+
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    snprintf(a.type, sizeof(a.type), "t.sp");
+    snprintf(b.type, sizeof(b.type), "t.sp");
+    a.max_attempts = b.max_attempts = 1;
+    CHECK_EQ_INT(store_tx_savepoint(&(struct store_tx){T.db, NULL}, &e), ERR_INVALID);
+    CHECK_EQ_INT(store_tx_begin(T.db, &tx, &e), 0);
+    CHECK_EQ_INT(store_tx_savepoint(&tx, &e), 0);
+    CHECK_EQ_INT(store_job_insert(&tx, "ten_sp", &a, NULL, &e), 0);
+    CHECK_EQ_INT(store_tx_release(&tx, &e), 0);
+    CHECK_EQ_INT(store_tx_savepoint(&tx, &e), 0);
+    CHECK_EQ_INT(store_job_insert(&tx, "ten_sp", &b, NULL, &e), 0);
+    CHECK_EQ_INT(store_tx_undo(&tx, &e), 0);
+    CHECK_EQ_INT(store_tx_commit(&tx, &e), 0);
+    CHECK_EQ_INT(store_job_get(T.db, "ten_sp", a.id, copy_job, &got, &e), 0);
+    CHECK_EQ_INT(store_job_get(T.db, "ten_sp", b.id, copy_job, &got, &e), ERR_NOTFOUND);
+}
+
 static void test_queue__lease_expiry(void)
 {
     struct err e = {0};
@@ -702,6 +727,7 @@ int main(int argc, char **argv)
     }
     TEST_RUN(test_queue__push_claim_complete);
     TEST_RUN(test_queue__outbox_tx);
+    TEST_RUN(test_queue__savepoints);
     TEST_RUN(test_queue__lease_expiry);
     TEST_RUN(test_queue__backoff);
     TEST_RUN(test_queue__idempotency);
