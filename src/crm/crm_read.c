@@ -211,7 +211,8 @@ int crm_conversation_messages(struct store *db, const char *tenant_id, const cha
 /* Appends "name":{"from":…,"to":…} for a changed field. */
 static void audit_change(struct buf *b, const char *name, const char *from, const char *to)
 {
-    buf_putc(b, b->len > 1 ? ',' : '{');
+    if (b->len > 1)
+        buf_putc(b, ',');
     buf_json_str(b, name);
     buf_puts(b, ":{\"from\":");
     buf_json_str(b, from && *from ? from : NULL);
