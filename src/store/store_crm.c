@@ -320,7 +320,7 @@ int store_conversation_list(struct store *db, const char *tenant_id, const struc
 {
     const char *status = f && f->status ? f->status : "", *channel = f && f->channel ? f->channel : "";
     const char *assignee = f && f->assignee ? f->assignee : "";
-    struct store_param p[12];
+    struct store_param p[11];
     struct conv_iter it = {cb, ud};
     int rc = store__need(tenant_id, "tenant id", e);
 
@@ -339,16 +339,15 @@ int store_conversation_list(struct store *db, const char *tenant_id, const struc
     p[6] = store__ptext(assignee);
     p[7] = store__ptext(assignee);
     p[8] = store__pint(before_at);
-    p[9] = store__pint(before_at);
-    p[10] = store__ptext(before_id ? before_id : "");
-    p[11] = store__pint(limit);
+    p[9] = store__ptext(before_id ? before_id : "");
+    p[10] = store__pint(limit);
     return store__list(db,
                        "SELECT " CONV_COLS CONV_FROM " WHERE cv.tenant_id = ?"
                        " AND (? = '' OR cv.status = ?) AND (? = '' OR cv.channel = ?)"
                        " AND (? = '' OR (? = 'none' AND cv.assignee_id IS NULL) OR cv.assignee_id = ?)"
-                       " AND (cv.last_message_at < ? OR (cv.last_message_at = ? AND cv.id < ?))"
+                       " AND (cv.last_message_at, cv.id) < (?, ?)"
                        " ORDER BY cv.last_message_at DESC, cv.id DESC LIMIT ?",
-                       p, 12, row_conv_cb, &it, e);
+                       p, 11, row_conv_cb, &it, e);
 }
 
 int store_conversation_update(struct store *db, const char *tenant_id, const char *conversation_id,
@@ -621,7 +620,7 @@ int store_message_get(struct store *db, const char *tenant_id, const char *messa
 int store_message_list(struct store *db, const char *tenant_id, const char *conversation_id, int64_t after_at,
                        const char *after_id, int limit, store_message_cb cb, void *ud, struct err *e)
 {
-    struct store_param p[6];
+    struct store_param p[5];
     struct msg_iter it = {cb, ud, 0};
     int rc;
 
@@ -634,14 +633,13 @@ int store_message_list(struct store *db, const char *tenant_id, const char *conv
     p[0] = store__ptext(tenant_id);
     p[1] = store__ptext(conversation_id);
     p[2] = store__pint(after_at);
-    p[3] = store__pint(after_at);
-    p[4] = store__ptext(after_id ? after_id : "");
-    p[5] = store__pint(limit);
+    p[3] = store__ptext(after_id ? after_id : "");
+    p[4] = store__pint(limit);
     return store__list(db,
                        "SELECT " MSG_COLS MSG_FROM " WHERE m.tenant_id = ? AND m.conversation_id = ?"
-                       " AND (m.created_at > ? OR (m.created_at = ? AND m.id > ?))"
+                       " AND (m.created_at, m.id) > (?, ?)"
                        " ORDER BY m.created_at, m.id LIMIT ?",
-                       p, 6, row_msg_cb, &it, e);
+                       p, 5, row_msg_cb, &it, e);
 }
 
 struct event_iter {
@@ -803,7 +801,7 @@ int store_contact_list(struct store *db, const char *tenant_id, const char *q, i
                        const char *before_id, int limit, store_contact_cb cb, void *ud, struct err *e)
 {
     char pattern[2 * STORE_ADDRESS_MAX + 4] = "";
-    struct store_param p[8];
+    struct store_param p[7];
     struct contact_iter it;
     int rc = store__need(tenant_id, "tenant id", e);
 
@@ -820,21 +818,20 @@ int store_contact_list(struct store *db, const char *tenant_id, const char *q, i
     it.ud = ud;
     p[0] = store__ptext(tenant_id);
     p[1] = store__pint(before_at);
-    p[2] = store__pint(before_at);
-    p[3] = store__ptext(before_id ? before_id : "");
+    p[2] = store__ptext(before_id ? before_id : "");
+    p[3] = store__ptext(pattern);
     p[4] = store__ptext(pattern);
     p[5] = store__ptext(pattern);
-    p[6] = store__ptext(pattern);
-    p[7] = store__pint(limit);
+    p[6] = store__pint(limit);
     return contact_run(db,
                        "SELECT c.id, c.name, c.created_at, c.updated_at, ci.kind, ci.address FROM"
                        " (SELECT id, tenant_id, name, created_at, updated_at FROM contacts k WHERE k.tenant_id = ?"
-                       " AND (k.created_at < ? OR (k.created_at = ? AND k.id < ?))"
+                       " AND (k.created_at, k.id) < (?, ?)"
                        " AND (? = '' OR lower(k.name) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM contact_identities x"
                        " WHERE x.tenant_id = k.tenant_id AND x.contact_id = k.id AND x.address LIKE ? ESCAPE '\\'))"
                        " ORDER BY k.created_at DESC, k.id DESC LIMIT ?) c" CONTACT_IDENT_JOIN
                        " ORDER BY c.created_at DESC, c.id DESC, ci.created_at, ci.kind",
-                       p, 8, &it, e);
+                       p, 7, &it, e);
 }
 
 /* ----------------------------------------------------------- test fixture */
