@@ -31,9 +31,10 @@
 
 /* Normalise raw into out (outlen bytes, CRM_ADDRESS_MAX is always enough).
  * kind "phone": E.164 ("+" then 7..15 digits, the first 1-9); spaces, tabs,
- * dashes, dots, slashes and parentheses are dropped; "00" in front is the
- * international prefix ("00 44 20…" -> "+4420…"); a number without "+" or
- * "00" is refused (ERR_INVALID "invalid_address": a +country code is
+ * no-break spaces, dashes, dots, slashes and parentheses are dropped, and
+ * so is a "(0)" trunk prefix after the country code ("+44 (0)20…"); "00"
+ * in front is the international prefix ("00 44 20…" -> "+4420…"); a
+ * number without "+" or "00" is refused (ERR_INVALID "invalid_address": a +country code is
  * needed). kind "whatsapp": the same, but bare digits are a wa_id that
  * already carries its country code ("15551234567" -> "+15551234567"), and
  * Twilio's "whatsapp:" prefix is dropped. kind "email": trimmed and

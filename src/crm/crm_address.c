@@ -47,6 +47,10 @@ static int norm_phone(const char *raw, int bare_ok, char *out, size_t outlen, st
         }
         if (is_sep(c) || c == '\r' || c == '\n')
             continue;
+        if ((unsigned char)c == 0xC2 && (unsigned char)s[1] == 0xA0) { /* U+00A0, pasted from web pages */
+            s++;
+            continue;
+        }
         if (c == '+') {
             if (plus || total > 0)
                 return bad(e, "a phone number has one \"+\", in front");

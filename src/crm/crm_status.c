@@ -9,6 +9,7 @@
  * or not. The read-modify-write happens on a row locked in the caller's
  * write transaction, so concurrent reports for one message serialise.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 

@@ -477,7 +477,7 @@ int store_conversation_insert(struct store_tx *tx, const char *tenant_id, struct
 int store_conversation_touch(struct store_tx *tx, const char *tenant_id, const char *conversation_id, int64_t at,
                              int inbound, int64_t now, struct err *e);
 
-/* Insert a message (id "msg_…" generated when empty; updated_at = created_at).
+/* Insert a message (id "msg_…" generated when empty; updated_at 0 = created_at).
  * When (account, provider_message_id) or (tenant, idempotency_key) already
  * exists, nothing changes, *out_dup is 1 and m->id and m->conversation_id
  * receive the existing message's. ERR_INVALID for a bad foreign key. */

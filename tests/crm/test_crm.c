@@ -192,6 +192,8 @@ static void test_crm__normalize_address(void)
         {"phone", "+123456789012345", "+123456789012345", NULL},
         {"phone", "00123456789012345", "+123456789012345", NULL},
         {"phone", "+6834002", "+6834002", NULL},
+        {"phone", "+1\xc2\xa0" "555\xc2\xa0" "123\xc2\xa0" "4567", "+15551234567", NULL},
+        {"phone", "+1 555 123 4567\xc2", NULL, "invalid_address"},
         {"phone", "5551234567", NULL, "invalid_address"},
         {"phone", "(555) 123-4567", NULL, "invalid_address"},
         {"phone", "15551234567", NULL, "invalid_address"},
