@@ -34,10 +34,10 @@
  * no-break spaces, dashes, dots, slashes and parentheses are dropped, and
  * so is a "(0)" trunk prefix after the country code ("+44 (0)20…"); "00"
  * in front is the international prefix ("00 44 20…" -> "+4420…"); a
- * number without "+" or "00" is refused (ERR_INVALID "invalid_address": a +country code is
- * needed). kind "whatsapp": the same, but bare digits are a wa_id that
- * already carries its country code ("15551234567" -> "+15551234567"), and
- * Twilio's "whatsapp:" prefix is dropped. kind "email": trimmed and
+ * number without "+" or "00" is refused (ERR_INVALID "invalid_address":
+ * a +country code is needed). kind "whatsapp": the same, but bare digits
+ * are a wa_id that already carries its country code ("15551234567" ->
+ * "+15551234567"), and Twilio's "whatsapp:" prefix is dropped. kind "email": trimmed and
  * lower-cased, one "@", a non-empty local part, a dotted domain, no spaces,
  * at most 254 bytes. ERR_INVALID "invalid_address" otherwise, or
  * "invalid_kind" for another kind. Pure. */
