@@ -25,6 +25,10 @@ const struct auth_rule auth_matrix[] = {
     {"jobs.read", "owner admin", "List the tenant's dead-letter jobs (failed after their last attempt)."},
     {"jobs.retry", "owner admin", "Put a dead-letter job back in the queue."},
     {"jobs.discard", "owner admin", "Delete a dead-letter job."},
+    {"conversations.read", "owner admin agent viewer", "List and read conversations and their messages."},
+    {"conversations.update", "owner admin agent",
+     "Change a conversation's status (open, pending, resolved) and assignee."},
+    {"contacts.read", "owner admin agent viewer", "List, search and read contacts and their identities."},
     {NULL, NULL, NULL},
 };
 

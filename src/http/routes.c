@@ -2,7 +2,8 @@
  * routes: the route table and the API handlers.
  *
  * Handlers run after the middleware chain: the principal is resolved and the
- * route's action is allowed. They call domain modules (auth, ops); the tenant
+ * route's action is allowed. They call domain modules (auth, ops, queue,
+ * crm); the tenant
  * always comes from the principal, never from the request, which is what keeps
  * one tenant's credentials away from another tenant's data. Reads go through
  * auth (auth_user_list/get, auth_apikey_list) and ops (ops_audit_list) with
@@ -14,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "crm/crm.h"
 #include "http/http_int.h"
 #include "queue/queue.h"
 
@@ -509,6 +511,192 @@ static void route_jobs_discard(struct http_req *r)
     no_content(r);
 }
 
+/* ------------------------------------------- conversations, contacts */
+
+static const char *query_str(struct http_req *r, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    return v && *v ? v : NULL;
+}
+
+/* limit and cursor query arguments into page; 400 when limit is malformed. */
+static int page_args(struct http_req *r, struct crm_page *page)
+{
+    const char *v = query_str(r, "limit");
+    memset(page, 0, sizeof(*page));
+    page->cursor = query_str(r, "cursor");
+    if (v) {
+        char *end = NULL;
+        long long n = strtoll(v, &end, 10);
+        if (end == v || *end || n < 1 || n > CRM_LIMIT_MAX) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "query parameter \"limit\" must be an integer 1..%d", CRM_LIMIT_MAX);
+            http__error(r, 400, "invalid_limit", msg);
+            return -1;
+        }
+        page->limit = (int)n;
+    }
+    return 0;
+}
+
+/* Close a {"data":[… list with its next_cursor (null on the last page). */
+static void page_end(struct http_req *r, const struct crm_page *page)
+{
+    buf_puts(&r->out, "],\"next_cursor\":");
+    buf_json_str(&r->out, page->next_cursor[0] ? page->next_cursor : NULL);
+    buf_putc(&r->out, '}');
+}
+
+static int conversation_cb(void *ud, const struct store_conversation *cv)
+{
+    struct list_ctx *c = ud;
+    if (c->n++)
+        buf_putc(c->b, ',');
+    crm_conversation_json(c->b, cv, NULL);
+    return 0;
+}
+
+static void route_conversations_list(struct http_req *r)
+{
+    struct err e = {0};
+    struct crm_page page;
+    struct store_conversation_filter f = {query_str(r, "status"), query_str(r, "channel"),
+                                          query_str(r, "assignee")};
+    struct list_ctx c = {&r->out, 0};
+    if (page_args(r, &page) != 0)
+        return;
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"data\":[");
+    if (crm_conversation_list(r->app->db, r->principal.tenant_id, &f, &page, conversation_cb, &c, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    page_end(r, &page);
+}
+
+/* The conversation with its contact's identities (GET and PATCH answer so). */
+struct conversation_detail {
+    struct buf *b;
+    const struct store_conversation *cv;
+};
+
+static int conversation_detail_cb(void *ud, const struct store_contact *k)
+{
+    struct conversation_detail *d = ud;
+    crm_conversation_json(d->b, d->cv, k);
+    return 0;
+}
+
+static void conversation_detail(struct http_req *r, const struct store_conversation *cv)
+{
+    struct err e = {0};
+    struct conversation_detail d = {&r->out, cv};
+    http__json(r, 200);
+    if (crm_contact_get(r->app->db, r->principal.tenant_id, cv->contact_id, conversation_detail_cb, &d, &e) != 0)
+        http__error_from(r, &e);
+}
+
+static void route_conversations_get(struct http_req *r)
+{
+    struct err e = {0};
+    struct store_conversation cv;
+    if (crm_conversation_get(r->app->db, r->principal.tenant_id, http__param(r, "id"), &cv, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    conversation_detail(r, &cv);
+}
+
+static void route_conversations_update(struct http_req *r)
+{
+    struct err e = {0};
+    struct store_conversation cv;
+    struct crm_conversation_patch p = {0};
+    const cJSON *a;
+    cJSON *j = body_object(r);
+    if (!j)
+        return;
+    if (opt_str(r, j, "status", &p.status) != 0)
+        goto out;
+    a = cJSON_GetObjectItemCaseSensitive(j, "assignee_id");
+    if (a) {
+        if (!cJSON_IsNull(a) && !cJSON_IsString(a)) {
+            http__error(r, 400, "invalid_request", "field \"assignee_id\" must be a user id or null");
+            goto out;
+        }
+        p.set_assignee = 1;
+        p.assignee_id = cJSON_IsString(a) ? a->valuestring : NULL;
+    }
+    if (crm_conversation_update(r->app->db, r->principal.tenant_id, http__param(r, "id"), &p,
+                                auth_actor_type(&r->principal), auth_actor_id(&r->principal), r->ip, &cv, &e) != 0) {
+        http__error_from(r, &e);
+        goto out;
+    }
+    conversation_detail(r, &cv);
+out:
+    cJSON_Delete(j);
+}
+
+static int message_cb(void *ud, const struct store_message *m)
+{
+    struct list_ctx *c = ud;
+    if (c->n++)
+        buf_putc(c->b, ',');
+    crm_message_json(c->b, m);
+    return 0;
+}
+
+static void route_conversations_messages(struct http_req *r)
+{
+    struct err e = {0};
+    struct crm_page page;
+    struct list_ctx c = {&r->out, 0};
+    if (page_args(r, &page) != 0)
+        return;
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"data\":[");
+    if (crm_conversation_messages(r->app->db, r->principal.tenant_id, http__param(r, "id"), &page, message_cb, &c,
+                                  &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    page_end(r, &page);
+}
+
+static int contact_cb(void *ud, const struct store_contact *k)
+{
+    struct list_ctx *c = ud;
+    if (c->n++)
+        buf_putc(c->b, ',');
+    crm_contact_json(c->b, k);
+    return 0;
+}
+
+static void route_contacts_list(struct http_req *r)
+{
+    struct err e = {0};
+    struct crm_page page;
+    struct list_ctx c = {&r->out, 0};
+    if (page_args(r, &page) != 0)
+        return;
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"data\":[");
+    if (crm_contact_list(r->app->db, r->principal.tenant_id, query_str(r, "q"), &page, contact_cb, &c, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    page_end(r, &page);
+}
+
+static void route_contacts_get(struct http_req *r)
+{
+    struct err e = {0};
+    struct list_ctx c = {&r->out, 0};
+    http__json(r, 200);
+    if (crm_contact_get(r->app->db, r->principal.tenant_id, http__param(r, "id"), contact_cb, &c, &e) != 0)
+        http__error_from(r, &e);
+}
+
 /* ---------------------------------------------------------- the table */
 
 const struct http_route http__routes[] = {
@@ -531,5 +719,11 @@ const struct http_route http__routes[] = {
     {"GET", "/api/v1/jobs/dead", route_jobs_dead, "jobs.read", 0},
     {"POST", "/api/v1/jobs/{id}/retry", route_jobs_retry, "jobs.retry", 0},
     {"DELETE", "/api/v1/jobs/{id}", route_jobs_discard, "jobs.discard", 0},
+    {"GET", "/api/v1/conversations", route_conversations_list, "conversations.read", 0},
+    {"GET", "/api/v1/conversations/{id}", route_conversations_get, "conversations.read", 0},
+    {"PATCH", "/api/v1/conversations/{id}", route_conversations_update, "conversations.update", 0},
+    {"GET", "/api/v1/conversations/{id}/messages", route_conversations_messages, "conversations.read", 0},
+    {"GET", "/api/v1/contacts", route_contacts_list, "contacts.read", 0},
+    {"GET", "/api/v1/contacts/{id}", route_contacts_get, "contacts.read", 0},
     {NULL, NULL, NULL, NULL, 0},
 };

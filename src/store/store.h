@@ -367,6 +367,208 @@ int store_writer_run(struct store_writer *w, store_write_fn fn, void *ud, struct
 
 /* ------------------------- contacts, conversations, messages (store_crm.c) */
 
+/* Contacts are reached through identities (kind, normalised address), one
+ * conversation per (contact, channel account), messages in conversations
+ * with their status history in message_events. The functions taking a
+ * struct store_tx run inside the caller's write transaction and never end
+ * it; they avoid statements that fail on expected races (inserts are
+ * ON CONFLICT DO NOTHING and report duplicates), so a PostgreSQL
+ * transaction is never left aborted by one. Text fields of rows handed to
+ * callbacks as const char * are borrowed for the call. */
+
+#define STORE_ADDRESS_MAX 256     /* normalised address: E.164 or e-mail */
+
+struct store_identity {
+    char kind[16];                /* phone | whatsapp | email */
+    char address[STORE_ADDRESS_MAX];
+};
+
+struct store_contact {
+    char id[CORE_ID_MAX];         /* "ctc_…" */
+    char name[256];
+    int64_t created_at;
+    int64_t updated_at;
+    const struct store_identity *identities; /* borrowed; oldest first */
+    int nidentities;
+};
+
+struct store_conversation {
+    char id[CORE_ID_MAX];         /* "cnv_…" */
+    char contact_id[CORE_ID_MAX];
+    char contact_name[256];       /* read from the contact (lists, get) */
+    char account_id[CORE_ID_MAX];
+    char channel[16];
+    char status[16];              /* open | pending | resolved */
+    char assignee_id[CORE_ID_MAX]; /* "" = unassigned */
+    int64_t last_message_at;
+    int64_t last_inbound_at;      /* 0 = the contact never wrote */
+    int64_t unread;
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+struct store_message {
+    char id[CORE_ID_MAX];         /* "msg_…"; filled by insert when empty */
+    char conversation_id[CORE_ID_MAX];
+    char account_id[CORE_ID_MAX];
+    char channel[16];             /* read from the conversation */
+    char direction[16];           /* inbound | outbound */
+    char type[32];                /* text, image, template, … */
+    const char *body;             /* borrowed; "" or NULL = none */
+    const char *media;            /* JSON array text; "" or NULL = none */
+    const char *template_json;    /* JSON object text; "" or NULL = none */
+    char status[16];              /* received | queued | sent | delivered | read | failed | undelivered */
+    char provider_message_id[128];
+    char error_code[64];
+    const char *error_text;       /* borrowed; "" or NULL = none */
+    char idempotency_key[128];    /* "" = none */
+    int64_t created_at;
+    int64_t sent_at;
+    int64_t delivered_at;
+    int64_t read_at;
+    int64_t failed_at;
+    int64_t updated_at;
+};
+
+/* The part of a message the status machine reads and writes. */
+struct store_message_state {
+    char id[CORE_ID_MAX];
+    char conversation_id[CORE_ID_MAX];
+    char status[16];
+    char provider_message_id[128];
+    int64_t sent_at;
+    int64_t delivered_at;
+    int64_t read_at;
+    int64_t failed_at;
+};
+
+/* One row of a message's status history. */
+struct store_message_event {
+    int64_t id;
+    char status[32];
+    int64_t provider_ts;          /* 0 = the provider gave none */
+    int64_t received_at;
+    char error_code[64];
+    const char *error_text;       /* borrowed */
+    int applied;                  /* 1 when it moved the message */
+};
+
+typedef int (*store_contact_cb)(void *ud, const struct store_contact *c);
+typedef int (*store_conversation_cb)(void *ud, const struct store_conversation *c);
+typedef int (*store_message_cb)(void *ud, const struct store_message *m);
+typedef int (*store_message_event_cb)(void *ud, const struct store_message_event *ev);
+
+/* The contact that owns (kind, address) in tx's tenant, else the contact
+ * owning (sibling_kind, address) (NULL/"" = none; phone and whatsapp share
+ * E.164 numbers). Fills contact_id and contact_name (may be NULL) and
+ * *out_exact (1: the identity itself exists, 0: found through the sibling).
+ * ERR_NOTFOUND when neither exists. */
+int store_identity_find(struct store_tx *tx, const char *tenant_id, const char *kind, const char *sibling_kind,
+                        const char *address, char contact_id[CORE_ID_MAX], char *contact_name, size_t namelen,
+                        int *out_exact, struct err *e);
+/* Insert a contact (id "ctc_…" generated into id when empty). */
+int store_contact_insert(struct store_tx *tx, const char *tenant_id, char id[CORE_ID_MAX], const char *name,
+                         int64_t now, struct err *e);
+/* Delete a contact of the tenant (the loser of an identity race). */
+int store_contact_delete(struct store_tx *tx, const char *tenant_id, const char *contact_id, struct err *e);
+/* Set the name when it is still empty; a no-op otherwise. */
+int store_contact_fill_name(struct store_tx *tx, const char *tenant_id, const char *contact_id, const char *name,
+                            int64_t now, struct err *e);
+/* Link (kind, address) to contact_id. When the identity already exists
+ * (a concurrent creator won) nothing changes and *out_dup is 1. */
+int store_identity_insert(struct store_tx *tx, const char *tenant_id, const char *kind, const char *address,
+                          const char *contact_id, int64_t now, int *out_dup, struct err *e);
+
+/* The conversation of (contact, account): id and status into out (other
+ * fields are left as they are). ERR_NOTFOUND when none. */
+int store_conversation_find(struct store_tx *tx, const char *tenant_id, const char *contact_id,
+                            const char *account_id, struct store_conversation *out, struct err *e);
+/* Insert c (id "cnv_…" generated when empty; status, channel, times as
+ * given). When (contact, account) already has one, nothing is inserted and
+ * *out_dup is 1. */
+int store_conversation_insert(struct store_tx *tx, const char *tenant_id, struct store_conversation *c,
+                              int *out_dup, struct err *e);
+/* A message was added at `at`: last_message_at moves forward (never back)
+ * and updated_at = now. inbound also moves last_inbound_at forward, adds
+ * one to unread and reopens a resolved conversation. ERR_NOTFOUND. */
+int store_conversation_touch(struct store_tx *tx, const char *tenant_id, const char *conversation_id, int64_t at,
+                             int inbound, int64_t now, struct err *e);
+
+/* Insert a message (id "msg_…" generated when empty; updated_at 0 = created_at).
+ * When (account, provider_message_id) or (tenant, idempotency_key) already
+ * exists, nothing changes, *out_dup is 1 and m->id and m->conversation_id
+ * receive the existing message's. ERR_INVALID for a bad foreign key. */
+int store_message_insert(struct store_tx *tx, const char *tenant_id, struct store_message *m, int *out_dup,
+                         struct err *e);
+/* Status state of the message with this provider id on this account, or
+ * (by_id) of the message with this id; lock != 0 locks the row until the
+ * transaction ends (SELECT … FOR UPDATE on PostgreSQL; SQLite's write
+ * transaction already serialises). ERR_NOTFOUND. */
+int store_message_state_by_provider(struct store_tx *tx, const char *tenant_id, const char *account_id,
+                                    const char *provider_message_id, int lock, struct store_message_state *out,
+                                    struct err *e);
+int store_message_state_by_id(struct store_tx *tx, const char *tenant_id, const char *message_id, int lock,
+                              struct store_message_state *out, struct err *e);
+/* The message holding an idempotency key: id and conversation into out. ERR_NOTFOUND. */
+int store_message_state_by_key(struct store_tx *tx, const char *tenant_id, const char *idempotency_key,
+                               struct store_message_state *out, struct err *e);
+/* Write st back: status, the four time columns, provider_message_id (kept
+ * when st's is ""), error code and text (kept when NULL/""), updated_at. */
+int store_message_state_write(struct store_tx *tx, const char *tenant_id, const struct store_message_state *st,
+                              const char *error_code, const char *error_text, int64_t now, struct err *e);
+/* Append one row to a message's status history. */
+int store_message_event_insert(struct store_tx *tx, const char *tenant_id, const char *message_id,
+                               const char *status, int64_t provider_ts, int64_t received_at, const char *error_code,
+                               const char *error_text, int applied, struct err *e);
+
+/* Reads (each on a pooled connection). */
+int store_message_get(struct store *db, const char *tenant_id, const char *message_id, store_message_cb cb,
+                      void *ud, struct err *e);
+/* Messages of a conversation oldest first, after the position (after_at,
+ * after_id) in (created_at, id) order (after_at < 0: from the start), at
+ * most limit. */
+int store_message_list(struct store *db, const char *tenant_id, const char *conversation_id, int64_t after_at,
+                       const char *after_id, int limit, store_message_cb cb, void *ud, struct err *e);
+/* A message's status history, oldest first. */
+int store_message_event_list(struct store *db, const char *tenant_id, const char *message_id,
+                             store_message_event_cb cb, void *ud, struct err *e);
+int store_conversation_get(struct store *db, const char *tenant_id, const char *conversation_id,
+                           struct store_conversation *out, struct err *e);
+
+/* Filters of a conversation list; NULL/"" = any. assignee "none" means unassigned. */
+struct store_conversation_filter {
+    const char *status;
+    const char *channel;
+    const char *assignee;
+};
+
+/* Conversations newest activity first, (last_message_at, id) descending,
+ * strictly before the position (before_at, before_id) (before_at < 0: from
+ * the start), at most limit. */
+int store_conversation_list(struct store *db, const char *tenant_id, const struct store_conversation_filter *f,
+                            int64_t before_at, const char *before_id, int limit, store_conversation_cb cb, void *ud,
+                            struct err *e);
+/* Set status (NULL = unchanged) and, when set_assignee, assignee_id
+ * (NULL/"" = unassigned), with updated_at = now, in one statement.
+ * ERR_NOTFOUND. */
+int store_conversation_update(struct store *db, const char *tenant_id, const char *conversation_id,
+                              const char *status, int set_assignee, const char *assignee_id, int64_t now,
+                              struct err *e);
+int store_contact_get(struct store *db, const char *tenant_id, const char *contact_id, store_contact_cb cb,
+                      void *ud, struct err *e);
+/* Contacts newest first, (created_at, id) descending, strictly before
+ * (before_at, before_id) (before_at < 0: from the start), at most limit;
+ * q (NULL/"" = all) keeps those whose name (case-insensitive) or an
+ * identity address contains it. */
+int store_contact_list(struct store *db, const char *tenant_id, const char *q, int64_t before_at,
+                       const char *before_id, int limit, store_contact_cb cb, void *ud, struct err *e);
+
+/* Test fixtures only: a bare channel account row (foreign key of
+ * conversations and messages), account_key = id. Channel accounts proper
+ * (credentials, keys, removal) are store_account.c's. */
+int store_crm_account_seed(struct store *db, const char *tenant_id, const char *account_id, const char *provider,
+                           const char *channel, struct err *e);
+
 
 /* -------------------- ingestion, security events, opt-outs (store_ingest.c) */
 

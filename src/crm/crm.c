@@ -1,1 +1,0 @@
-/* crm: placeholder until the module lands. */

@@ -1,0 +1,268 @@
+/*
+ * crm: contacts and their channel identities, conversations and messages.
+ *
+ * Address normalisation (E.164, lower-case e-mail), the outbound status
+ * machine (queued -> sent -> delivered -> read; failed and undelivered end
+ * it; never backwards), recording inbound and outbound messages inside the
+ * caller's transaction (the webhook job and the outbound API), the reads and
+ * the conversation update behind the API, and the JSON shapes every producer
+ * (API, realtime events) prints, so they are written once.
+ *
+ * Tenancy: every function takes the tenant id right after the store handle
+ * or transaction, and another tenant's ids are ERR_NOTFOUND, never
+ * ERR_FORBIDDEN. Functions taking a struct store_tx run inside the caller's
+ * write transaction and never end it; after an error the caller rolls back.
+ * Errors: ERR_INVALID with a slug (invalid_address, invalid_status,
+ * invalid_cursor, invalid_limit, invalid_assignee, …), ERR_NOTFOUND, and the
+ * store's errors. Stateless and thread-safe.
+ */
+#ifndef SB_CRM_H
+#define SB_CRM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "store/store.h"
+
+/* ----------------------------------------------------------- addresses */
+
+#define CRM_ADDRESS_MAX STORE_ADDRESS_MAX
+
+/* Normalise raw into out (outlen bytes, CRM_ADDRESS_MAX is always enough).
+ * kind "phone": E.164 ("+" then 7..15 digits, the first 1-9); spaces, tabs,
+ * no-break spaces, dashes, dots, slashes and parentheses are dropped, and
+ * so is a "(0)" trunk prefix after the country code ("+44 (0)20…"); "00"
+ * in front is the international prefix ("00 44 20…" -> "+4420…"); a
+ * number without "+" or "00" is refused (ERR_INVALID "invalid_address":
+ * a +country code is needed). kind "whatsapp": the same, but bare digits
+ * are a wa_id that already carries its country code ("15551234567" ->
+ * "+15551234567"), and Twilio's "whatsapp:" prefix is dropped. kind "email": trimmed and
+ * lower-cased, one "@", a non-empty local part, a dotted domain, no spaces,
+ * at most 254 bytes. ERR_INVALID "invalid_address" otherwise, or
+ * "invalid_kind" for another kind. Pure. */
+int crm_normalize_address(const char *kind, const char *raw, char *out, size_t outlen, struct err *e);
+
+/* The identity kind a channel's addresses have: sms and voice -> "phone",
+ * whatsapp -> "whatsapp", email -> "email"; NULL for another channel. */
+const char *crm_identity_kind(const char *channel);
+
+/* -------------------------------------------------------- status machine */
+
+/* The status a provider's word means (case-insensitive): queued, sent,
+ * delivered, read, failed, undelivered and received as themselves; Twilio's
+ * "accepted", "scheduled" and "sending" mean queued (accepted but not
+ * handed on: no forward move beyond queued); "canceled" means failed;
+ * "receiving" means received. NULL for a word we do not know. */
+const char *crm_status_canonical(const char *provider_status);
+
+/* 1 when a message in status current moves to incoming (either may be a
+ * provider alias), else 0. Forward only along queued -> sent -> delivered
+ * -> read (skipping is allowed: queued -> delivered); a repeated status is
+ * no move; failed and undelivered apply only from queued or sent; nothing
+ * moves a failed, undelivered or received (inbound) message; an unknown
+ * status never moves anything. Pure. */
+int crm_status_moves(const char *current, const char *incoming);
+
+/* A status report for an outbound message (a provider callback). */
+struct crm_status_update {
+    const char *account_id;
+    const char *provider_message_id;
+    const char *status;          /* the provider's word; aliases accepted */
+    const char *error_code;      /* NULL/"" = none */
+    const char *error_text;
+    int64_t provider_ts;         /* the provider's time (Unix ms); 0 = none */
+    int64_t received_at;         /* when we got it; 0 = now */
+};
+
+/* What applying a status did, for the caller's realtime event. */
+struct crm_status_result {
+    char message_id[CORE_ID_MAX];
+    char conversation_id[CORE_ID_MAX];
+    char previous[16];           /* status before */
+    char status[16];             /* status after (== previous when not applied) */
+    int applied;                 /* 1 when the status moved */
+};
+
+/* Apply a status callback inside tx: find the message by (tenant, account,
+ * provider message id) and lock it (SELECT … FOR UPDATE on PostgreSQL, so
+ * concurrent callbacks for one message serialise instead of losing an
+ * update); always append a message_events row (the provider's status as
+ * canonical, or as given when unknown; applied 0/1; provider_ts,
+ * received_at; error code and text). When crm_status_moves says so, the
+ * status moves and its time column (sent_at, delivered_at, read_at;
+ * failed_at for failed and undelivered) is set to provider_ts, or
+ * received_at when the provider gave none; a failure also stores its error
+ * code and text. A late callback that does not move the status still fills
+ * its own time column when that is 0 and the message got that far (sent,
+ * delivered or read at or behind the current status; sent behind a
+ * failure): delivered then sent ends delivered with sent_at filled. Failed
+ * after delivered changes nothing but the history. ERR_NOTFOUND when no
+ * such message (yet: a callback can overtake the send result; retry later). */
+int crm_status_apply(struct store_tx *tx, const char *tenant_id, const struct crm_status_update *u,
+                     struct crm_status_result *out, struct err *e);
+
+/* ------------------------------------------------------------ recording */
+
+/* What recording a message did. */
+struct crm_record_result {
+    char contact_id[CORE_ID_MAX];        /* "" when an outbound idempotency key was found */
+    char conversation_id[CORE_ID_MAX];
+    char message_id[CORE_ID_MAX];
+    int duplicate;                       /* inbound: provider id seen; outbound: idempotency key seen */
+    int contact_created;
+    int conversation_created;
+    int reopened;                        /* inbound reopened a resolved conversation */
+};
+
+/* An inbound message as the webhook job has it; borrowed. */
+struct crm_inbound {
+    const char *account_id;
+    const char *channel;                 /* the account's: sms | whatsapp | email */
+    const char *from;                    /* the sender as given; normalised for the channel */
+    const char *contact_name;            /* hint (WhatsApp profile name) or NULL */
+    const char *provider_message_id;     /* required: the dedupe key */
+    const char *type;                    /* NULL = "text" */
+    const char *body;                    /* NULL = "" */
+    const char *media_json;              /* JSON array of {url, id, content_type}, or NULL */
+    int64_t received_at;                 /* 0 = now */
+};
+
+/* Record an inbound message inside tx: the contact by identity (created
+ * when new; a new phone or whatsapp identity whose E.164 number another
+ * identity of the tenant already has joins that contact; the name hint
+ * fills an empty contact name), the conversation of (contact, account)
+ * (created open; a resolved one reopens; last_message_at, last_inbound_at
+ * forward, unread + 1) and the message (status "received"). Idempotent: a
+ * provider message id already recorded on this account changes nothing and
+ * sets out->duplicate with the first message's ids, so an at-least-once
+ * job may run twice. ERR_INVALID: bad address ("invalid_address"), unknown
+ * channel ("invalid_channel"), media not a JSON array ("invalid_media"). */
+int crm_inbound_record(struct store_tx *tx, const char *tenant_id, const struct crm_inbound *in,
+                       struct crm_record_result *out, struct err *e);
+
+/* An outbound message as the API or a campaign creates it; borrowed. */
+struct crm_outbound {
+    const char *account_id;
+    const char *channel;                 /* the account's */
+    const char *to;                      /* the recipient as given; normalised for the channel */
+    const char *type;                    /* NULL = "text" ("template" when template_json is set) */
+    const char *body;
+    const char *media_json;              /* JSON array or NULL */
+    const char *template_json;           /* JSON object {name, language, variables} or NULL */
+    const char *idempotency_key;         /* the API's Idempotency-Key; NULL/"" = none; <= 127 bytes */
+    int64_t created_at;                  /* 0 = now */
+};
+
+/* The message holding idempotency_key in this tenant: ids into out with
+ * out->duplicate = 1. ERR_NOTFOUND when none. For a caller that checks
+ * before doing more work (compliance), in the same transaction. */
+int crm_outbound_lookup(struct store_tx *tx, const char *tenant_id, const char *idempotency_key,
+                        struct crm_record_result *out, struct err *e);
+/* Create an outbound message (status queued) inside tx: lookup-or-create
+ * on the idempotency key (a key already used sets out->duplicate with the
+ * first message's ids and changes nothing, whatever else differs), then the
+ * contact and conversation as for inbound but without touching
+ * last_inbound_at, unread or the conversation's status; last_message_at
+ * moves forward. ERR_INVALID as for inbound, and "invalid_template". */
+int crm_outbound_create(struct store_tx *tx, const char *tenant_id, const struct crm_outbound *in,
+                        struct crm_record_result *out, struct err *e);
+/* The provider accepted the message: store its provider message id (so
+ * callbacks find it) and apply its initial status (e.g. queued, accepted,
+ * sent) like a callback, monotonic, with a history row. at = when (0 = now).
+ * ERR_NOTFOUND for an unknown message id. */
+int crm_outbound_sent(struct store_tx *tx, const char *tenant_id, const char *message_id,
+                      const char *provider_message_id, const char *provider_status, int64_t at,
+                      struct crm_status_result *out, struct err *e);
+/* The send failed for good: status failed (from queued or sent only) with
+ * failed_at, error code and text, and a history row. ERR_NOTFOUND. */
+int crm_outbound_failed(struct store_tx *tx, const char *tenant_id, const char *message_id,
+                        const char *error_code, const char *error_text, int64_t at,
+                        struct crm_status_result *out, struct err *e);
+
+/* ---------------------------------------------------------------- reads */
+
+#define CRM_LIMIT_DEFAULT 50
+#define CRM_LIMIT_MAX 100
+#define CRM_CURSOR_MAX 96
+#define CRM_QUERY_MAX 100        /* longest contact search text */
+
+/* One page of a list: limit 1..CRM_LIMIT_MAX (0 = CRM_LIMIT_DEFAULT; else
+ * ERR_INVALID "invalid_limit"); cursor NULL/"" for the first page, else a
+ * next_cursor this list returned (anything else: ERR_INVALID
+ * "invalid_cursor"). next_cursor is set to the opaque cursor of the next
+ * page, "" when this page is the last. */
+struct crm_page {
+    int limit;
+    const char *cursor;
+    char next_cursor[CRM_CURSOR_MAX];
+};
+
+/* The tenant's message by id, handed to cb (borrowed for the call). ERR_NOTFOUND. */
+int crm_message_get(struct store *db, const char *tenant_id, const char *message_id, store_message_cb cb,
+                    void *ud, struct err *e);
+/* A message's status history, oldest first (empty for an unknown id). */
+int crm_message_events(struct store *db, const char *tenant_id, const char *message_id,
+                       store_message_event_cb cb, void *ud, struct err *e);
+
+/* Conversations newest activity first (last_message_at, id descending);
+ * filter members NULL/"" = any: status open | pending | resolved (else
+ * ERR_INVALID "invalid_status"), channel, assignee a user id or "none" for
+ * unassigned. cb runs per row while a store connection is held (it must not
+ * call the store unless the pool has >= 2 connections). */
+int crm_conversation_list(struct store *db, const char *tenant_id, const struct store_conversation_filter *f,
+                          struct crm_page *page, store_conversation_cb cb, void *ud, struct err *e);
+/* One conversation with its contact's name. ERR_NOTFOUND. */
+int crm_conversation_get(struct store *db, const char *tenant_id, const char *conversation_id,
+                         struct store_conversation *out, struct err *e);
+/* A conversation's messages oldest first (created_at, id ascending).
+ * ERR_NOTFOUND when the tenant has no such conversation. Same callback
+ * contract as crm_conversation_list. */
+int crm_conversation_messages(struct store *db, const char *tenant_id, const char *conversation_id,
+                              struct crm_page *page, store_message_cb cb, void *ud, struct err *e);
+
+/* A change to a conversation: status NULL = unchanged, else open | pending
+ * | resolved; when set_assignee, assignee_id is a user of the tenant or
+ * NULL/"" to unassign. */
+struct crm_conversation_patch {
+    const char *status;
+    int set_assignee;
+    const char *assignee_id;
+};
+
+/* Apply p (ERR_INVALID "invalid_status"; "invalid_assignee" when the user
+ * is not a member of the tenant; "invalid_request" when p changes
+ * nothing), write an audit row "conversation.update" with what changed
+ * (actor_type "user" | "apikey" | "system"), and read the result into out.
+ * ERR_NOTFOUND for another tenant's or an unknown conversation. */
+int crm_conversation_update(struct store *db, const char *tenant_id, const char *conversation_id,
+                            const struct crm_conversation_patch *p, const char *actor_type, const char *actor_id,
+                            const char *ip, struct store_conversation *out, struct err *e);
+
+/* Contacts newest first (created_at, id descending), with identities; q
+ * (NULL/"" = all; at most CRM_QUERY_MAX bytes, else ERR_INVALID
+ * "invalid_request") keeps those whose name (case-insensitive) or an
+ * identity address contains it. Same callback contract as above. */
+int crm_contact_list(struct store *db, const char *tenant_id, const char *q, struct crm_page *page,
+                     store_contact_cb cb, void *ud, struct err *e);
+/* One contact with its identities, handed to cb. ERR_NOTFOUND. */
+int crm_contact_get(struct store *db, const char *tenant_id, const char *contact_id, store_contact_cb cb,
+                    void *ud, struct err *e);
+
+/* ----------------------------------------------------------------- JSON */
+
+/* The message object: {id, conversation_id, account_id, channel, direction,
+ * type, body, media (array, [] when none), template (object or null),
+ * status, provider_message_id, error ({code, text} or null), created_at,
+ * sent_at, delivered_at, read_at, failed_at, updated_at}; times RFC 3339 or
+ * null when 0. */
+void crm_message_json(struct buf *b, const struct store_message *m);
+/* The conversation object: {id, contact: {id, name}, account_id, channel,
+ * status, assignee_id, last_message_at, last_inbound_at, unread, created_at,
+ * updated_at}. With contact (not NULL), the contact member also carries its
+ * identities: {id, name, identities: [{kind, address}]}. */
+void crm_conversation_json(struct buf *b, const struct store_conversation *c, const struct store_contact *contact);
+/* The contact object: {id, name, identities: [{kind, address}], created_at, updated_at}. */
+void crm_contact_json(struct buf *b, const struct store_contact *c);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * crm json: the message, conversation and contact objects as the API and
+ * the realtime events print them (one serializer each, so every producer
+ * agrees on the shape; docs in src/http/openapi.json components).
+ *
+ * Times are RFC 3339 strings, null when 0; empty optional text is null.
+ * media and template are stored as JSON text that crm checked when it wrote
+ * them, and are copied through as they are.
+ */
+#include "crm/crm.h"
+
+static void str_or_null(struct buf *b, const char *s)
+{
+    buf_json_str(b, s && *s ? s : NULL);
+}
+
+void crm_message_json(struct buf *b, const struct store_message *m)
+{
+    buf_puts(b, "{\"id\":");
+    buf_json_str(b, m->id);
+    buf_puts(b, ",\"conversation_id\":");
+    buf_json_str(b, m->conversation_id);
+    buf_puts(b, ",\"account_id\":");
+    buf_json_str(b, m->account_id);
+    buf_puts(b, ",\"channel\":");
+    buf_json_str(b, m->channel);
+    buf_puts(b, ",\"direction\":");
+    buf_json_str(b, m->direction);
+    buf_puts(b, ",\"type\":");
+    buf_json_str(b, m->type);
+    buf_puts(b, ",\"body\":");
+    buf_json_str(b, m->body ? m->body : "");
+    buf_puts(b, ",\"media\":");
+    buf_puts(b, m->media && *m->media ? m->media : "[]");
+    buf_puts(b, ",\"template\":");
+    buf_puts(b, m->template_json && *m->template_json ? m->template_json : "null");
+    buf_puts(b, ",\"status\":");
+    buf_json_str(b, m->status);
+    buf_puts(b, ",\"provider_message_id\":");
+    str_or_null(b, m->provider_message_id);
+    buf_puts(b, ",\"error\":");
+    if (m->error_code[0] || (m->error_text && *m->error_text)) {
+        buf_puts(b, "{\"code\":");
+        str_or_null(b, m->error_code);
+        buf_puts(b, ",\"text\":");
+        str_or_null(b, m->error_text);
+        buf_putc(b, '}');
+    } else {
+        buf_puts(b, "null");
+    }
+    buf_puts(b, ",\"created_at\":");
+    buf_json_time(b, m->created_at);
+    buf_puts(b, ",\"sent_at\":");
+    buf_json_time(b, m->sent_at);
+    buf_puts(b, ",\"delivered_at\":");
+    buf_json_time(b, m->delivered_at);
+    buf_puts(b, ",\"read_at\":");
+    buf_json_time(b, m->read_at);
+    buf_puts(b, ",\"failed_at\":");
+    buf_json_time(b, m->failed_at);
+    buf_puts(b, ",\"updated_at\":");
+    buf_json_time(b, m->updated_at);
+    buf_putc(b, '}');
+}
+
+static void identities_json(struct buf *b, const struct store_contact *c)
+{
+    buf_putc(b, '[');
+    for (int i = 0; i < c->nidentities; i++) {
+        if (i)
+            buf_putc(b, ',');
+        buf_puts(b, "{\"kind\":");
+        buf_json_str(b, c->identities[i].kind);
+        buf_puts(b, ",\"address\":");
+        buf_json_str(b, c->identities[i].address);
+        buf_putc(b, '}');
+    }
+    buf_putc(b, ']');
+}
+
+void crm_conversation_json(struct buf *b, const struct store_conversation *c, const struct store_contact *contact)
+{
+    buf_puts(b, "{\"id\":");
+    buf_json_str(b, c->id);
+    buf_puts(b, ",\"contact\":{\"id\":");
+    buf_json_str(b, c->contact_id);
+    buf_puts(b, ",\"name\":");
+    buf_json_str(b, contact ? contact->name : c->contact_name);
+    if (contact) {
+        buf_puts(b, ",\"identities\":");
+        identities_json(b, contact);
+    }
+    buf_puts(b, "},\"account_id\":");
+    buf_json_str(b, c->account_id);
+    buf_puts(b, ",\"channel\":");
+    buf_json_str(b, c->channel);
+    buf_puts(b, ",\"status\":");
+    buf_json_str(b, c->status);
+    buf_puts(b, ",\"assignee_id\":");
+    str_or_null(b, c->assignee_id);
+    buf_puts(b, ",\"last_message_at\":");
+    buf_json_time(b, c->last_message_at);
+    buf_puts(b, ",\"last_inbound_at\":");
+    buf_json_time(b, c->last_inbound_at);
+    buf_printf(b, ",\"unread\":%lld,\"created_at\":", (long long)c->unread);
+    buf_json_time(b, c->created_at);
+    buf_puts(b, ",\"updated_at\":");
+    buf_json_time(b, c->updated_at);
+    buf_putc(b, '}');
+}
+
+void crm_contact_json(struct buf *b, const struct store_contact *c)
+{
+    buf_puts(b, "{\"id\":");
+    buf_json_str(b, c->id);
+    buf_puts(b, ",\"name\":");
+    buf_json_str(b, c->name);
+    buf_puts(b, ",\"identities\":");
+    identities_json(b, c);
+    buf_puts(b, ",\"created_at\":");
+    buf_json_time(b, c->created_at);
+    buf_puts(b, ",\"updated_at\":");
+    buf_json_time(b, c->updated_at);
+    buf_putc(b, '}');
+}

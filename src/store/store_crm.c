@@ -1,0 +1,858 @@
+/*
+ * store crm: contacts and their identities, conversations, messages and
+ * their status history (the storage of src/crm/; the rules live there).
+ *
+ * Invariants: every statement filters by the tenant id argument. Writes
+ * inside a caller's transaction never fail on an expected race: inserts are
+ * ON CONFLICT DO NOTHING and report a duplicate, so a PostgreSQL
+ * transaction is not left aborted and the caller can go on. The status row
+ * of a message is read FOR UPDATE on PostgreSQL when the caller means to
+ * write it back (SQLite's BEGIN IMMEDIATE already serialises writers), so
+ * two callbacks for one message cannot both read the old status.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+static int is_pg(const struct store *db)
+{
+    return db->be == &store__pg_backend;
+}
+
+static int need_tx(const struct store_tx *tx, const char *tenant_id, struct err *e)
+{
+    if (!tx->c)
+        return err_set(e, ERR_INVALID, NULL, "store: no transaction");
+    return store__need(tenant_id, "tenant id", e);
+}
+
+/* ---------------------------------------------------- contacts, identities */
+
+struct ident_find {
+    const char *kind;
+    char *contact_id;
+    char *name;
+    size_t namelen;
+    int found;      /* 0 none, 1 sibling, 2 exact */
+};
+
+static int row_ident_find(void *ud, const struct store_row *r)
+{
+    struct ident_find *f = ud;
+    int exact = strcmp(store__col_text(r, 0), f->kind) == 0;
+
+    if (f->found == 2 || (f->found == 1 && !exact))
+        return 0;
+    f->found = exact ? 2 : 1;
+    store__cpy(f->contact_id, CORE_ID_MAX, store__col_text(r, 1));
+    if (f->name)
+        store__cpy(f->name, f->namelen, store__col_text(r, 2));
+    return 0;
+}
+
+int store_identity_find(struct store_tx *tx, const char *tenant_id, const char *kind, const char *sibling_kind,
+                        const char *address, char contact_id[CORE_ID_MAX], char *contact_name, size_t namelen,
+                        int *out_exact, struct err *e)
+{
+    struct ident_find f = {kind, contact_id, contact_name, namelen, 0};
+    struct store_param p[4];
+    int rc;
+
+    contact_id[0] = '\0';
+    if (contact_name && namelen)
+        contact_name[0] = '\0';
+    if (out_exact)
+        *out_exact = 0;
+    if ((rc = need_tx(tx, tenant_id, e)) || (rc = store__need(kind, "identity kind", e)) ||
+        (rc = store__need(address, "address", e)))
+        return rc;
+    p[0] = store__ptext(tenant_id);
+    p[1] = store__ptext(kind);
+    p[2] = store__ptext(sibling_kind && *sibling_kind ? sibling_kind : kind);
+    p[3] = store__ptext(address);
+    rc = store__q(tx->db, tx->c,
+                  "SELECT ci.kind, ci.contact_id, c.name FROM contact_identities ci"
+                  " JOIN contacts c ON c.id = ci.contact_id"
+                  " WHERE ci.tenant_id = ? AND ci.kind IN (?, ?) AND ci.address = ?",
+                  p, 4, row_ident_find, &f, NULL, e);
+    if (rc)
+        return rc;
+    if (!f.found)
+        return err_set(e, ERR_NOTFOUND, NULL, "contact not found");
+    if (out_exact)
+        *out_exact = f.found == 2;
+    return 0;
+}
+
+int store_contact_insert(struct store_tx *tx, const char *tenant_id, char id[CORE_ID_MAX], const char *name,
+                         int64_t now, struct err *e)
+{
+    struct store_param p[5];
+    int rc;
+
+    if ((rc = need_tx(tx, tenant_id, e)))
+        return rc;
+    if (!id[0])
+        crypto_random_id(id, CORE_ID_MAX, "ctc");
+    p[0] = store__ptext(id);
+    p[1] = store__ptext(tenant_id);
+    p[2] = store__ptext(name ? name : "");
+    p[3] = store__pint(now);
+    p[4] = store__pint(now);
+    return store__q(tx->db, tx->c,
+                    "INSERT INTO contacts (id, tenant_id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", p, 5,
+                    NULL, NULL, NULL, e);
+}
+
+int store_contact_delete(struct store_tx *tx, const char *tenant_id, const char *contact_id, struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(contact_id)};
+    int rc;
+
+    if ((rc = need_tx(tx, tenant_id, e)))
+        return rc;
+    return store__q(tx->db, tx->c, "DELETE FROM contacts WHERE tenant_id = ? AND id = ?", p, 2, NULL, NULL, NULL, e);
+}
+
+int store_contact_fill_name(struct store_tx *tx, const char *tenant_id, const char *contact_id, const char *name,
+                            int64_t now, struct err *e)
+{
+    struct store_param p[4] = {store__ptext(name), store__pint(now), store__ptext(tenant_id),
+                               store__ptext(contact_id)};
+    int rc;
+
+    if ((rc = need_tx(tx, tenant_id, e)) || !name || !*name)
+        return rc;
+    return store__q(tx->db, tx->c,
+                    "UPDATE contacts SET name = ?, updated_at = ? WHERE tenant_id = ? AND id = ? AND name = ''", p, 4,
+                    NULL, NULL, NULL, e);
+}
+
+int store_identity_insert(struct store_tx *tx, const char *tenant_id, const char *kind, const char *address,
+                          const char *contact_id, int64_t now, int *out_dup, struct err *e)
+{
+    struct store_param p[5];
+    int64_t changed = 0;
+    int rc;
+
+    if (out_dup)
+        *out_dup = 0;
+    if ((rc = need_tx(tx, tenant_id, e)) || (rc = store__need(address, "address", e)))
+        return rc;
+    p[0] = store__ptext(tenant_id);
+    p[1] = store__ptext(kind);
+    p[2] = store__ptext(address);
+    p[3] = store__ptext(contact_id);
+    p[4] = store__pint(now);
+    rc = store__q(tx->db, tx->c,
+                  "INSERT INTO contact_identities (tenant_id, kind, address, contact_id, created_at)"
+                  " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, kind, address) DO NOTHING",
+                  p, 5, NULL, NULL, &changed, e);
+    if (rc == 0 && changed == 0 && out_dup)
+        *out_dup = 1;
+    return rc;
+}
+
+/* ---------------------------------------------------------- conversations */
+
+#define CONV_COLS                                                                                            \
+    "cv.id, cv.contact_id, c.name, cv.account_id, cv.channel, cv.status, cv.assignee_id, cv.last_message_at," \
+    " cv.last_inbound_at, cv.unread, cv.created_at, cv.updated_at"
+#define CONV_FROM " FROM conversations cv JOIN contacts c ON c.id = cv.contact_id"
+
+static void row_to_conv(const struct store_row *r, struct store_conversation *cv)
+{
+    store__cpy(cv->id, sizeof(cv->id), store__col_text(r, 0));
+    store__cpy(cv->contact_id, sizeof(cv->contact_id), store__col_text(r, 1));
+    store__cpy(cv->contact_name, sizeof(cv->contact_name), store__col_text(r, 2));
+    store__cpy(cv->account_id, sizeof(cv->account_id), store__col_text(r, 3));
+    store__cpy(cv->channel, sizeof(cv->channel), store__col_text(r, 4));
+    store__cpy(cv->status, sizeof(cv->status), store__col_text(r, 5));
+    store__cpy(cv->assignee_id, sizeof(cv->assignee_id), store__col_text(r, 6));
+    cv->last_message_at = store__col_int(r, 7);
+    cv->last_inbound_at = store__col_int(r, 8);
+    cv->unread = store__col_int(r, 9);
+    cv->created_at = store__col_int(r, 10);
+    cv->updated_at = store__col_int(r, 11);
+}
+
+static int row_conv(void *ud, const struct store_row *r)
+{
+    row_to_conv(r, ud);
+    return 0;
+}
+
+struct conv_iter {
+    store_conversation_cb cb;
+    void *ud;
+};
+
+static int row_conv_cb(void *ud, const struct store_row *r)
+{
+    struct conv_iter *it = ud;
+    struct store_conversation cv;
+
+    memset(&cv, 0, sizeof(cv));
+    row_to_conv(r, &cv);
+    return it->cb(it->ud, &cv);
+}
+
+static int row_id_status(void *ud, const struct store_row *r)
+{
+    struct store_conversation *cv = ud;
+    store__cpy(cv->id, sizeof(cv->id), store__col_text(r, 0));
+    store__cpy(cv->status, sizeof(cv->status), store__col_text(r, 1));
+    return 0;
+}
+
+int store_conversation_find(struct store_tx *tx, const char *tenant_id, const char *contact_id,
+                            const char *account_id, struct store_conversation *out, struct err *e)
+{
+    struct store_param p[3] = {store__ptext(tenant_id), store__ptext(contact_id), store__ptext(account_id)};
+    int64_t rows = 0;
+    int rc;
+
+    if ((rc = need_tx(tx, tenant_id, e)))
+        return rc;
+    rc = store__q(tx->db, tx->c,
+                  "SELECT id, status FROM conversations WHERE tenant_id = ? AND contact_id = ? AND account_id = ?", p,
+                  3, row_id_status, out, &rows, e);
+    if (rc == 0 && rows == 0)
+        rc = err_set(e, ERR_NOTFOUND, NULL, "conversation not found");
+    return rc;
+}
+
+int store_conversation_insert(struct store_tx *tx, const char *tenant_id, struct store_conversation *c,
+                              int *out_dup, struct err *e)
+{
+    struct store_param p[11];
+    int64_t changed = 0;
+    int rc;
+
+    if (out_dup)
+        *out_dup = 0;
+    if ((rc = need_tx(tx, tenant_id, e)))
+        return rc;
+    if (!c->id[0])
+        crypto_random_id(c->id, sizeof(c->id), "cnv");
+    p[0] = store__ptext(c->id);
+    p[1] = store__ptext(tenant_id);
+    p[2] = store__ptext(c->contact_id);
+    p[3] = store__ptext(c->account_id);
+    p[4] = store__ptext(c->channel);
+    p[5] = store__ptext(c->status[0] ? c->status : "open");
+    p[6] = store__pint(c->last_message_at);
+    p[7] = store__pint(c->last_inbound_at);
+    p[8] = store__pint(c->unread);
+    p[9] = store__pint(c->created_at);
+    p[10] = store__pint(c->updated_at);
+    rc = store__q(tx->db, tx->c,
+                  "INSERT INTO conversations (id, tenant_id, contact_id, account_id, channel, status,"
+                  " last_message_at, last_inbound_at, unread, created_at, updated_at)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                  " ON CONFLICT (tenant_id, contact_id, account_id) DO NOTHING",
+                  p, 11, NULL, NULL, &changed, e);
+    if (rc == 0 && changed == 0 && out_dup)
+        *out_dup = 1;
+    return rc;
+}
+
+int store_conversation_touch(struct store_tx *tx, const char *tenant_id, const char *conversation_id, int64_t at,
+                             int inbound, int64_t now, struct err *e)
+{
+    struct store_param p[7];
+    int64_t changed = 0;
+    int rc, np;
+
+    if ((rc = need_tx(tx, tenant_id, e)))
+        return rc;
+    p[0] = store__pint(at);
+    p[1] = store__pint(at);
+    if (inbound) {
+        p[2] = store__pint(at);
+        p[3] = store__pint(at);
+        p[4] = store__pint(now);
+        p[5] = store__ptext(tenant_id);
+        p[6] = store__ptext(conversation_id);
+        np = 7;
+        rc = store__q(tx->db, tx->c,
+                      "UPDATE conversations SET"
+                      " last_message_at = CASE WHEN last_message_at < ? THEN ? ELSE last_message_at END,"
+                      " last_inbound_at = CASE WHEN last_inbound_at < ? THEN ? ELSE last_inbound_at END,"
+                      " unread = unread + 1,"
+                      " status = CASE WHEN status = 'resolved' THEN 'open' ELSE status END,"
+                      " updated_at = ? WHERE tenant_id = ? AND id = ?",
+                      p, np, NULL, NULL, &changed, e);
+    } else {
+        p[2] = store__pint(now);
+        p[3] = store__ptext(tenant_id);
+        p[4] = store__ptext(conversation_id);
+        np = 5;
+        rc = store__q(tx->db, tx->c,
+                      "UPDATE conversations SET"
+                      " last_message_at = CASE WHEN last_message_at < ? THEN ? ELSE last_message_at END,"
+                      " updated_at = ? WHERE tenant_id = ? AND id = ?",
+                      p, np, NULL, NULL, &changed, e);
+    }
+    if (rc == 0 && changed == 0)
+        rc = err_set(e, ERR_NOTFOUND, NULL, "conversation not found");
+    return rc;
+}
+
+int store_conversation_get(struct store *db, const char *tenant_id, const char *conversation_id,
+                           struct store_conversation *out, struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(conversation_id)};
+    int rc;
+
+    if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(conversation_id, "conversation id", e)))
+        return rc;
+    memset(out, 0, sizeof(*out));
+    return store__get_one(db, "SELECT " CONV_COLS CONV_FROM " WHERE cv.tenant_id = ? AND cv.id = ?", p, 2, row_conv,
+                          out, "conversation", e);
+}
+
+int store_conversation_list(struct store *db, const char *tenant_id, const struct store_conversation_filter *f,
+                            int64_t before_at, const char *before_id, int limit, store_conversation_cb cb, void *ud,
+                            struct err *e)
+{
+    const char *status = f && f->status ? f->status : "", *channel = f && f->channel ? f->channel : "";
+    const char *assignee = f && f->assignee ? f->assignee : "";
+    struct store_param p[11];
+    struct conv_iter it = {cb, ud};
+    int rc = store__need(tenant_id, "tenant id", e);
+
+    if (rc)
+        return rc;
+    if (before_at < 0) {
+        before_at = INT64_MAX;
+        before_id = "";
+    }
+    p[0] = store__ptext(tenant_id);
+    p[1] = store__ptext(status);
+    p[2] = store__ptext(status);
+    p[3] = store__ptext(channel);
+    p[4] = store__ptext(channel);
+    p[5] = store__ptext(assignee);
+    p[6] = store__ptext(assignee);
+    p[7] = store__ptext(assignee);
+    p[8] = store__pint(before_at);
+    p[9] = store__ptext(before_id ? before_id : "");
+    p[10] = store__pint(limit);
+    return store__list(db,
+                       "SELECT " CONV_COLS CONV_FROM " WHERE cv.tenant_id = ?"
+                       " AND (? = '' OR cv.status = ?) AND (? = '' OR cv.channel = ?)"
+                       " AND (? = '' OR (? = 'none' AND cv.assignee_id IS NULL) OR cv.assignee_id = ?)"
+                       " AND (cv.last_message_at, cv.id) < (?, ?)"
+                       " ORDER BY cv.last_message_at DESC, cv.id DESC LIMIT ?",
+                       p, 11, row_conv_cb, &it, e);
+}
+
+int store_conversation_update(struct store *db, const char *tenant_id, const char *conversation_id,
+                              const char *status, int set_assignee, const char *assignee_id, int64_t now,
+                              struct err *e)
+{
+    struct store_param p[6];
+    int rc;
+
+    if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(conversation_id, "conversation id", e)))
+        return rc;
+    p[0] = store__ptext_or_null(status);
+    p[1] = store__pint(set_assignee ? 1 : 0);
+    p[2] = store__ptext_or_null(assignee_id);
+    p[3] = store__pint(now);
+    p[4] = store__ptext(tenant_id);
+    p[5] = store__ptext(conversation_id);
+    return store__write_one(db,
+                            "UPDATE conversations SET status = COALESCE(?, status),"
+                            " assignee_id = CASE WHEN ? = 1 THEN ? ELSE assignee_id END, updated_at = ?"
+                            " WHERE tenant_id = ? AND id = ?",
+                            p, 6, "conversation", e);
+}
+
+/* --------------------------------------------------------------- messages */
+
+#define MSG_COLS                                                                                                \
+    "m.id, m.conversation_id, m.account_id, cv.channel, m.direction, m.type, m.body, m.media, m.template,"      \
+    " m.status, m.provider_message_id, m.error_code, m.error_text, m.idempotency_key, m.created_at, m.sent_at," \
+    " m.delivered_at, m.read_at, m.failed_at, m.updated_at"
+#define MSG_FROM " FROM messages m JOIN conversations cv ON cv.id = m.conversation_id"
+
+struct msg_iter {
+    store_message_cb cb;
+    void *ud;
+    int n;
+};
+
+static int row_msg_cb(void *ud, const struct store_row *r)
+{
+    struct msg_iter *it = ud;
+    struct store_message m;
+
+    memset(&m, 0, sizeof(m));
+    store__cpy(m.id, sizeof(m.id), store__col_text(r, 0));
+    store__cpy(m.conversation_id, sizeof(m.conversation_id), store__col_text(r, 1));
+    store__cpy(m.account_id, sizeof(m.account_id), store__col_text(r, 2));
+    store__cpy(m.channel, sizeof(m.channel), store__col_text(r, 3));
+    store__cpy(m.direction, sizeof(m.direction), store__col_text(r, 4));
+    store__cpy(m.type, sizeof(m.type), store__col_text(r, 5));
+    m.body = store__col_text(r, 6);
+    m.media = store__col_text(r, 7);
+    m.template_json = store__col_text(r, 8);
+    store__cpy(m.status, sizeof(m.status), store__col_text(r, 9));
+    store__cpy(m.provider_message_id, sizeof(m.provider_message_id), store__col_text(r, 10));
+    store__cpy(m.error_code, sizeof(m.error_code), store__col_text(r, 11));
+    m.error_text = store__col_text(r, 12);
+    store__cpy(m.idempotency_key, sizeof(m.idempotency_key), store__col_text(r, 13));
+    m.created_at = store__col_int(r, 14);
+    m.sent_at = store__col_int(r, 15);
+    m.delivered_at = store__col_int(r, 16);
+    m.read_at = store__col_int(r, 17);
+    m.failed_at = store__col_int(r, 18);
+    m.updated_at = store__col_int(r, 19);
+    it->n++;
+    return it->cb ? it->cb(it->ud, &m) : 0;
+}
+
+#define STATE_COLS "id, conversation_id, status, provider_message_id, sent_at, delivered_at, read_at, failed_at"
+
+static int row_state(void *ud, const struct store_row *r)
+{
+    struct store_message_state *st = ud;
+    store__cpy(st->id, sizeof(st->id), store__col_text(r, 0));
+    store__cpy(st->conversation_id, sizeof(st->conversation_id), store__col_text(r, 1));
+    store__cpy(st->status, sizeof(st->status), store__col_text(r, 2));
+    store__cpy(st->provider_message_id, sizeof(st->provider_message_id), store__col_text(r, 3));
+    st->sent_at = store__col_int(r, 4);
+    st->delivered_at = store__col_int(r, 5);
+    st->read_at = store__col_int(r, 6);
+    st->failed_at = store__col_int(r, 7);
+    return 0;
+}
+
+/* Runs a one-row state select in tx; ERR_NOTFOUND when no row. */
+static int state_q(struct store_tx *tx, const char *sql, const struct store_param *p, int np,
+                   struct store_message_state *out, struct err *e)
+{
+    int64_t rows = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = store__q(tx->db, tx->c, sql, p, np, row_state, out, &rows, e);
+    if (rc == 0 && rows == 0)
+        rc = err_set(e, ERR_NOTFOUND, NULL, "message not found");
+    return rc;
+}
+
+int store_message_insert(struct store_tx *tx, const char *tenant_id, struct store_message *m, int *out_dup,
+                         struct err *e)
+{
+    struct store_message_state st;
+    struct store_param p[14];
+    int64_t changed = 0;
+    int rc;
+
+    if (out_dup)
+        *out_dup = 0;
+    if ((rc = need_tx(tx, tenant_id, e)) || (rc = store__need(m->conversation_id, "conversation id", e)) ||
+        (rc = store__need(m->account_id, "account id", e)) || (rc = store__need(m->direction, "direction", e)) ||
+        (rc = store__need(m->status, "status", e)))
+        return rc;
+    if (!m->id[0])
+        crypto_random_id(m->id, sizeof(m->id), "msg");
+    p[0] = store__ptext(m->id);
+    p[1] = store__ptext(tenant_id);
+    p[2] = store__ptext(m->conversation_id);
+    p[3] = store__ptext(m->account_id);
+    p[4] = store__ptext(m->direction);
+    p[5] = store__ptext(m->type[0] ? m->type : "text");
+    p[6] = store__ptext(m->body ? m->body : "");
+    p[7] = store__ptext_or_null(m->media);
+    p[8] = store__ptext_or_null(m->template_json);
+    p[9] = store__ptext(m->status);
+    p[10] = store__ptext_or_null(m->provider_message_id);
+    p[11] = store__ptext_or_null(m->idempotency_key);
+    p[12] = store__pint(m->created_at);
+    p[13] = store__pint(m->updated_at ? m->updated_at : m->created_at);
+    rc = store__q(tx->db, tx->c,
+                  "INSERT INTO messages (id, tenant_id, conversation_id, account_id, direction, type, body, media,"
+                  " template, status, provider_message_id, idempotency_key, created_at, updated_at)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                  p, 14, NULL, NULL, &changed, e);
+    if (rc || changed)
+        return rc;
+    /* A duplicate: report the message that holds the provider id or key. */
+    if (out_dup)
+        *out_dup = 1;
+    if (m->provider_message_id[0])
+        rc = store_message_state_by_provider(tx, tenant_id, m->account_id, m->provider_message_id, 0, &st, e);
+    else if (m->idempotency_key[0])
+        rc = store_message_state_by_key(tx, tenant_id, m->idempotency_key, &st, e);
+    else
+        rc = err_set(e, ERR_CONFLICT, "conflict", "store: message id already taken");
+    if (rc == ERR_NOTFOUND) /* held by another tenant's row: not ours to report */
+        rc = err_set(e, ERR_CONFLICT, "conflict", "store: message already exists");
+    if (rc)
+        return rc;
+    store__cpy(m->id, sizeof(m->id), st.id);
+    store__cpy(m->conversation_id, sizeof(m->conversation_id), st.conversation_id);
+    return 0;
+}
+
+int store_message_state_by_provider(struct store_tx *tx, const char *tenant_id, const char *account_id,
+                                    const char *provider_message_id, int lock, struct store_message_state *out,
+                                    struct err *e)
+{
+    struct store_param p[3] = {store__ptext(tenant_id), store__ptext(account_id), store__ptext(provider_message_id)};
+    int rc;
+
+    if ((rc = need_tx(tx, tenant_id, e)) || (rc = store__need(account_id, "account id", e)) ||
+        (rc = store__need(provider_message_id, "provider message id", e)))
+        return rc;
+    if (lock && is_pg(tx->db))
+        return state_q(tx,
+                       "SELECT " STATE_COLS " FROM messages"
+                       " WHERE tenant_id = ? AND account_id = ? AND provider_message_id = ? FOR UPDATE",
+                       p, 3, out, e);
+    return state_q(tx,
+                   "SELECT " STATE_COLS " FROM messages"
+                   " WHERE tenant_id = ? AND account_id = ? AND provider_message_id = ?",
+                   p, 3, out, e);
+}
+
+int store_message_state_by_id(struct store_tx *tx, const char *tenant_id, const char *message_id, int lock,
+                              struct store_message_state *out, struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(message_id)};
+    int rc;
+
+    if ((rc = need_tx(tx, tenant_id, e)) || (rc = store__need(message_id, "message id", e)))
+        return rc;
+    if (lock && is_pg(tx->db))
+        return state_q(tx, "SELECT " STATE_COLS " FROM messages WHERE tenant_id = ? AND id = ? FOR UPDATE", p, 2, out,
+                       e);
+    return state_q(tx, "SELECT " STATE_COLS " FROM messages WHERE tenant_id = ? AND id = ?", p, 2, out, e);
+}
+
+int store_message_state_by_key(struct store_tx *tx, const char *tenant_id, const char *idempotency_key,
+                               struct store_message_state *out, struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(idempotency_key)};
+    int rc;
+
+    if ((rc = need_tx(tx, tenant_id, e)) || (rc = store__need(idempotency_key, "idempotency key", e)))
+        return rc;
+    return state_q(tx, "SELECT " STATE_COLS " FROM messages WHERE tenant_id = ? AND idempotency_key = ?", p, 2, out,
+                   e);
+}
+
+int store_message_state_write(struct store_tx *tx, const char *tenant_id, const struct store_message_state *st,
+                              const char *error_code, const char *error_text, int64_t now, struct err *e)
+{
+    struct store_param p[11];
+    int64_t changed = 0;
+    int rc;
+
+    if ((rc = need_tx(tx, tenant_id, e)) || (rc = store__need(st->id, "message id", e)))
+        return rc;
+    p[0] = store__ptext(st->status);
+    p[1] = store__ptext_or_null(st->provider_message_id);
+    p[2] = store__ptext_or_null(error_code);
+    p[3] = store__ptext_or_null(error_text);
+    p[4] = store__pint(st->sent_at);
+    p[5] = store__pint(st->delivered_at);
+    p[6] = store__pint(st->read_at);
+    p[7] = store__pint(st->failed_at);
+    p[8] = store__pint(now);
+    p[9] = store__ptext(tenant_id);
+    p[10] = store__ptext(st->id);
+    rc = store__q(tx->db, tx->c,
+                  "UPDATE messages SET status = ?, provider_message_id = COALESCE(?, provider_message_id),"
+                  " error_code = COALESCE(?, error_code), error_text = COALESCE(?, error_text), sent_at = ?,"
+                  " delivered_at = ?, read_at = ?, failed_at = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+                  p, 11, NULL, NULL, &changed, e);
+    if (rc == 0 && changed == 0)
+        rc = err_set(e, ERR_NOTFOUND, NULL, "message not found");
+    return rc;
+}
+
+int store_message_event_insert(struct store_tx *tx, const char *tenant_id, const char *message_id,
+                               const char *status, int64_t provider_ts, int64_t received_at, const char *error_code,
+                               const char *error_text, int applied, struct err *e)
+{
+    struct store_param p[8];
+    int rc;
+
+    if ((rc = need_tx(tx, tenant_id, e)) || (rc = store__need(message_id, "message id", e)) ||
+        (rc = store__need(status, "status", e)))
+        return rc;
+    p[0] = store__ptext(tenant_id);
+    p[1] = store__ptext(message_id);
+    p[2] = store__ptext(status);
+    p[3] = store__pint(provider_ts);
+    p[4] = store__pint(received_at);
+    p[5] = store__ptext_or_null(error_code);
+    p[6] = store__ptext_or_null(error_text);
+    p[7] = store__pint(applied ? 1 : 0);
+    return store__q(tx->db, tx->c,
+                    "INSERT INTO message_events (tenant_id, message_id, status, provider_ts, received_at, error_code,"
+                    " error_text, applied) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    p, 8, NULL, NULL, NULL, e);
+}
+
+int store_message_get(struct store *db, const char *tenant_id, const char *message_id, store_message_cb cb,
+                      void *ud, struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(message_id)};
+    struct msg_iter it = {cb, ud, 0};
+    int rc;
+
+    if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(message_id, "message id", e)))
+        return rc;
+    rc = store__list(db, "SELECT " MSG_COLS MSG_FROM " WHERE m.tenant_id = ? AND m.id = ?", p, 2, row_msg_cb, &it, e);
+    if (rc == 0 && it.n == 0)
+        rc = err_set(e, ERR_NOTFOUND, NULL, "message not found");
+    return rc;
+}
+
+int store_message_list(struct store *db, const char *tenant_id, const char *conversation_id, int64_t after_at,
+                       const char *after_id, int limit, store_message_cb cb, void *ud, struct err *e)
+{
+    struct store_param p[5];
+    struct msg_iter it = {cb, ud, 0};
+    int rc;
+
+    if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(conversation_id, "conversation id", e)))
+        return rc;
+    if (after_at < 0) {
+        after_at = -1;
+        after_id = "";
+    }
+    p[0] = store__ptext(tenant_id);
+    p[1] = store__ptext(conversation_id);
+    p[2] = store__pint(after_at);
+    p[3] = store__ptext(after_id ? after_id : "");
+    p[4] = store__pint(limit);
+    return store__list(db,
+                       "SELECT " MSG_COLS MSG_FROM " WHERE m.tenant_id = ? AND m.conversation_id = ?"
+                       " AND (m.created_at, m.id) > (?, ?)"
+                       " ORDER BY m.created_at, m.id LIMIT ?",
+                       p, 5, row_msg_cb, &it, e);
+}
+
+struct event_iter {
+    store_message_event_cb cb;
+    void *ud;
+};
+
+static int row_event_cb(void *ud, const struct store_row *r)
+{
+    struct event_iter *it = ud;
+    struct store_message_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.id = store__col_int(r, 0);
+    store__cpy(ev.status, sizeof(ev.status), store__col_text(r, 1));
+    ev.provider_ts = store__col_int(r, 2);
+    ev.received_at = store__col_int(r, 3);
+    store__cpy(ev.error_code, sizeof(ev.error_code), store__col_text(r, 4));
+    ev.error_text = store__col_text(r, 5);
+    ev.applied = store__col_int(r, 6) != 0;
+    return it->cb(it->ud, &ev);
+}
+
+int store_message_event_list(struct store *db, const char *tenant_id, const char *message_id,
+                             store_message_event_cb cb, void *ud, struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(message_id)};
+    struct event_iter it = {cb, ud};
+    int rc;
+
+    if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(message_id, "message id", e)))
+        return rc;
+    return store__list(db,
+                       "SELECT id, status, provider_ts, received_at, error_code, error_text, applied"
+                       " FROM message_events WHERE tenant_id = ? AND message_id = ? ORDER BY id",
+                       p, 2, row_event_cb, &it, e);
+}
+
+/* ------------------------------------------------------- contact reads */
+
+/* Rows arrive one per (contact, identity), grouped by contact; a contact is
+ * handed to the callback when the next one starts or the rows end. */
+struct contact_iter {
+    store_contact_cb cb;
+    void *ud;
+    struct store_contact cur;
+    struct store_identity *ids;
+    int nids, cap;
+    int have;
+    int n;          /* contacts handed over */
+    int nomem;
+};
+
+static int contact_flush(struct contact_iter *it)
+{
+    int rc;
+
+    if (!it->have)
+        return 0;
+    it->cur.identities = it->ids;
+    it->cur.nidentities = it->nids;
+    it->have = 0;
+    it->nids = 0;
+    it->n++;
+    rc = it->cb ? it->cb(it->ud, &it->cur) : 0;
+    return rc;
+}
+
+static int row_contact(void *ud, const struct store_row *r)
+{
+    struct contact_iter *it = ud;
+    const char *id = store__col_text(r, 0);
+    int rc;
+
+    if (!it->have || strcmp(it->cur.id, id) != 0) {
+        if ((rc = contact_flush(it)))
+            return rc;
+        memset(&it->cur, 0, sizeof(it->cur));
+        store__cpy(it->cur.id, sizeof(it->cur.id), id);
+        store__cpy(it->cur.name, sizeof(it->cur.name), store__col_text(r, 1));
+        it->cur.created_at = store__col_int(r, 2);
+        it->cur.updated_at = store__col_int(r, 3);
+        it->have = 1;
+    }
+    if (!r->be->col_null(r, 4)) {
+        if (it->nids == it->cap) {
+            int cap = it->cap ? it->cap * 2 : 4;
+            struct store_identity *n = realloc(it->ids, (size_t)cap * sizeof(*n));
+            if (!n) {
+                it->nomem = 1;
+                return ERR_NOMEM;
+            }
+            it->ids = n;
+            it->cap = cap;
+        }
+        store__cpy(it->ids[it->nids].kind, sizeof(it->ids[it->nids].kind), store__col_text(r, 4));
+        store__cpy(it->ids[it->nids].address, sizeof(it->ids[it->nids].address), store__col_text(r, 5));
+        it->nids++;
+    }
+    return 0;
+}
+
+/* Runs a contact query and hands over the last group. */
+static int contact_run(struct store *db, const char *sql, const struct store_param *p, int np,
+                       struct contact_iter *it, struct err *e)
+{
+    int rc = store__list(db, sql, p, np, row_contact, it, e);
+
+    if (rc == 0)
+        rc = contact_flush(it);
+    if (it->nomem)
+        rc = err_set(e, ERR_NOMEM, NULL, "out of memory");
+    free(it->ids);
+    it->ids = NULL;
+    return rc;
+}
+
+#define CONTACT_IDENT_JOIN                                                                    \
+    " LEFT JOIN contact_identities ci ON ci.tenant_id = c.tenant_id AND ci.contact_id = c.id"
+
+int store_contact_get(struct store *db, const char *tenant_id, const char *contact_id, store_contact_cb cb,
+                      void *ud, struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(contact_id)};
+    struct contact_iter it;
+    int rc;
+
+    if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(contact_id, "contact id", e)))
+        return rc;
+    memset(&it, 0, sizeof(it));
+    it.cb = cb;
+    it.ud = ud;
+    rc = contact_run(db,
+                     "SELECT c.id, c.name, c.created_at, c.updated_at, ci.kind, ci.address FROM contacts c"
+                     CONTACT_IDENT_JOIN " WHERE c.tenant_id = ? AND c.id = ? ORDER BY ci.created_at, ci.kind",
+                     p, 2, &it, e);
+    if (rc == 0 && it.n == 0)
+        rc = err_set(e, ERR_NOTFOUND, NULL, "contact not found");
+    return rc;
+}
+
+/* q as a LIKE pattern: lower-cased (ASCII), %, _ and \ escaped, wrapped in %. */
+static void like_pattern(char *out, size_t outlen, const char *q)
+{
+    size_t o = 0;
+
+    out[o++] = '%';
+    for (; *q && o + 4 < outlen; q++) {
+        char ch = *q;
+        if (ch == '%' || ch == '_' || ch == '\\')
+            out[o++] = '\\';
+        out[o++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+    }
+    out[o++] = '%';
+    out[o] = '\0';
+}
+
+int store_contact_list(struct store *db, const char *tenant_id, const char *q, int64_t before_at,
+                       const char *before_id, int limit, store_contact_cb cb, void *ud, struct err *e)
+{
+    char pattern[2 * STORE_ADDRESS_MAX + 4] = "";
+    struct store_param p[7];
+    struct contact_iter it;
+    int rc = store__need(tenant_id, "tenant id", e);
+
+    if (rc)
+        return rc;
+    if (q && *q)
+        like_pattern(pattern, sizeof(pattern), q);
+    if (before_at < 0) {
+        before_at = INT64_MAX;
+        before_id = "";
+    }
+    memset(&it, 0, sizeof(it));
+    it.cb = cb;
+    it.ud = ud;
+    p[0] = store__ptext(tenant_id);
+    p[1] = store__pint(before_at);
+    p[2] = store__ptext(before_id ? before_id : "");
+    p[3] = store__ptext(pattern);
+    p[4] = store__ptext(pattern);
+    p[5] = store__ptext(pattern);
+    p[6] = store__pint(limit);
+    return contact_run(db,
+                       "SELECT c.id, c.name, c.created_at, c.updated_at, ci.kind, ci.address FROM"
+                       " (SELECT id, tenant_id, name, created_at, updated_at FROM contacts k WHERE k.tenant_id = ?"
+                       " AND (k.created_at, k.id) < (?, ?)"
+                       " AND (? = '' OR lower(k.name) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM contact_identities x"
+                       " WHERE x.tenant_id = k.tenant_id AND x.contact_id = k.id AND x.address LIKE ? ESCAPE '\\'))"
+                       " ORDER BY k.created_at DESC, k.id DESC LIMIT ?) c" CONTACT_IDENT_JOIN
+                       " ORDER BY c.created_at DESC, c.id DESC, ci.created_at, ci.kind",
+                       p, 7, &it, e);
+}
+
+/* ----------------------------------------------------------- test fixture */
+
+int store_crm_account_seed(struct store *db, const char *tenant_id, const char *account_id, const char *provider,
+                           const char *channel, struct err *e)
+{
+    struct store_param p[6];
+    int rc;
+
+    if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(account_id, "account id", e)) ||
+        (rc = store__need(provider, "provider", e)) || (rc = store__need(channel, "channel", e)))
+        return rc;
+    p[0] = store__ptext(account_id);
+    p[1] = store__ptext(tenant_id);
+    p[2] = store__ptext(provider);
+    p[3] = store__ptext(channel);
+    p[4] = store__ptext(account_id);
+    p[5] = store__pint(time_now_ms());
+    return store__write_one(db,
+                            "INSERT INTO channel_accounts (id, tenant_id, provider, channel, account_key, created_at)"
+                            " VALUES (?, ?, ?, ?, ?, ?)",
+                            p, 6, NULL, e);
+}
