@@ -19,7 +19,7 @@
 
 #include "store/store_int.h"
 
-#define PG_STMT_CACHE 96
+#define PG_STMT_CACHE 256
 #define PG_MAX_PARAMS 16
 
 struct stmt_slot {

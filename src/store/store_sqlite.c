@@ -14,7 +14,7 @@
 
 #include "store/store_int.h"
 
-#define SQLITE_STMT_CACHE 96
+#define SQLITE_STMT_CACHE 256
 
 struct stmt_slot {
     const char *sql;
