@@ -5,9 +5,10 @@
  * separate worker), so the server delivers them by reading the log: one
  * thread wakes every EVENTS_POLL_NS, or at once when the bell rings, and
  * for each tenant with open WebSockets reads the events after the lowest
- * seq those sockets have seen (ops_event_list, EVENTS_BATCH at a time) and
- * hands each to the hub (ws.c), which queues it to every socket of that
- * tenant that is exactly one behind it. The log, not memory, is the buffer:
+ * seq those sockets have seen (ops_event_list, EVENTS_BATCH at a time; and
+ * after the highest too when they are far apart, so a long replay never
+ * delays live events) and hands each to the hub (ws.c), which queues it to
+ * every socket of that tenant that is exactly one behind it. The log, not memory, is the buffer:
  * a socket whose queue is full waits and is served from the log later.
  * The same thread prunes events older than SB_EVENT_RETENTION, at most
  * EVENTS_PRUNE_MAX per run. Only this thread touches the pump's state; the
@@ -143,35 +144,45 @@ static int events_collect(void *ud, const struct store_event *e)
     return 0;
 }
 
-/* One tenant's next batch; returns 1 when the batch was full (more may wait). */
-static int events_pump_tenant(struct http_events *ev, const struct http_ws_tenant *t)
+/* The tenant's next batch after after_seq; returns 1 when it was full (more may wait). */
+static int events_pump_range(struct http_events *ev, const char *tenant_id, int64_t after_seq)
 {
     struct http_server *srv = ev->srv;
     struct store *db = srv->app->db;
     struct err e = {0};
-    struct log_ctx lctx = {NULL, NULL, t->tenant_id};
+    struct log_ctx lctx = {NULL, NULL, tenant_id};
 
     buf_reset(&ev->buf);
     ev->n = 0;
-    if (ops_event_list(db, t->tenant_id, t->after_seq, EVENTS_BATCH, events_collect, ev, &e) != 0) {
+    if (ops_event_list(db, tenant_id, after_seq, EVENTS_BATCH, events_collect, ev, &e) != 0) {
         events_log_error(ev, "reading events", &e);
         return 0;
     }
     if (ev->n == 0)
         return 0;
-    if (ev->seq[0] > t->after_seq + 1) {
+    if (ev->seq[0] > after_seq + 1) {
         /* Seqs have no gaps, so the ones missing below the first were pruned. */
         int64_t last = 0;
-        if (ops_event_last_seq(db, t->tenant_id, &last, &e) != 0) {
+        if (ops_event_last_seq(db, tenant_id, &last, &e) != 0) {
             events_log_error(ev, "reading the last event id", &e);
             return 0;
         }
-        log_write(LOG_INFO, &lctx, NULL, "websocket resync: events after %" PRId64 " were pruned", t->after_seq);
-        http__ws_resync_behind(srv, ev->round, t->tenant_id, ev->seq[0], last);
+        log_write(LOG_INFO, &lctx, NULL, "websocket resync: events after %" PRId64 " were pruned", after_seq);
+        http__ws_resync_behind(srv, ev->round, tenant_id, after_seq, ev->seq[0], last);
     }
     for (int i = 0; i < ev->n; i++)
-        http__ws_deliver(srv, ev->round, t->tenant_id, ev->seq[i], ev->buf.data + ev->off[i], ev->len[i]);
+        http__ws_deliver(srv, ev->round, tenant_id, ev->seq[i], ev->buf.data + ev->off[i], ev->len[i]);
     return ev->n == EVENTS_BATCH;
+}
+
+/* Sockets at the head get live events in every round, whatever the
+ * sockets still replaying a backlog need. */
+static int events_pump_tenant(struct http_events *ev, const struct http_ws_tenant *t)
+{
+    int more = events_pump_range(ev, t->tenant_id, t->min_seq);
+    if (t->max_seq >= t->min_seq + EVENTS_BATCH)
+        more |= events_pump_range(ev, t->tenant_id, t->max_seq);
+    return more;
 }
 
 static int64_t events_prune_interval_ns(const struct config *cfg)

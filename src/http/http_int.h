@@ -157,17 +157,21 @@ void http__event_frame(struct buf *b, const struct store_event *ev);
 
 /* The pump's side of the hub (ws.c), all under srv->ws_mu. A round marks
  * the WebSockets that can take events now (open, queue below its soft
- * limit) and lists their tenants with the lowest seq each has seen. */
+ * limit) and lists their tenants with the lowest and highest seq those
+ * have seen (the pump reads after both, so one client replaying a long
+ * backlog does not hold back the live ones). */
 struct http_ws_tenant {
     char tenant_id[CORE_ID_MAX];
-    int64_t after_seq;
+    int64_t min_seq;
+    int64_t max_seq;
 };
 /* *out is malloc'd (caller frees), *n entries; ERR_NOMEM. */
 int http__ws_round(struct http_server *srv, uint64_t round, struct http_ws_tenant **out, int *n);
-/* Events were pruned below first_seq: every WebSocket of the round that has
- * not seen first_seq - 1 gets a resync message and continues after last_seq. */
-void http__ws_resync_behind(struct http_server *srv, uint64_t round, const char *tenant_id, int64_t first_seq,
-                            int64_t last_seq);
+/* Reading after after_seq found first_seq: the ones between were pruned.
+ * Every WebSocket of the round at a seq in [after_seq, first_seq - 1) gets
+ * a resync message and continues after last_seq. */
+void http__ws_resync_behind(struct http_server *srv, uint64_t round, const char *tenant_id, int64_t after_seq,
+                            int64_t first_seq, int64_t last_seq);
 /* Queue event frame seq to each WebSocket of the round in tenant_id whose
  * last seen seq is seq - 1 (so nothing is skipped or sent twice), while its
  * queue stays below the soft limit. */

@@ -122,8 +122,10 @@ int http__ws_round(struct http_server *srv, uint64_t round, struct http_ws_tenan
         while (i < count && strcmp(v[i].tenant_id, w->tenant_id) != 0)
             i++;
         if (i < count) {
-            if (w->last_seq < v[i].after_seq)
-                v[i].after_seq = w->last_seq;
+            if (w->last_seq < v[i].min_seq)
+                v[i].min_seq = w->last_seq;
+            if (w->last_seq > v[i].max_seq)
+                v[i].max_seq = w->last_seq;
             continue;
         }
         if (count == cap) {
@@ -137,7 +139,7 @@ int http__ws_round(struct http_server *srv, uint64_t round, struct http_ws_tenan
             cap = ncap;
         }
         snprintf(v[count].tenant_id, sizeof v[count].tenant_id, "%s", w->tenant_id);
-        v[count].after_seq = w->last_seq;
+        v[count].min_seq = v[count].max_seq = w->last_seq;
         count++;
     }
     pthread_mutex_unlock(&srv->ws_mu);
@@ -150,13 +152,14 @@ int http__ws_round(struct http_server *srv, uint64_t round, struct http_ws_tenan
     return 0;
 }
 
-void http__ws_resync_behind(struct http_server *srv, uint64_t round, const char *tenant_id, int64_t first_seq,
-                            int64_t last_seq)
+void http__ws_resync_behind(struct http_server *srv, uint64_t round, const char *tenant_id, int64_t after_seq,
+                            int64_t first_seq, int64_t last_seq)
 {
     static const char resync[] = "{\"type\":\"resync\",\"reason\":\"events_pruned\"}";
     pthread_mutex_lock(&srv->ws_mu);
     for (struct http_ws *w = srv->ws; w; w = w->next) {
-        if (w->round != round || w->last_seq >= first_seq - 1 || strcmp(w->tenant_id, tenant_id) != 0)
+        if (w->round != round || w->last_seq < after_seq || w->last_seq >= first_seq - 1 ||
+            strcmp(w->tenant_id, tenant_id) != 0)
             continue;
         pthread_mutex_lock(&w->mu);
         ws_queue_text(w, resync, sizeof resync - 1);
