@@ -214,7 +214,7 @@ class EventsTest(unittest.TestCase):
         self.assertEqual(set(m), {"id", "type", "created_at", "data"})
         self.assertEqual(m["id"], last + 1)
         self.assertEqual(m["type"], "message.status")
-        age = datetime.datetime.utcnow() - parse_time(m["created_at"])
+        age = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - parse_time(m["created_at"])
         self.assertLess(abs(age.total_seconds()), 60)
         self.assertEqual(m["data"]["message_id"], "msg_%d" % (last + 1))
         self.assertEqual(m["data"]["status"], "delivered")
