@@ -369,6 +369,7 @@ static int cmd_serve(const struct cli_args *a)
         return rc;
     struct err e = {0};
     struct ops_metrics *metrics = NULL;
+    struct http_event_bell *bell = NULL;
     struct buf problems = {0};
     int prod = config_is_production(&c.cfg);
 
@@ -424,12 +425,19 @@ static int cmd_serve(const struct cli_args *a)
         rc = CLI_FAIL;
         goto out;
     }
+    /* In-process producers of realtime events (the job workers) get
+     * (http_event_poke, bell) to call after each commit that appended some. */
+    if (http_event_bell_new(&bell, &e) != 0) {
+        rc = cli_fail(&e);
+        goto out;
+    }
     struct http_app app = {
-        .cfg = &c.cfg, .db = c.db, .auth = c.auth, .metrics = metrics, .keys = c.keys,
+        .cfg = &c.cfg, .db = c.db, .auth = c.auth, .metrics = metrics, .keys = c.keys, .events_bell = bell,
     };
     if (http_serve(&app, &e) != 0)
         rc = cli_fail(&e);
 out:
+    http_event_bell_free(bell);
     buf_free(&problems);
     ops_metrics_free(metrics);
     cli_ctx_close(&c);

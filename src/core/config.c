@@ -75,6 +75,9 @@ const struct config_def config_schema[] = {
     CFG("SB_WEBHOOK_REPLAY_WINDOW", CONFIG_INT, "691200", 0, replay_window_s,
         "Seconds: a webhook whose signed provider timestamp is older is refused as a replay (WhatsApp signs "
         "event timestamps in the body; Meta retries for up to 7 days, so the default is 8)."),
+    CFG("SB_EVENT_RETENTION", CONFIG_INT, "604800", 0, event_retention_s,
+        "Seconds the realtime event log keeps events for WebSocket clients to resume from (default 7 days); a "
+        "client that was away longer gets a resync message and reloads its state."),
     {NULL, CONFIG_STR, NULL, 0, 0, NULL},
 };
 
@@ -100,6 +103,7 @@ static const struct config_range config_ranges[] = {
     {"SB_WORKERS", 0, 256},
     {"SB_PROVIDER_TIMEOUT_MS", 100, 600000},
     {"SB_WEBHOOK_REPLAY_WINDOW", 60, 366LL * 86400},
+    {"SB_EVENT_RETENTION", 1, 366LL * 86400},
 };
 
 /* SB_ names the tooling uses that are not settings (scripts/test.sh knobs,

@@ -191,6 +191,7 @@ struct config {
     char *graph_api_base;
     int64_t provider_timeout_ms;
     int64_t replay_window_s; /* oldest signed provider timestamp a webhook may carry */
+    int64_t event_retention_s; /* how long the realtime event log keeps events */
 };
 
 struct config_def {

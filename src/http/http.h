@@ -3,7 +3,8 @@
  * thread pool; libwslay framing over MHD's upgrade), the router with path
  * parameters, the middleware chain (request id, W3C traceparent, CORS,
  * security headers, body limit, authentication, role checks, JSON access
- * log, metrics) and the API routes, which call domain modules only.
+ * log, metrics), the API routes, which call domain modules only, and the
+ * realtime event feed (the event log pumped to WebSockets, docs/events.md).
  *
  * http alone maps enum err_code to HTTP statuses. Every error response has
  * one shape: {"error":{"code":"…","message":"…","request_id":"…"}}.
@@ -19,6 +20,20 @@
 #include "queue/queue.h"
 #include "store/store.h"
 
+/* The doorbell of the server's realtime event pump. The pump reads the
+ * event log (ops_event_*) every ~100 ms; a producer in the same process
+ * (API route, job worker) that just committed events rings the bell so the
+ * pump reads at once. Thread-safe; outlives the server using it. */
+struct http_event_bell;
+
+/* ERR_NOMEM. */
+int http_event_bell_new(struct http_event_bell **out, struct err *e);
+void http_event_bell_free(struct http_event_bell *b); /* NULL is a no-op */
+/* Ring bell (a struct http_event_bell *). Shaped as a void (*)(void *)
+ * callback so main can hand (http_event_poke, bell) to modules below http.
+ * Any thread, after the commit; never blocks on I/O; NULL is a no-op. */
+void http_event_poke(void *bell);
+
 /* What the server needs; all borrowed and outliving http_serve. */
 struct http_app {
     const struct config *cfg;
@@ -27,6 +42,7 @@ struct http_app {
     struct ops_metrics *metrics;
     struct ops_keyring *keys;
     struct queue *queue;          /* this process's job workers; NULL when it runs none */
+    struct http_event_bell *events_bell; /* may be NULL: the server then uses its own */
 };
 
 /* Listen on cfg->listen and serve until SIGTERM or SIGINT, then stop

@@ -132,14 +132,50 @@ struct http_server {
     struct http_ws *ws;                /* open WebSockets */
     int ws_threads;                    /* running WebSocket threads */
     int ws_stopping;                   /* set at shutdown: WebSockets close */
+    struct http_events *events;        /* the event pump (events.c) */
 };
 
-/* WebSocket: build the 101 response for r (validated handshake) or an error. */
+/* WebSocket: build the 101 response for r (validated handshake, resume
+ * position from ?last_event_id= or Last-Event-ID) or an error (400 for a
+ * bad last_event_id, 426 for a bad handshake). */
 void http__ws_upgrade(struct http_req *r);
-/* Queue a text message to every WebSocket of tenant_id. Returns how many got it. */
-int http__ws_publish(struct http_server *srv, const char *tenant_id, const char *json);
 /* Hub lifecycle (server.c). */
 int http__ws_hub_init(struct http_server *srv);
 void http__ws_hub_shutdown(struct http_server *srv);
+
+/* The event pump (events.c): a thread that reads the event log for every
+ * tenant with open WebSockets and queues each event, in seq order, once to
+ * each of them; it also prunes the log by SB_EVENT_RETENTION. Started after
+ * the daemon, stopped before the hub shuts down (server.c); stop is a no-op
+ * when start did not run or failed. start: ERR_NOMEM, ERR_IO. */
+int http__events_start(struct http_server *srv, struct err *e);
+void http__events_stop(struct http_server *srv);
+/* Make the pump run a round now (a new WebSocket, a drained queue). */
+void http__events_poke(struct http_server *srv);
+/* Append the wire frame of ev: {"id","type","created_at","data"}. */
+void http__event_frame(struct buf *b, const struct store_event *ev);
+
+/* The pump's side of the hub (ws.c), all under srv->ws_mu. A round marks
+ * the WebSockets that can take events now (open, queue below its soft
+ * limit) and lists their tenants with the lowest and highest seq those
+ * have seen (the pump reads after both, so one client replaying a long
+ * backlog does not hold back the live ones). */
+struct http_ws_tenant {
+    char tenant_id[CORE_ID_MAX];
+    int64_t min_seq;
+    int64_t max_seq;
+};
+/* *out is malloc'd (caller frees), *n entries; ERR_NOMEM. */
+int http__ws_round(struct http_server *srv, uint64_t round, struct http_ws_tenant **out, int *n);
+/* Reading after after_seq found first_seq: the ones between were pruned.
+ * Every WebSocket of the round at a seq in [after_seq, first_seq - 1) gets
+ * a resync message and continues after last_seq. */
+void http__ws_resync_behind(struct http_server *srv, uint64_t round, const char *tenant_id, int64_t after_seq,
+                            int64_t first_seq, int64_t last_seq);
+/* Queue event frame seq to each WebSocket of the round in tenant_id whose
+ * last seen seq is seq - 1 (so nothing is skipped or sent twice), while its
+ * queue stays below the soft limit. */
+void http__ws_deliver(struct http_server *srv, uint64_t round, const char *tenant_id, int64_t seq,
+                      const char *frame, size_t len);
 
 #endif

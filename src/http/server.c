@@ -371,6 +371,8 @@ int http_serve(const struct http_app *app, struct err *e)
         rc = err_set(e, ERR_IO, "listen_failed", "cannot listen on %s", app->cfg->listen);
         goto out;
     }
+    if ((rc = http__events_start(s, e)) != 0)
+        goto out;
     if (pthread_create(&s->reaper, NULL, server_reaper, s) == 0)
         s->reaper_started = 1;
 
@@ -387,6 +389,7 @@ int http_serve(const struct http_app *app, struct err *e)
     if (lfd != MHD_INVALID_SOCKET)
         shutdown(lfd, SHUT_RDWR);
     http__ws_hub_shutdown(s);
+    http__events_stop(s);
     int64_t grace = app->cfg->shutdown_grace_s > 0 ? app->cfg->shutdown_grace_s : 10;
     int64_t deadline = time_mono_ns() + grace * 1000000000LL;
     while (s->inflight > 0 && time_mono_ns() < deadline) {

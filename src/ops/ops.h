@@ -95,13 +95,42 @@ int ops_security_event(struct store *db, const char *tenant_id, const char *kind
 
 /* ---------------------------------------------------- realtime events */
 
-/* The realtime event log (DESIGN.md §6): domain modules append events inside
- * the transaction that makes the change, so an event exists exactly when its
- * change committed; the WebSocket hub reads them back in order per tenant.
- * type is "message.created", "message.status", …; data is a JSON object
- * text. Sequence numbers are per tenant, 1, 2, … in commit order; *out_seq
- * (may be NULL) receives the new one. Implemented in ops_events.c. */
+/* The realtime event log (DESIGN.md §6, wire format in docs/events.md):
+ * domain modules append events inside the transaction that makes the
+ * change, so an event exists exactly when its change committed; the
+ * server's event pump reads them back in order per tenant and sends them to
+ * that tenant's WebSockets. type is "message.created", "message.status", …
+ * (1-63 characters of [a-z0-9._]); data is a JSON object text. Sequence
+ * numbers are per tenant, 1, 2, … in commit order without gaps; *out_seq
+ * (may be NULL) receives the new one. ERR_INVALID ("invalid_event") for a
+ * bad type or data, ERR_NOTFOUND for an unknown tenant.
+ * It holds the tenant's event lock until tx ends (store_event_append): append
+ * last, just before the commit, and do not append to the same tenant's audit
+ * log from another transaction while tx is open. After the commit, poke the
+ * server's event pump when one runs in this process (the callback main
+ * hands out, http_event_poke), so clients get the event at once rather than
+ * at the pump's next poll. Implemented in ops_events.c. */
 int ops_event_append(struct store_tx *tx, const char *tenant_id, const char *type, const char *data,
                      int64_t *out_seq, struct err *e);
+
+/* The tenant's events with seq > after_seq, oldest first, at most limit
+ * (<= 0: all). cb runs per event while a store connection is held (it must
+ * not call the store unless the pool has >= 2 connections); the event is
+ * borrowed for the call; a non-zero return stops the walk and is returned.
+ * ERR_INVALID without a tenant id. */
+int ops_event_list(struct store *db, const char *tenant_id, int64_t after_seq, int limit, store_event_cb cb,
+                   void *ud, struct err *e);
+/* The tenant's newest seq (0 before its first event). */
+int ops_event_last_seq(struct store *db, const char *tenant_id, int64_t *out_last, struct err *e);
+/* The tenant's oldest retained and newest seq (both 0 when it has none):
+ * a client that has seen up to n missed pruned events when n < first - 1. */
+int ops_event_bounds(struct store *db, const char *tenant_id, int64_t *out_first, int64_t *out_last,
+                     struct err *e);
+/* Global (maintenance, the server's event pump prunes by SB_EVENT_RETENTION):
+ * delete at most limit (<= 0: 1000) events created before before_ms, oldest
+ * first, keeping every tenant's newest event so its seq continues.
+ * *out_deleted (may be NULL) receives the count; limit reached means more
+ * may be left. */
+int ops_event_prune(struct store *db, int64_t before_ms, int limit, int64_t *out_deleted, struct err *e);
 
 #endif

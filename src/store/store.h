@@ -575,6 +575,41 @@ int store_crm_account_seed(struct store *db, const char *tenant_id, const char *
 
 /* ------------------------------------ realtime event log (store_events.c) */
 
+/* One row of the realtime event log. type and data (JSON object text) are
+ * borrowed: from the caller on append, from the row in a callback. */
+struct store_event {
+    int64_t seq;                  /* per tenant: 1, 2, … in commit order, no gaps */
+    char tenant_id[CORE_ID_MAX];
+    char type[64];                /* "message.created", "message.status", … */
+    const char *data;
+    int64_t created_at;           /* ms */
+};
+
+typedef int (*store_event_cb)(void *ud, const struct store_event *ev);
+
+/* Append an event inside tx: seq = the tenant's last seq + 1, written to
+ * *out_seq (may be NULL). Serialised per tenant until tx ends (BEGIN
+ * IMMEDIATE on SQLite, a per-tenant advisory transaction lock on
+ * PostgreSQL), so seq order is commit order and a rolled-back append frees
+ * its seq for the next one: readers never see a gap. Call it last in the
+ * transaction, just before the commit, to hold the lock briefly.
+ * created_at <= 0 means now. ERR_INVALID without a tenant, type or data;
+ * ERR_NOTFOUND when the tenant does not exist. */
+int store_event_append(struct store_tx *tx, const char *tenant_id, const char *type, const char *data,
+                       int64_t created_at, int64_t *out_seq, struct err *e);
+/* The tenant's events with seq > after_seq, ascending, at most limit (<= 0:
+ * all). cb runs per row while a connection is held. */
+int store_event_list(struct store *db, const char *tenant_id, int64_t after_seq, int limit, store_event_cb cb,
+                     void *ud, struct err *e);
+/* The tenant's oldest retained and newest seq; both 0 when it has none. */
+int store_event_bounds(struct store *db, const char *tenant_id, int64_t *out_first, int64_t *out_last,
+                       struct err *e);
+/* Global (maintenance): delete at most limit events created before
+ * before_ms, oldest first, across tenants, but never a tenant's newest event
+ * (its seq is where the next append continues). *out_deleted (may be NULL)
+ * receives the count. */
+int store_event_prune(struct store *db, int64_t before_ms, int limit, int64_t *out_deleted, struct err *e);
+
 
 /* ------------------------------------------------ opt-outs (store_compliance.c) */
 

@@ -999,7 +999,16 @@ static void test_core__config_production_problems(void)
 
     clear_sb_env();
     CHECK_EQ_INT(config_load(&c, "", &e), 0);
+    /* The default public URL is plain http on loopback: refused too. */
+    CHECK_EQ_INT(config_check_production(&c, &problems), 2);
+    CHECK(strstr(problems.data, "SB_PUBLIC_URL") != NULL);
+    CHECK_EQ_INT(config_set(&c, "SB_PUBLIC_URL", "https://switchboard.example.com", &e), 0);
+    /* A public URL must be a URL without a trailing slash. */
+    CHECK_EQ_INT(config_set(&c, "SB_PUBLIC_URL", "switchboard.example.com", &e), ERR_INVALID);
+    CHECK_EQ_INT(config_set(&c, "SB_PUBLIC_URL", "https://switchboard.example.com/", &e), ERR_INVALID);
+    CHECK_EQ_INT(config_set(&c, "SB_TWILIO_API_BASE", "ftp://api.twilio.com", &e), ERR_INVALID);
     /* The development default key is refused. */
+    buf_reset(&problems);
     CHECK_EQ_INT(config_check_production(&c, &problems), 1);
     CHECK(strstr(problems.data, "SB_SECRET_KEY") != NULL);
     /* Unsigned webhooks add a problem, one line each. */

@@ -1,7 +1,8 @@
 /*
  * Unit tests for the http module: the OpenAPI document agrees with the route
  * table (both ways), and the request-id, traceparent, CORS allowlist and
- * listen-address parsers accept what they should and nothing else.
+ * listen-address parsers accept what they should and nothing else; the
+ * realtime event frame is the documented wire format.
  * Everything that needs a running server is in tests/integration/.
  */
 #include <stdio.h>
@@ -197,6 +198,38 @@ static void test_http__status_map(void)
     CHECK_EQ_INT(http__status_for(ERR_UPSTREAM), 503);
 }
 
+static void test_http__event_frame(void)
+{
+    struct store_event ev;
+    struct buf b = {0};
+    memset(&ev, 0, sizeof ev);
+    ev.seq = 1042;
+    snprintf(ev.type, sizeof ev.type, "message.status");
+    ev.data = "{\"message_id\":\"m1\",\"status\":\"delivered\",\"error\":null}";
+    ev.created_at = 1767607201123LL; /* 2026-01-05T10:00:01.123Z */
+    http__event_frame(&b, &ev);
+    buf_putc(&b, '\0');
+    CHECK_EQ_STR(b.data, "{\"id\":1042,\"type\":\"message.status\",\"created_at\":\"2026-01-05T10:00:01.123Z\","
+                         "\"data\":{\"message_id\":\"m1\",\"status\":\"delivered\",\"error\":null}}");
+    cJSON *doc = cJSON_Parse(b.data);
+    CHECK(doc != NULL);
+    cJSON_Delete(doc);
+    buf_free(&b);
+}
+
+static void test_http__event_bell(void)
+{
+    struct http_event_bell *bell = NULL;
+    struct err e = {0};
+    CHECK_EQ_INT(http_event_bell_new(&bell, &e), 0);
+    CHECK(bell != NULL);
+    http_event_poke(bell);
+    http_event_poke(bell); /* ringing twice before anyone waits is one wake-up */
+    http_event_poke(NULL);
+    http_event_bell_free(bell);
+    http_event_bell_free(NULL);
+}
+
 int main(void)
 {
     TEST_RUN(test_http__openapi_matches_routes);
@@ -207,5 +240,7 @@ int main(void)
     TEST_RUN(test_http__cors_allowlist);
     TEST_RUN(test_http__parse_listen);
     TEST_RUN(test_http__status_map);
+    TEST_RUN(test_http__event_frame);
+    TEST_RUN(test_http__event_bell);
     TEST_DONE();
 }

@@ -1,7 +1,7 @@
 """
 WebSocket at /api/v1/events over a raw socket: an authenticated upgrade gets
 101 with the RFC 6455 Sec-WebSocket-Accept and a first text frame
-{"type":"hello","tenant_id":…}; the server answers a ping with a pong
+{"type":"hello","tenant_id":…,"last_event_id":0}; the server answers a ping with a pong
 carrying the same payload and answers a close frame with a close frame.
 Without credentials the upgrade is refused with 401; a plain GET is 426.
 """
@@ -92,7 +92,7 @@ class WebSocketTest(unittest.TestCase):
             op, payload = read_frame(s)
             self.assertEqual(op, 1)
             hello = json.loads(payload)
-            self.assertEqual(hello, {"type": "hello", "tenant_id": self.tenant})
+            self.assertEqual(hello, {"type": "hello", "tenant_id": self.tenant, "last_event_id": 0})
             send_frame(s, 0x9, b"are-you-there")
             op, payload = read_frame(s)
             self.assertEqual((op, payload), (0xA, b"are-you-there"))
