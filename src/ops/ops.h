@@ -104,9 +104,9 @@ int ops_security_event(struct store *db, const char *tenant_id, const char *kind
  * numbers are per tenant, 1, 2, … in commit order without gaps; *out_seq
  * (may be NULL) receives the new one. ERR_INVALID ("invalid_event") for a
  * bad type or data, ERR_NOTFOUND for an unknown tenant.
- * It holds the tenant's event lock until tx ends (store_event_append): append
- * last, just before the commit, and do not append to the same tenant's audit
- * log from another transaction while tx is open. After the commit, poke the
+ * It holds the event-log lock (PostgreSQL: one advisory lock for all
+ * tenants) until tx ends (store_event_append): append last, just before the
+ * commit, so other transactions wait for it as briefly as possible. After the commit, poke the
  * server's event pump when one runs in this process (the callback main
  * hands out, http_event_poke), so clients get the event at once rather than
  * at the pump's next poll. Implemented in ops_events.c. */

@@ -4,11 +4,14 @@
  *
  * Invariants: a tenant's seq runs 1, 2, … in commit order without gaps.
  * Appends compute last + 1 inside the caller's write transaction while it
- * holds the tenant's write lock (BEGIN IMMEDIATE serialises every writer on
- * SQLite; PostgreSQL takes the backend's per-tenant advisory transaction
- * lock, released only at commit or rollback), so a reader that has seen seq
- * n can never later find a seq below n appear. Pruning keeps each tenant's
- * newest row, because that row is where the next seq continues.
+ * holds the event-log lock (BEGIN IMMEDIATE serialises every writer on
+ * SQLite; PostgreSQL takes one advisory transaction lock for the whole log,
+ * released only at commit or rollback), so a reader that has seen seq n can
+ * never later find a seq below n appear. One lock for every tenant rather
+ * than one per tenant: a worker batch or a group commit appends events of
+ * many tenants in one transaction, and per-tenant locks taken in different
+ * orders by two such transactions would deadlock. Pruning keeps each
+ * tenant's newest row, because that row is where the next seq continues.
  */
 #include <string.h>
 
@@ -30,8 +33,8 @@ int store_event_append(struct store_tx *tx, const char *tenant_id, const char *t
         (rc = store__need(data, "event data", e)))
         return rc;
     p[0] = store__ptext(tenant_id);
-    if (db->be->tenant_lock_sql) {
-        rc = store__q(db, tx->c, db->be->tenant_lock_sql, p, 1, NULL, NULL, NULL, e);
+    if (db->be->event_lock_sql) {
+        rc = store__q(db, tx->c, db->be->event_lock_sql, NULL, 0, NULL, NULL, NULL, e);
         if (rc)
             return rc;
     }

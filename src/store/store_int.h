@@ -59,6 +59,8 @@ struct store_backend {
     const char *table_exists_sql;    /* one '?' (table name) -> one row, count */
     const char *migration_lock_sql;  /* serialises migrators inside a tx; NULL = none needed */
     const char *tenant_lock_sql;     /* one '?' (tenant id); serialises per tenant in a tx; NULL = none */
+    const char *event_lock_sql;      /* serialises event-log appends in a tx (one lock for every tenant, so
+                                      * a batch touching many tenants cannot deadlock); NULL = none */
     const struct store__migration *migrations;
 
     /* Open a connection configured for use (pragmas, time zone). ERR_IO/ERR_UPSTREAM. */

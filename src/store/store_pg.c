@@ -280,6 +280,7 @@ const struct store_backend store__pg_backend = {
                         "WHERE table_schema = current_schema() AND table_name = ?",
     .migration_lock_sql = "SELECT pg_advisory_xact_lock(7300, 1)",
     .tenant_lock_sql = "SELECT pg_advisory_xact_lock(7301, hashtext(?))",
+    .event_lock_sql = "SELECT pg_advisory_xact_lock(7302, 0)",
     .migrations = store__migrations_postgres,
     .open = pg_open,
     .close = pg_close,

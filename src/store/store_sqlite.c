@@ -221,6 +221,7 @@ const struct store_backend store__sqlite_backend = {
     .table_exists_sql = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
     .migration_lock_sql = NULL,
     .tenant_lock_sql = NULL,
+    .event_lock_sql = NULL,
     .migrations = store__migrations_sqlite,
     .open = sqlite_open,
     .close = sqlite_close,

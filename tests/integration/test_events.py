@@ -63,7 +63,7 @@ class EventLog:
             at = at or "(extract(epoch from clock_timestamp()) * 1000)::bigint"
             text = (
                 "BEGIN;\n"
-                "SELECT pg_advisory_xact_lock(7301, hashtext('%(t)s')) \\g /dev/null\n"
+                "SELECT pg_advisory_xact_lock(7302, 0) \\g /dev/null\n"
                 "INSERT INTO events (tenant_id, seq, type, data, created_at)\n"
                 " SELECT '%(t)s', b.last + i, '%(ty)s',\n"
                 "  json_build_object('message_id', 'msg_' || (b.last + i), 'conversation_id', 'cnv_1',\n"
