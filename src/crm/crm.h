@@ -201,6 +201,10 @@ struct crm_page {
 /* The tenant's message by id, handed to cb (borrowed for the call). ERR_NOTFOUND. */
 int crm_message_get(struct store *db, const char *tenant_id, const char *message_id, store_message_cb cb,
                     void *ud, struct err *e);
+/* The message by id inside tx (it sees what tx wrote: the API's reply and
+ * the realtime event are read so). ERR_NOTFOUND. */
+int crm_message_get_tx(struct store_tx *tx, const char *tenant_id, const char *message_id, store_message_cb cb,
+                       void *ud, struct err *e);
 /* A message's status history, oldest first (empty for an unknown id). */
 int crm_message_events(struct store *db, const char *tenant_id, const char *message_id,
                        store_message_event_cb cb, void *ud, struct err *e);
@@ -252,7 +256,8 @@ int crm_contact_get(struct store *db, const char *tenant_id, const char *contact
 /* ----------------------------------------------------------------- JSON */
 
 /* The message object: {id, conversation_id, account_id, channel, direction,
- * type, body, media (array, [] when none), template (object or null),
+ * address (the customer's: sender of an inbound message, recipient of an
+ * outbound one), type, body, media (array, [] when none), template (object or null),
  * status, provider_message_id, error ({code, text} or null), created_at,
  * sent_at, delivered_at, read_at, failed_at, updated_at}; times RFC 3339 or
  * null when 0. */

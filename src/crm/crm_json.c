@@ -26,6 +26,8 @@ void crm_message_json(struct buf *b, const struct store_message *m)
     buf_json_str(b, m->channel);
     buf_puts(b, ",\"direction\":");
     buf_json_str(b, m->direction);
+    buf_puts(b, ",\"address\":");
+    buf_json_str(b, m->address);
     buf_puts(b, ",\"type\":");
     buf_json_str(b, m->type);
     buf_puts(b, ",\"body\":");

@@ -308,6 +308,12 @@ int crm_message_get(struct store *db, const char *tenant_id, const char *message
     return store_message_get(db, tenant_id, message_id, cb, ud, e);
 }
 
+int crm_message_get_tx(struct store_tx *tx, const char *tenant_id, const char *message_id, store_message_cb cb,
+                       void *ud, struct err *e)
+{
+    return store_message_get_tx(tx, tenant_id, message_id, cb, ud, e);
+}
+
 int crm_message_events(struct store *db, const char *tenant_id, const char *message_id,
                        store_message_event_cb cb, void *ud, struct err *e)
 {

@@ -169,6 +169,7 @@ int crm_inbound_record(struct store_tx *tx, const char *tenant_id, const struct 
     snprintf(m.conversation_id, sizeof(m.conversation_id), "%s", cv.id);
     snprintf(m.account_id, sizeof(m.account_id), "%s", in->account_id);
     snprintf(m.direction, sizeof(m.direction), "inbound");
+    snprintf(m.address, sizeof(m.address), "%s", addr);
     snprintf(m.type, sizeof(m.type), "%s", in->type ? in->type : "text");
     m.body = in->body;
     m.media = in->media_json;
@@ -239,6 +240,7 @@ int crm_outbound_create(struct store_tx *tx, const char *tenant_id, const struct
     snprintf(m.conversation_id, sizeof(m.conversation_id), "%s", cv.id);
     snprintf(m.account_id, sizeof(m.account_id), "%s", in->account_id);
     snprintf(m.direction, sizeof(m.direction), "outbound");
+    snprintf(m.address, sizeof(m.address), "%s", addr);
     snprintf(m.type, sizeof(m.type), "%s", type);
     m.body = in->body;
     m.media = in->media_json;

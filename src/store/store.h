@@ -413,6 +413,7 @@ struct store_message {
     char account_id[CORE_ID_MAX];
     char channel[16];             /* read from the conversation */
     char direction[16];           /* inbound | outbound */
+    char address[STORE_ADDRESS_MAX]; /* the customer's: sender (inbound) or recipient (outbound), normalised */
     char type[32];                /* text, image, template, … */
     const char *body;             /* borrowed; "" or NULL = none */
     const char *media;            /* JSON array text; "" or NULL = none */
@@ -521,6 +522,11 @@ int store_message_event_insert(struct store_tx *tx, const char *tenant_id, const
                                const char *status, int64_t provider_ts, int64_t received_at, const char *error_code,
                                const char *error_text, int applied, struct err *e);
 
+/* A message by id read inside tx (sees the transaction's own writes); the
+ * row is borrowed for cb. ERR_NOTFOUND. */
+int store_message_get_tx(struct store_tx *tx, const char *tenant_id, const char *message_id, store_message_cb cb,
+                         void *ud, struct err *e);
+
 /* Reads (each on a pooled connection). */
 int store_message_get(struct store *db, const char *tenant_id, const char *message_id, store_message_cb cb,
                       void *ud, struct err *e);
@@ -615,7 +621,7 @@ int store_event_prune(struct store *db, int64_t before_ms, int limit, int64_t *o
 
 struct store_opt_out {
     char account_id[CORE_ID_MAX];
-    char address[128];          /* normalised (E.164, lower-case email) */
+    char address[STORE_ADDRESS_MAX]; /* normalised (E.164, lower-case email) */
     char keyword[32];           /* the word that opted out, "" when manual */
     char source[16];            /* keyword | manual */
     int64_t created_at;

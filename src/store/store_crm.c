@@ -377,7 +377,7 @@ int store_conversation_update(struct store *db, const char *tenant_id, const cha
 #define MSG_COLS                                                                                                \
     "m.id, m.conversation_id, m.account_id, cv.channel, m.direction, m.type, m.body, m.media, m.template,"      \
     " m.status, m.provider_message_id, m.error_code, m.error_text, m.idempotency_key, m.created_at, m.sent_at," \
-    " m.delivered_at, m.read_at, m.failed_at, m.updated_at"
+    " m.delivered_at, m.read_at, m.failed_at, m.updated_at, m.address"
 #define MSG_FROM " FROM messages m JOIN conversations cv ON cv.id = m.conversation_id"
 
 struct msg_iter {
@@ -412,6 +412,7 @@ static int row_msg_cb(void *ud, const struct store_row *r)
     m.read_at = store__col_int(r, 17);
     m.failed_at = store__col_int(r, 18);
     m.updated_at = store__col_int(r, 19);
+    store__cpy(m.address, sizeof(m.address), store__col_text(r, 20));
     it->n++;
     return it->cb ? it->cb(it->ud, &m) : 0;
 }
@@ -450,7 +451,7 @@ int store_message_insert(struct store_tx *tx, const char *tenant_id, struct stor
                          struct err *e)
 {
     struct store_message_state st;
-    struct store_param p[14];
+    struct store_param p[15];
     int64_t changed = 0;
     int rc;
 
@@ -476,11 +477,12 @@ int store_message_insert(struct store_tx *tx, const char *tenant_id, struct stor
     p[11] = store__ptext_or_null(m->idempotency_key);
     p[12] = store__pint(m->created_at);
     p[13] = store__pint(m->updated_at ? m->updated_at : m->created_at);
+    p[14] = store__ptext(m->address);
     rc = store__q(tx->db, tx->c,
                   "INSERT INTO messages (id, tenant_id, conversation_id, account_id, direction, type, body, media,"
-                  " template, status, provider_message_id, idempotency_key, created_at, updated_at)"
-                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                  p, 14, NULL, NULL, &changed, e);
+                  " template, status, provider_message_id, idempotency_key, created_at, updated_at, address)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                  p, 15, NULL, NULL, &changed, e);
     if (rc || changed)
         return rc;
     /* A duplicate: report the message that holds the provider id or key. */
@@ -612,6 +614,22 @@ int store_message_get(struct store *db, const char *tenant_id, const char *messa
     if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(message_id, "message id", e)))
         return rc;
     rc = store__list(db, "SELECT " MSG_COLS MSG_FROM " WHERE m.tenant_id = ? AND m.id = ?", p, 2, row_msg_cb, &it, e);
+    if (rc == 0 && it.n == 0)
+        rc = err_set(e, ERR_NOTFOUND, NULL, "message not found");
+    return rc;
+}
+
+int store_message_get_tx(struct store_tx *tx, const char *tenant_id, const char *message_id, store_message_cb cb,
+                         void *ud, struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(message_id)};
+    struct msg_iter it = {cb, ud, 0};
+    int rc;
+
+    if ((rc = need_tx(tx, tenant_id, e)) || (rc = store__need(message_id, "message id", e)))
+        return rc;
+    rc = store__q(tx->db, tx->c, "SELECT " MSG_COLS MSG_FROM " WHERE m.tenant_id = ? AND m.id = ?", p, 2, row_msg_cb,
+                  &it, NULL, e);
     if (rc == 0 && it.n == 0)
         rc = err_set(e, ERR_NOTFOUND, NULL, "message not found");
     return rc;

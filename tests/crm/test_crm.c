@@ -1039,8 +1039,14 @@ static void test_crm__json_shapes(void)
 
     CHECK_EQ_INT(store_tx_begin(T.db, &tx, &e), 0);
     CHECK_EQ_INT(crm_inbound_record(&tx, TA, &in, &r, &e), 0);
+    /* Inside the transaction the message reads back the same as after it. */
+    CHECK_EQ_INT(crm_message_get_tx(&tx, TA, r.message_id, json_msg, &b, &e), 0);
+    CHECK_EQ_INT(crm_message_get_tx(&tx, TB, r.message_id, json_msg, &b, &e), ERR_NOTFOUND);
+    char *in_tx = buf_steal(&b);
     CHECK_EQ_INT(store_tx_commit(&tx, &e), 0);
     CHECK_EQ_INT(crm_message_get(T.db, TA, r.message_id, json_msg, &b, &e), 0);
+    CHECK_EQ_STR(b.data, in_tx);
+    free(in_tx);
     j = cJSON_Parse(b.data);
     CHECK(j != NULL);
     CHECK_EQ_STR(json_str(j, "id"), r.message_id);
@@ -1048,6 +1054,7 @@ static void test_crm__json_shapes(void)
     CHECK_EQ_STR(json_str(j, "account_id"), WA_A);
     CHECK_EQ_STR(json_str(j, "channel"), "whatsapp");
     CHECK_EQ_STR(json_str(j, "direction"), "inbound");
+    CHECK_EQ_STR(json_str(j, "address"), "+15550400001");
     CHECK_EQ_STR(json_str(j, "type"), "image");
     CHECK_EQ_STR(json_str(j, "body"), "look");
     CHECK_EQ_STR(json_str(j, "status"), "received");
@@ -1060,7 +1067,7 @@ static void test_crm__json_shapes(void)
     CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "sent_at")));
     CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "failed_at")));
     CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "updated_at")));
-    CHECK_EQ_INT(cJSON_GetArraySize(j), 18);
+    CHECK_EQ_INT(cJSON_GetArraySize(j), 19);
     cJSON_Delete(j);
 
     /* An outbound failure: media [] and an error object. */
@@ -1074,6 +1081,7 @@ static void test_crm__json_shapes(void)
     j = cJSON_Parse(b.data);
     CHECK(j != NULL);
     CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "media")), 0);
+    CHECK_EQ_STR(json_str(j, "address"), "+15550400002");
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
     CHECK_EQ_STR(json_str(err, "code"), "30008");
     CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(err, "text")));

@@ -66,6 +66,7 @@ CREATE TABLE messages (
     conversation_id      TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
     account_id           TEXT NOT NULL REFERENCES channel_accounts (id),
     direction            TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+    address              TEXT NOT NULL DEFAULT '', -- the customer's: sender (inbound) or recipient (outbound), normalised
     type                 TEXT NOT NULL DEFAULT 'text',
     body                 TEXT NOT NULL DEFAULT '',
     media                TEXT,                 -- JSON array of {url, id, content_type}
