@@ -25,6 +25,14 @@ const struct auth_rule auth_matrix[] = {
     {"jobs.read", "owner admin", "List the tenant's dead-letter jobs (failed after their last attempt)."},
     {"jobs.retry", "owner admin", "Put a dead-letter job back in the queue."},
     {"jobs.discard", "owner admin", "Delete a dead-letter job."},
+    {"channels.list", "owner admin agent viewer",
+     "List the tenant's channel accounts with their webhook URLs (never their credentials)."},
+    {"channels.create", "owner admin", "Add a channel account with its provider credentials (sealed at rest)."},
+    {"channels.delete", "owner admin", "Remove a channel account; its credentials are deleted."},
+    {"templates.list", "owner admin agent viewer", "List a channel account's provider message templates."},
+    {"templates.sync", "owner admin", "Fetch a channel account's message templates from the provider."},
+    {"settings.read", "owner admin agent viewer", "Read the tenant's messaging settings (e.g. the HELP reply)."},
+    {"settings.update", "owner admin", "Change the tenant's messaging settings."},
     {NULL, NULL, NULL},
 };
 

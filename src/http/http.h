@@ -18,6 +18,8 @@
 #include "ops/ops.h"
 #include "store/store.h"
 
+struct messaging;
+
 /* What the server needs; all borrowed and outliving http_serve. */
 struct http_app {
     const struct config *cfg;
@@ -25,6 +27,7 @@ struct http_app {
     struct auth *auth;
     struct ops_metrics *metrics;
     struct ops_keyring *keys;
+    struct messaging *messaging;  /* channel accounts, templates, settings */
 };
 
 /* Listen on cfg->listen and serve until SIGTERM or SIGINT, then stop

@@ -126,6 +126,10 @@ void messaging_account_release(const struct messaging_account_ref *ref); /* NULL
 void messaging_account_json(struct messaging *m, struct buf *b, const struct messaging_account *a,
                             const struct messaging_sync_report *sync);
 
+/* Append the account's webhook URL: SB_PUBLIC_URL/webhooks/<provider>/<key>
+ * (Twilio: inbound messages and status callbacks; Meta: the callback URL). */
+void messaging_account_webhook_url(struct messaging *m, const struct messaging_account *a, struct buf *b);
+
 /* Cache counters (for metrics and tests). */
 struct messaging_cache_stats {
     uint64_t hits;                 /* answered from memory, found or not */

@@ -381,11 +381,16 @@ int messaging_account_list(struct messaging *m, const char *tenant_id, messaging
     return store_account_list(m->db, tenant_id, list_row, &it, e);
 }
 
+void messaging_account_webhook_url(struct messaging *m, const struct messaging_account *a, struct buf *b)
+{
+    buf_printf(b, "%s/webhooks/%s/%s", m->public_url, a->provider, a->account_key);
+}
+
 void messaging_account_json(struct messaging *m, struct buf *b, const struct messaging_account *a,
                             const struct messaging_sync_report *sync)
 {
     struct buf url = {0};
-    buf_printf(&url, "%s/webhooks/%s/%s", m->public_url, a->provider, a->account_key);
+    messaging_account_webhook_url(m, a, &url);
     buf_puts(b, "{\"id\":");
     buf_json_str(b, a->id);
     buf_puts(b, ",\"provider\":");
