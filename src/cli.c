@@ -16,12 +16,14 @@
 #include "auth/auth.h"
 #include "core/core.h"
 #include "http/http.h"
+#include "messaging/messaging.h"
 #include "ops/ops.h"
 #include "store/store.h"
 
-#define CLI_MAX_FLAGS 16
+#define CLI_MAX_FLAGS 64
 
-/* Parsed "--name value" pairs; boolean flags get the value "1". */
+/* Parsed "--name value" pairs, in order, repeated ones kept (--set);
+ * boolean flags get the value "1". */
 struct cli_args {
     const char *cmd;
     const char *sub;
@@ -34,7 +36,8 @@ struct cli_args {
 static int cli_is_bool_flag(const char *name)
 {
     return strcmp(name, "json") == 0 || strcmp(name, "password-stdin") == 0 ||
-           strcmp(name, "value-stdin") == 0 || strcmp(name, "help") == 0;
+           strcmp(name, "value-stdin") == 0 || strcmp(name, "help") == 0 || strcmp(name, "set-stdin") == 0 ||
+           strcmp(name, "sync") == 0;
 }
 
 static const char *cli_flag(const struct cli_args *a, const char *name)
@@ -59,6 +62,10 @@ static int cli_usage(void)
           "  apikey create --tenant ID --role ROLE [--name N] [--json]\n"
           "  apikey list --tenant ID [--json]\n"
           "  apikey revoke --tenant ID --id KEY_ID\n"
+          "  channel add --tenant ID --provider twilio|whatsapp [--name N] (--set KEY=VALUE ... | --set-stdin) [--json]\n"
+          "  channel list --tenant ID [--json]\n"
+          "  channel remove --tenant ID --id ACCOUNT_ID\n"
+          "  channel templates --tenant ID --id ACCOUNT_ID [--sync] [--json]\n"
           "  secret set --tenant ID --name NAME --value-stdin\n"
           "  secret get --tenant ID --name NAME\n"
           "  keys rotate                               add a key to the key ring and re-encrypt every secret\n"
@@ -236,12 +243,14 @@ struct cli_ctx {
     struct store *db;
     struct ops_keyring *keys;
     struct auth *auth;
+    struct messaging *msg;
 };
 
-enum { CTX_DB = 1, CTX_KEYS = 2, CTX_AUTH = 4 };
+enum { CTX_DB = 1, CTX_KEYS = 2, CTX_AUTH = 4, CTX_MSG = 8 };
 
 static void cli_ctx_close(struct cli_ctx *c)
 {
+    messaging_free(c->msg);
     auth_free(c->auth);
     ops_keyring_free(c->keys);
     store_close(c->db);
@@ -254,6 +263,8 @@ static int cli_ctx_open(struct cli_ctx *c, const struct cli_args *a, int what)
     int rc = cli_config(&c->cfg, a);
     if (rc != 0)
         return rc;
+    if (what & CTX_MSG)
+        what |= CTX_KEYS;
     if (!(what & (CTX_DB | CTX_KEYS | CTX_AUTH)))
         return 0;
     rc = cli_store_open(&c->db, &c->cfg);
@@ -281,6 +292,13 @@ static int cli_ctx_open(struct cli_ctx *c, const struct cli_args *a, int what)
     if ((what & CTX_AUTH) && auth_new(&c->auth, c->db, &c->cfg, &e) != 0) {
         rc = cli_fail(&e);
         goto fail;
+    }
+    if (what & CTX_MSG) {
+        struct messaging_options mo = {.cfg = &c->cfg, .db = c->db, .keys = c->keys};
+        if (messaging_new(&c->msg, &mo, &e) != 0) {
+            rc = cli_fail(&e);
+            goto fail;
+        }
     }
     return 0;
 fail:
@@ -431,8 +449,14 @@ static int cmd_serve(const struct cli_args *a)
         rc = cli_fail(&e);
         goto out;
     }
+    struct messaging_options mo = {.cfg = &c.cfg, .db = c.db, .keys = c.keys};
+    if (messaging_new(&c.msg, &mo, &e) != 0) {
+        rc = cli_fail(&e);
+        goto out;
+    }
     struct http_app app = {
         .cfg = &c.cfg, .db = c.db, .auth = c.auth, .metrics = metrics, .keys = c.keys, .events_bell = bell,
+        .messaging = c.msg,
     };
     if (http_serve(&app, &e) != 0)
         rc = cli_fail(&e);
@@ -681,6 +705,243 @@ out:
     return rc;
 }
 
+/* ------------------------------------------------------------- channel */
+
+/* Channel settings from --set KEY=VALUE flags and, with --set-stdin, from
+ * KEY=VALUE lines on standard input (blank lines and # comments skipped).
+ * Values may contain '='; they are credentials, so they are wiped when
+ * freed and never echoed in messages. */
+struct cli_settings {
+    struct channel_kv kv[CLI_MAX_FLAGS + 64];
+    char *own[CLI_MAX_FLAGS + 64];   /* the "KEY\0VALUE" copies */
+    size_t n;
+};
+
+static void cli_settings_free(struct cli_settings *st)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        explicit_bzero(st->own[i], strlen(st->own[i]) + 1 + strlen(st->kv[i].value));
+        free(st->own[i]);
+    }
+    st->n = 0;
+}
+
+/* Split one "KEY=VALUE"; what names where it came from in messages. */
+static int cli_settings_add(struct cli_settings *st, const char *pair, size_t len, const char *what)
+{
+    const char *eq = memchr(pair, '=', len);
+    if (!eq || eq == pair) {
+        fprintf(stderr, "switchboard: %s: expected KEY=VALUE\n", what);
+        return CLI_USAGE;
+    }
+    if (st->n == sizeof(st->kv) / sizeof(st->kv[0])) {
+        fprintf(stderr, "switchboard: too many settings\n");
+        return CLI_USAGE;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        fprintf(stderr, "switchboard: out of memory\n");
+        return CLI_FAIL;
+    }
+    memcpy(copy, pair, len);
+    copy[len] = '\0';
+    copy[eq - pair] = '\0';
+    st->own[st->n] = copy;
+    st->kv[st->n].name = copy;
+    st->kv[st->n].value = copy + (eq - pair) + 1;
+    st->n++;
+    return 0;
+}
+
+static int cli_settings_read(struct cli_settings *st, const struct cli_args *a)
+{
+    int rc = 0;
+    memset(st, 0, sizeof(*st));
+    for (int i = 0; i < a->nflags && rc == 0; i++)
+        if (strcmp(a->name[i], "set") == 0)
+            rc = cli_settings_add(st, a->value[i], strlen(a->value[i]), "--set");
+    if (rc == 0 && cli_flag(a, "set-stdin")) {
+        char *in = cli_read_stdin(64 * 1024);
+        if (!in) {
+            fprintf(stderr, "switchboard: settings on standard input are too long (64 KiB at most)\n");
+            rc = CLI_USAGE;
+        }
+        int lineno = 0;
+        for (char *line = in; rc == 0 && line && *line;) {
+            char *nl = strchr(line, '\n');
+            size_t len = nl ? (size_t)(nl - line) : strlen(line);
+            lineno++;
+            if (len && line[len - 1] == '\r')
+                len--;
+            size_t lead = 0;
+            while (lead < len && (line[lead] == ' ' || line[lead] == '\t'))
+                lead++;
+            if (lead < len && line[lead] != '#') {
+                char what[48];
+                snprintf(what, sizeof(what), "standard input line %d", lineno);
+                rc = cli_settings_add(st, line + lead, len - lead, what);
+            }
+            line = nl ? nl + 1 : NULL;
+        }
+        if (in) {
+            explicit_bzero(in, strlen(in));
+            free(in);
+        }
+    }
+    if (rc == 0 && st->n == 0) {
+        fprintf(stderr, "switchboard: channel add needs the provider's settings: --set KEY=VALUE (repeated) or "
+                        "--set-stdin\n");
+        rc = CLI_USAGE;
+    }
+    if (rc)
+        cli_settings_free(st);
+    return rc;
+}
+
+
+struct cli_channel_list {
+    struct messaging *msg;
+    struct buf *b;
+    int n;
+    int json;
+};
+
+static int cli_channel_row(void *ud, const struct messaging_account *acct)
+{
+    struct cli_channel_list *l = ud;
+    if (l->json) {
+        if (l->n)
+            buf_putc(l->b, ',');
+        messaging_account_json(l->msg, l->b, acct, NULL);
+    } else {
+        buf_printf(l->b, "%s\t%s\t%s\t%s\t%s\t", acct->id, acct->provider, acct->channel, acct->address, acct->name);
+        messaging_account_webhook_url(l->msg, acct, l->b);
+        buf_putc(l->b, '\n');
+    }
+    l->n++;
+    return 0;
+}
+
+static int cli_template_row(void *ud, const struct store_template *t)
+{
+    struct cli_list *l = ud;
+    if (l->json) {
+        if (l->n)
+            buf_putc(l->b, ',');
+        messaging_template_json(l->b, t);
+    } else {
+        buf_printf(l->b, "%s\t%s\t%s\t%s\n", t->name, t->language, t->status, t->category);
+    }
+    l->n++;
+    return 0;
+}
+
+static int cli_channel_add(struct cli_ctx *c, const struct cli_args *a, struct cli_settings *st, struct buf *b)
+{
+    struct err e = {0};
+    struct messaging_account acct;
+    struct messaging_sync_report sync;
+    if (messaging_account_create(c->msg, cli_flag(a, "tenant"), cli_flag(a, "provider"), cli_flag(a, "name"), st->kv,
+                                 st->n, "system", "", "cli", &acct, &sync, &e) != 0)
+        return cli_fail(&e);
+    if (sync.attempted && sync.rc)
+        fprintf(stderr, "switchboard: warning: the account was added but its templates were not synced: %s (%s); "
+                        "retry with `switchboard channel templates --sync`\n",
+                sync.err.msg, err_slug(&sync.err));
+    if (cli_flag(a, "json")) {
+        messaging_account_json(c->msg, b, &acct, &sync);
+        buf_putc(b, '\n');
+        return 0;
+    }
+    buf_printf(b, "%s\naccount key: %s\n", acct.id, acct.account_key);
+    if (strcmp(acct.provider, "twilio") == 0) {
+        buf_puts(b, "webhook URL (Twilio: messaging webhook and status callback): ");
+        messaging_account_webhook_url(c->msg, &acct, b);
+        buf_putc(b, '\n');
+    } else {
+        buf_puts(b, "callback URL (Meta: WhatsApp webhook, with your verify token): ");
+        messaging_account_webhook_url(c->msg, &acct, b);
+        buf_putc(b, '\n');
+    }
+    if (sync.attempted && sync.rc == 0)
+        buf_printf(b, "templates: %d synced\n", sync.count);
+    return 0;
+}
+
+static int cmd_channel(const struct cli_args *a)
+{
+    if (!a->sub)
+        return cli_usage();
+    int add = strcmp(a->sub, "add") == 0, list = strcmp(a->sub, "list") == 0,
+        remove = strcmp(a->sub, "remove") == 0, templates = strcmp(a->sub, "templates") == 0;
+    if (!add && !list && !remove && !templates)
+        return cli_usage();
+    static const char *const req_add[] = {"tenant", "provider", NULL};
+    static const char *const req_list[] = {"tenant", NULL};
+    static const char *const req_id[] = {"tenant", "id", NULL};
+    if (cli_require(a, add ? req_add : list ? req_list : req_id))
+        return CLI_USAGE;
+    struct cli_settings st;
+    int rc = 0;
+    if (add && (rc = cli_settings_read(&st, a)) != 0)
+        return rc;
+    struct cli_ctx c;
+    if ((rc = cli_ctx_open(&c, a, CTX_MSG)) != 0) {
+        if (add)
+            cli_settings_free(&st);
+        return rc;
+    }
+    struct err e = {0};
+    struct buf b = {0};
+    struct store_tenant t;
+    const char *tenant = cli_flag(a, "tenant"), *id = cli_flag(a, "id");
+    int json = cli_flag(a, "json") != NULL;
+    if (store_tenant_get(c.db, tenant, &t, &e) != 0) {
+        rc = cli_fail(&e);
+    } else if (add) {
+        rc = cli_channel_add(&c, a, &st, &b);
+    } else if (list) {
+        struct cli_channel_list l = {.msg = c.msg, .b = &b, .json = json};
+        if (json)
+            buf_puts(&b, "{\"data\":[");
+        if (messaging_account_list(c.msg, tenant, cli_channel_row, &l, &e) != 0)
+            rc = cli_fail(&e);
+        if (json)
+            buf_puts(&b, "]}\n");
+    } else if (remove) {
+        if (messaging_account_remove(c.msg, tenant, id, "system", "", "cli", &e) != 0)
+            rc = cli_fail(&e);
+        else
+            buf_printf(&b, "removed %s\n", id);
+    } else {
+        int synced = -1;
+        struct cli_list l = {.b = &b, .json = json};
+        if (cli_flag(a, "sync") && messaging_template_sync(c.msg, tenant, id, &synced, &e) != 0) {
+            rc = cli_fail(&e);
+        } else {
+            if (json) {
+                buf_puts(&b, "{");
+                if (synced >= 0)
+                    buf_printf(&b, "\"synced\":%d,", synced);
+                buf_puts(&b, "\"data\":[");
+            } else if (synced >= 0) {
+                buf_printf(&b, "synced %d template(s)\n", synced);
+            }
+            if (messaging_template_list(c.msg, tenant, id, cli_template_row, &l, &e) != 0)
+                rc = cli_fail(&e);
+            if (json)
+                buf_puts(&b, "]}\n");
+        }
+    }
+    if (rc == 0 && b.len)
+        fputs(b.data, stdout);
+    buf_free(&b);
+    if (add)
+        cli_settings_free(&st);
+    cli_ctx_close(&c);
+    return rc;
+}
+
 static int cmd_secret(const struct cli_args *a)
 {
     if (!a->sub || (strcmp(a->sub, "set") != 0 && strcmp(a->sub, "get") != 0))
@@ -831,7 +1092,7 @@ int cli_main(int argc, char **argv)
         {"serve", cmd_serve},       {"migrate", cmd_migrate}, {"seed-demo", cmd_seed_demo},
         {"doctor", cmd_doctor},     {"tenant", cmd_tenant},   {"user", cmd_user},
         {"apikey", cmd_apikey},     {"secret", cmd_secret},   {"keys", cmd_keys},
-        {"audit", cmd_audit},       {"gen-docs", cmd_gen_docs},
+        {"audit", cmd_audit},       {"gen-docs", cmd_gen_docs}, {"channel", cmd_channel},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(a.cmd, cmds[i].name) == 0)

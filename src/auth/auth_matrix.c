@@ -29,6 +29,14 @@ const struct auth_rule auth_matrix[] = {
     {"conversations.update", "owner admin agent",
      "Change a conversation's status (open, pending, resolved) and assignee."},
     {"contacts.read", "owner admin agent viewer", "List, search and read contacts and their identities."},
+    {"channels.list", "owner admin agent viewer",
+     "List the tenant's channel accounts with their webhook URLs (never their credentials)."},
+    {"channels.create", "owner admin", "Add a channel account with its provider credentials (sealed at rest)."},
+    {"channels.delete", "owner admin", "Remove a channel account; its credentials are deleted."},
+    {"templates.list", "owner admin agent viewer", "List a channel account's provider message templates."},
+    {"templates.sync", "owner admin", "Fetch a channel account's message templates from the provider."},
+    {"settings.read", "owner admin agent viewer", "Read the tenant's messaging settings (e.g. the HELP reply)."},
+    {"settings.update", "owner admin", "Change the tenant's messaging settings."},
     {NULL, NULL, NULL},
 };
 

@@ -9,7 +9,8 @@
  * and stores the result. Provider base URLs come from the caller, so the same
  * code talks to the real hosts in production and to tests/fakes/ in tests.
  *
- * Memory: parse results are allocated in the caller's arena and die with it.
+ * Memory: parse results and template lists are allocated in the caller's
+ * arena and die with it.
  * Errors: ERR_FORBIDDEN (signature), ERR_INVALID (malformed payload),
  * ERR_UPSTREAM / ERR_TIMEOUT / ERR_RATELIMIT (send), each with a slug.
  */
@@ -42,7 +43,7 @@ struct channel_webhook {
 
 /* Decrypted credentials and settings of one channel account
  * (twilio: account_sid, auth_token, from; whatsapp: phone_number_id,
- * access_token, app_secret, verify_token). Borrowed. */
+ * access_token, app_secret, verify_token, waba_id). Borrowed. */
 struct channel_creds {
     const struct channel_kv *kv;
     size_t n;
@@ -111,18 +112,53 @@ struct channel_send_result {
     char error_text[256];           /* provider message, or ours */
 };
 
+/* Kept-alive provider connections (channel_pool_new): a bounded stack of
+ * libcurl easy handles, each used by one request at a time and reset
+ * between requests, that keep their open TCP/TLS connections. Sharing the
+ * connection cache itself through a CURLSH (CURL_LOCK_DATA_CONNECT) is not
+ * supported by libcurl between concurrent threads, so reuse goes through
+ * whole handles instead. Thread-safe. */
+struct channel_pool;
+
 /* Where and how adapters reach providers. */
 struct channel_env {
     const char *twilio_api_base;    /* https://api.twilio.com */
     const char *graph_api_base;     /* https://graph.facebook.com/v21.0 */
     long timeout_ms;                /* whole request */
+    void *curl_share;               /* a CURLSH * sharing the DNS cache and TLS sessions between requests,
+                                     * with lock callbacks (safe across threads), or NULL */
+    struct channel_pool *pool;      /* reused connections, or NULL: a new connection per request */
 };
+
+/* A pool keeping at most max_idle handles (<= 0 means 64) between requests;
+ * its handles use curl_share (a CURLSH *, may be NULL). ERR_NOMEM. */
+int channel_pool_new(struct channel_pool **out, void *curl_share, int max_idle, struct err *e);
+/* After every request through the pool has finished. NULL is a no-op. */
+void channel_pool_free(struct channel_pool *p);
+/* Connections opened so far by requests through the pool (new TCP
+ * connections, i.e. not reused ones): for metrics and tests. */
+uint64_t channel_pool_connections(const struct channel_pool *p);
 
 struct channel_caps {
     size_t max_text_len;            /* characters (bytes for ASCII) */
     const char *media_types;        /* space-separated MIME types accepted */
     size_t max_media_bytes;
     int64_t window_ms;              /* customer service window; 0 = none */
+};
+
+/* A message template as the provider lists it; strings live in the caller's arena. */
+struct channel_template {
+    const char *name;
+    const char *language;           /* en_US, pt_BR, … */
+    const char *status;             /* lower-case: approved | pending | rejected | paused | disabled | … */
+    const char *category;           /* as the provider names it: MARKETING, UTILITY, AUTHENTICATION */
+    const char *body;               /* the BODY component's text ("{{1}}" placeholders), "" when none */
+};
+
+struct channel_templates {
+    struct channel_template *items;
+    size_t n;
+    int complete;                   /* 1: every page was read (0: stopped at the page limit) */
 };
 
 struct channel_adapter {
@@ -144,6 +180,13 @@ struct channel_adapter {
      * ERR_TIMEOUT, ERR_RATELIMIT or ERR_INVALID (permanent refusal). */
     int (*send)(const struct channel_env *env, const struct channel_creds *creds, const struct channel_send *msg,
                 struct channel_send_result *out, struct err *e);
+    /* The account's message templates, every page (bounded). ERR_INVALID
+     * "waba_id_required" when the credentials name no business account;
+     * provider refusals are ERR_UPSTREAM "provider_rejected" (bad token,
+     * unknown account), else ERR_UPSTREAM / ERR_TIMEOUT / ERR_RATELIMIT.
+     * NULL when the provider has no template API (Twilio). */
+    int (*list_templates)(struct arena *a, const struct channel_env *env, const struct channel_creds *creds,
+                          struct channel_templates *out, struct err *e);
 };
 
 /* The adapter for a provider name, or NULL. */

@@ -1,9 +1,10 @@
 /*
  * channel_int.h: private helpers the adapters share (not part of the
  * contract): percent-encoding and decoding of form bodies, and one blocking
- * libcurl POST with a bounded response body. Everything here is static so
- * each adapter gets its own copy; no state outlives a call except the
- * one-time curl_global_init guarded by pthread_once.
+ * libcurl request with a bounded response body. Everything here is static
+ * so each adapter gets its own copy, except the easy-handle pool functions
+ * of channel_pool.c; no state outlives a call except the one-time
+ * curl_global_init guarded by pthread_once and the handles a pool keeps.
  */
 #ifndef SB_CHANNEL_INT_H
 #define SB_CHANNEL_INT_H
@@ -127,7 +128,8 @@ static inline void channel__curl_init(void)
 /* What one HTTP exchange gave back. */
 struct channel__resp {
     long status;          /* 0: no response */
-    struct buf body;      /* at most CHANNEL__MAX_BODY bytes; caller buf_frees */
+    struct buf body;      /* at most max_body bytes; caller buf_frees */
+    size_t max_body;      /* 0 means CHANNEL__MAX_BODY */
     int retry_after_s;    /* Retry-After header (seconds form), else 0 */
     int timed_out;
 };
@@ -136,7 +138,7 @@ static inline size_t channel__write_cb(char *ptr, size_t size, size_t nmemb, voi
 {
     struct channel__resp *r = ud;
     size_t n = size * nmemb;
-    if (r->body.len + n > CHANNEL__MAX_BODY)
+    if (r->body.len + n > (r->max_body ? r->max_body : CHANNEL__MAX_BODY))
         return 0; /* abort the transfer: a provider answer is never this big */
     buf_append(&r->body, ptr, n);
     return n;
@@ -154,23 +156,36 @@ static inline size_t channel__header_cb(char *ptr, size_t size, size_t nmemb, vo
     return n;
 }
 
-/* POST body to url. userpwd (basic auth) and bearer are optional. Returns 0
- * when a response arrived (any status); ERR_TIMEOUT or ERR_UPSTREAM when
- * none did. */
-static inline int channel__post(const char *url, const char *content_type, const char *body, size_t len,
-                                const char *userpwd, const char *bearer, long timeout_ms, struct channel__resp *r,
-                                struct err *e)
+/* The easy handle for one request (channel_pool.c): an idle one from
+ * env->pool, or a new one (attached to the pool's share, or to
+ * env->curl_share when there is no pool). NULL on OOM. Every get is paired
+ * with one put, which counts the connections the request opened, resets
+ * the handle (no credential, header list or callback pointer outlives the
+ * request) and keeps it with its open connections, or frees it. */
+CURL *channel__easy_get(const struct channel_env *env);
+void channel__easy_put(const struct channel_env *env, CURL *c);
+
+/* One request: GET when body is NULL, else POST body with content_type.
+ * userpwd (basic auth) and bearer are optional. Returns 0 when a response
+ * arrived (any status); ERR_TIMEOUT or ERR_UPSTREAM when none did. The
+ * connection comes from env->pool when there is one. */
+static inline int channel__http(const struct channel_env *env, const char *url, const char *content_type,
+                                const char *body, size_t len, const char *userpwd, const char *bearer,
+                                struct channel__resp *r, struct err *e)
 {
     int rc = 0;
     struct curl_slist *hdrs = NULL;
     char line[1024];
+    long timeout_ms = env && env->timeout_ms > 0 ? env->timeout_ms : 10000L;
     pthread_once(&channel__curl_once, channel__curl_init);
-    CURL *c = curl_easy_init();
+    CURL *c = channel__easy_get(env);
     if (!c)
         return err_set(e, ERR_NOMEM, NULL, "curl_easy_init failed");
-    snprintf(line, sizeof line, "Content-Type: %s", content_type);
-    hdrs = curl_slist_append(hdrs, line);
-    hdrs = curl_slist_append(hdrs, "Expect:");
+    if (body) {
+        snprintf(line, sizeof line, "Content-Type: %s", content_type);
+        hdrs = curl_slist_append(hdrs, line);
+        hdrs = curl_slist_append(hdrs, "Expect:");
+    }
     if (bearer) {
         snprintf(line, sizeof line, "Authorization: Bearer %s", bearer);
         hdrs = curl_slist_append(hdrs, line);
@@ -178,11 +193,15 @@ static inline int channel__post(const char *url, const char *content_type, const
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+    } else {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 10000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, channel__write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, channel__header_cb);
@@ -203,9 +222,17 @@ static inline int channel__post(const char *url, const char *content_type, const
         goto out;
     }
 out:
+    channel__easy_put(env, c);
     curl_slist_free_all(hdrs);
-    curl_easy_cleanup(c);
     return rc;
+}
+
+/* channel__http as a POST (the adapters' sends). */
+static inline int channel__post(const struct channel_env *env, const char *url, const char *content_type,
+                                const char *body, size_t len, const char *userpwd, const char *bearer,
+                                struct channel__resp *r, struct err *e)
+{
+    return channel__http(env, url, content_type, body ? body : "", len, userpwd, bearer, r, e);
 }
 
 /* The adapters, registered in channel.c. */

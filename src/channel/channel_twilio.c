@@ -221,8 +221,8 @@ static int twilio_send(const struct channel_env *env, const struct channel_creds
     if (msg->status_callback_url)
         channel__form_add(&form, "StatusCallback", msg->status_callback_url);
     buf_printf(&userpwd, "%s:%s", sid, token);
-    rc = channel__post(url.data, "application/x-www-form-urlencoded", form.data, form.len, userpwd.data, NULL,
-                       env ? env->timeout_ms : 0, &r, e);
+    rc = channel__post(env, url.data, "application/x-www-form-urlencoded", form.data, form.len, userpwd.data, NULL,
+                       &r, e);
     out->http_status = (int)r.status;
     if (rc) {
         snprintf(out->error_text, sizeof out->error_text, "%s", e ? e->msg : "request failed");
@@ -276,4 +276,5 @@ const struct channel_adapter channel_twilio = {
     .handshake = NULL,
     .parse = twilio_parse,
     .send = twilio_send,
+    .list_templates = NULL,
 };

@@ -6,7 +6,9 @@
  * the raw body with the app secret. parse: every entry[].changes[].value's
  * messages[] and statuses[], in order; ids stay strings. send: POST
  * {graph}/{phone_number_id}/messages with a bearer token (text, image link or
- * template). Pure: no database, no globals beyond curl's one-time init.
+ * template). list_templates: GET {graph}/{waba_id}/message_templates,
+ * following paging.next (same host only, bounded pages). Pure: no
+ * database, no globals beyond curl's one-time init.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,8 +292,7 @@ static int whatsapp_send(const struct channel_env *env, const struct channel_cre
     body = json_print(req);
     buf_printf(&url, "%s/%s/messages",
                env && env->graph_api_base ? env->graph_api_base : "https://graph.facebook.com/v21.0", pnid);
-    rc = channel__post(url.data, "application/json", body, strlen(body), NULL, token, env ? env->timeout_ms : 0, &r,
-                       e);
+    rc = channel__post(env, url.data, "application/json", body, strlen(body), NULL, token, &r, e);
     out->http_status = (int)r.status;
     if (rc) {
         snprintf(out->error_text, sizeof out->error_text, "%s", e ? e->msg : "request failed");
@@ -336,6 +337,157 @@ out:
     return rc;
 }
 
+/* Templates: GET {graph}/{waba_id}/message_templates page by page. Pages
+ * hold up to 100 templates with their components, hence the larger body
+ * limit; the page count is bounded so a provider that never stops paging
+ * cannot keep us here. */
+#define WA_TEMPLATE_PAGES 100
+#define WA_TEMPLATE_PAGE_BYTES (4 * 1024 * 1024)
+
+/* Length of "scheme://host[:port]" in url, or 0 when it has none. */
+static size_t wa__origin_len(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (!p)
+        return 0;
+    p += 3;
+    while (*p && *p != '/' && *p != '?' && *p != '#')
+        p++;
+    return (size_t)(p - url);
+}
+
+/* paging.next is followed only to the origin of graph_api_base: it is
+ * provider data, and the request carries our bearer token. */
+static int wa__same_origin(const char *base, const char *next)
+{
+    size_t n = wa__origin_len(base);
+    return n > 0 && wa__origin_len(next) == n && strncmp(base, next, n) == 0 && next[n] == '/';
+}
+
+static const char *wa__lower(struct arena *a, const char *s)
+{
+    char *out = arena_strdup(a, s);
+    for (char *p = out; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return out;
+}
+
+/* Map a non-2xx Graph answer to an error (templates: never ERR_INVALID,
+ * which would read as the caller's mistake). */
+static int wa__list_error(const struct channel__resp *r, const cJSON *root, struct err *e)
+{
+    const cJSON *err = root ? cJSON_GetObjectItemCaseSensitive(root, "error") : NULL;
+    int64_t code = 0;
+    if (cJSON_IsObject(err))
+        (void)json_int(err, "code", &code);
+    const char *m = cJSON_IsObject(err) ? json_str(err, "message") : NULL;
+    if (r->status == 429 || code == 4 || code == 80008)
+        return err_set(e, ERR_RATELIMIT, "provider_rate_limited", "Graph rate limit (code %lld)", (long long)code);
+    if (r->status >= 500 || r->status < 200)
+        return err_set(e, ERR_UPSTREAM, "provider_error", "Graph answered %ld", r->status);
+    return err_set(e, ERR_UPSTREAM, "provider_rejected", "Graph refused the template list (%ld, code %lld): %.120s",
+                   r->status, (long long)code, m ? m : "no message");
+}
+
+static int whatsapp_list_templates(struct arena *a, const struct channel_env *env, const struct channel_creds *creds,
+                                   struct channel_templates *out, struct err *e)
+{
+    int rc = 0;
+    struct buf url = {0};
+    struct channel__resp r = {0};
+    cJSON *root = NULL;
+    struct channel_template *items = NULL;
+    size_t n = 0, cap = 0;
+    const char *base = env && env->graph_api_base ? env->graph_api_base : "https://graph.facebook.com/v21.0";
+    const char *waba = channel_creds_get(creds, "waba_id");
+    const char *token = channel_creds_get(creds, "access_token");
+    memset(out, 0, sizeof *out);
+    if (!waba || !*waba)
+        return err_set(e, ERR_INVALID, "waba_id_required",
+                       "listing templates needs the account's waba_id (WhatsApp Business Account id)");
+    if (!token || !*token)
+        return err_set(e, ERR_INVALID, "channel_misconfigured", "WhatsApp account needs access_token");
+    buf_printf(&url, "%s/", base);
+    channel__form_escape(&url, waba);
+    buf_puts(&url, "/message_templates?fields=name,language,status,category,components&limit=100");
+    for (int page = 0;; page++) {
+        if (page == WA_TEMPLATE_PAGES)
+            goto done; /* out->complete stays 0 */
+        buf_free(&r.body);
+        memset(&r, 0, sizeof r);
+        r.max_body = WA_TEMPLATE_PAGE_BYTES;
+        if ((rc = channel__http(env, url.data, NULL, NULL, 0, NULL, token, &r, e)))
+            goto out;
+        cJSON_Delete(root);
+        root = NULL;
+        (void)json_parse(&root, r.body.data ? r.body.data : "", r.body.len, NULL);
+        if (r.status < 200 || r.status >= 300) {
+            rc = wa__list_error(&r, root, e);
+            goto out;
+        }
+        const cJSON *data = root ? cJSON_GetObjectItemCaseSensitive(root, "data") : NULL;
+        if (!cJSON_IsArray(data)) {
+            rc = err_set(e, ERR_UPSTREAM, "provider_bad_response", "Graph answered %ld without data[]", r.status);
+            goto out;
+        }
+        const cJSON *t;
+        cJSON_ArrayForEach(t, data) {
+            const char *name = json_str(t, "name"), *lang = json_str(t, "language"), *st = json_str(t, "status");
+            if (!name || !lang || !st)
+                continue; /* not a template we could send */
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                struct channel_template *v = realloc(items, ncap * sizeof *v);
+                if (!v) {
+                    rc = err_set(e, ERR_NOMEM, NULL, "out of memory");
+                    goto out;
+                }
+                items = v;
+                cap = ncap;
+            }
+            struct channel_template *ct = &items[n++];
+            ct->name = arena_strdup(a, name);
+            ct->language = arena_strdup(a, lang);
+            ct->status = wa__lower(a, st);
+            const char *cat = json_str(t, "category");
+            ct->category = arena_strdup(a, cat ? cat : "");
+            ct->body = "";
+            const cJSON *comps = cJSON_GetObjectItemCaseSensitive(t, "components"), *c;
+            cJSON_ArrayForEach(c, (cJSON_IsArray(comps) ? comps : NULL)) {
+                const char *type = json_str(c, "type"), *text = json_str(c, "text");
+                if (type && text && strcmp(type, "BODY") == 0) {
+                    ct->body = arena_strdup(a, text);
+                    break;
+                }
+            }
+        }
+        const cJSON *paging = cJSON_GetObjectItemCaseSensitive(root, "paging");
+        const char *next = cJSON_IsObject(paging) ? json_str(paging, "next") : NULL;
+        if (!next || !*next)
+            break;
+        if (!wa__same_origin(base, next)) {
+            rc = err_set(e, ERR_UPSTREAM, "provider_bad_response", "Graph's paging.next leaves the Graph API host");
+            goto out;
+        }
+        buf_reset(&url);
+        buf_puts(&url, next);
+    }
+    out->complete = 1;
+done:
+    if (n) {
+        out->items = arena_alloc(a, n * sizeof *out->items);
+        memcpy(out->items, items, n * sizeof *items);
+    }
+    out->n = n;
+out:
+    free(items);
+    cJSON_Delete(root);
+    buf_free(&r.body);
+    buf_free(&url);
+    return rc;
+}
+
 const struct channel_adapter channel_whatsapp = {
     .name = "whatsapp",
     .caps = {.max_text_len = 4096,
@@ -346,4 +498,5 @@ const struct channel_adapter channel_whatsapp = {
     .handshake = whatsapp_handshake,
     .parse = whatsapp_parse,
     .send = whatsapp_send,
+    .list_templates = whatsapp_list_templates,
 };

@@ -33,6 +33,7 @@ void http_event_bell_free(struct http_event_bell *b); /* NULL is a no-op */
  * callback so main can hand (http_event_poke, bell) to modules below http.
  * Any thread, after the commit; never blocks on I/O; NULL is a no-op. */
 void http_event_poke(void *bell);
+struct messaging;
 
 /* What the server needs; all borrowed and outliving http_serve. */
 struct http_app {
@@ -43,6 +44,7 @@ struct http_app {
     struct ops_keyring *keys;
     struct queue *queue;          /* this process's job workers; NULL when it runs none */
     struct http_event_bell *events_bell; /* may be NULL: the server then uses its own */
+    struct messaging *messaging;  /* channel accounts, templates, settings */
 };
 
 /* Listen on cfg->listen and serve until SIGTERM or SIGINT, then stop

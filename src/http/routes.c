@@ -3,9 +3,9 @@
  *
  * Handlers run after the middleware chain: the principal is resolved and the
  * route's action is allowed. They call domain modules (auth, ops, queue,
- * crm); the tenant
- * always comes from the principal, never from the request, which is what keeps
- * one tenant's credentials away from another tenant's data. Reads go through
+ * crm, messaging); the tenant always comes from the principal, never from
+ * the request, which is what keeps one tenant's credentials away from
+ * another tenant's data. Reads go through
  * auth (auth_user_list/get, auth_apikey_list) and ops (ops_audit_list) with
  * that tenant id too: routes never call the store for tenant data (DESIGN.md
  * section 3).
@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "crm/crm.h"
+#include "messaging/messaging.h"
 #include "http/http_int.h"
 #include "queue/queue.h"
 
@@ -697,6 +698,184 @@ static void route_contacts_get(struct http_req *r)
         http__error_from(r, &e);
 }
 
+/* ------------------------------------------------------------ channels */
+
+#define CHANNEL_SETTINGS_MAX 32
+
+struct channel_list {
+    struct messaging *m;
+    struct buf *b;
+    int n;
+};
+
+static int channel_cb(void *ud, const struct messaging_account *a)
+{
+    struct channel_list *l = ud;
+    if (l->n++)
+        buf_putc(l->b, ',');
+    messaging_account_json(l->m, l->b, a, NULL);
+    return 0;
+}
+
+static void route_channels_list(struct http_req *r)
+{
+    struct err e = {0};
+    struct channel_list l = {r->app->messaging, &r->out, 0};
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"data\":[");
+    if (messaging_account_list(r->app->messaging, r->principal.tenant_id, channel_cb, &l, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    buf_puts(&r->out, "]}");
+}
+
+static void route_channels_create(struct http_req *r)
+{
+    struct err e = {0};
+    struct messaging_account a;
+    struct messaging_sync_report sync;
+    struct channel_kv kv[CHANNEL_SETTINGS_MAX];
+    size_t n = 0;
+    const char *provider, *name = NULL;
+    cJSON *j = body_object(r);
+    if (!j)
+        return;
+    if (!(provider = need_str(r, j, "provider")) || opt_str(r, j, "name", &name) != 0)
+        goto out;
+    const cJSON *settings = cJSON_GetObjectItemCaseSensitive(j, "settings"), *it;
+    if (!cJSON_IsObject(settings)) {
+        http__error(r, 400, "invalid_request", "field \"settings\" is required and must be an object of strings");
+        goto out;
+    }
+    cJSON_ArrayForEach(it, settings) {
+        if (!cJSON_IsString(it) || n == CHANNEL_SETTINGS_MAX) {
+            http__error(r, 400, "invalid_request",
+                        n == CHANNEL_SETTINGS_MAX ? "too many settings" : "every setting must be a string");
+            goto out;
+        }
+        kv[n].name = it->string;
+        kv[n].value = it->valuestring;
+        n++;
+    }
+    if (messaging_account_create(r->app->messaging, r->principal.tenant_id, provider, name, kv, n,
+                                 auth_actor_type(&r->principal), auth_actor_id(&r->principal), r->ip, &a, &sync,
+                                 &e) != 0) {
+        http__error_from(r, &e);
+        goto out;
+    }
+    http__json(r, 201);
+    messaging_account_json(r->app->messaging, &r->out, &a, &sync);
+out:
+    /* The body held credentials: wipe them before the arena's buffer goes. */
+    if (j) {
+        settings = cJSON_GetObjectItemCaseSensitive(j, "settings");
+        cJSON_ArrayForEach(it, (cJSON_IsObject(settings) ? settings : NULL)) {
+            if (cJSON_IsString(it) && it->valuestring)
+                sodium_memzero(it->valuestring, strlen(it->valuestring));
+        }
+    }
+    sodium_memzero(r->body.data, r->body.len);
+    cJSON_Delete(j);
+}
+
+static void route_channels_delete(struct http_req *r)
+{
+    struct err e = {0};
+    if (messaging_account_remove(r->app->messaging, r->principal.tenant_id, http__param(r, "id"),
+                                 auth_actor_type(&r->principal), auth_actor_id(&r->principal), r->ip, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    no_content(r);
+}
+
+static int template_cb(void *ud, const struct store_template *t)
+{
+    struct list_ctx *c = ud;
+    if (c->n++)
+        buf_putc(c->b, ',');
+    messaging_template_json(c->b, t);
+    return 0;
+}
+
+/* {"synced": n (after a sync), "data": [templates]} */
+static void templates_answer(struct http_req *r, int synced)
+{
+    struct err e = {0};
+    struct list_ctx c = {&r->out, 0};
+    http__json(r, 200);
+    buf_putc(&r->out, '{');
+    if (synced >= 0)
+        buf_printf(&r->out, "\"synced\":%d,", synced);
+    buf_puts(&r->out, "\"data\":[");
+    if (messaging_template_list(r->app->messaging, r->principal.tenant_id, http__param(r, "id"), template_cb, &c,
+                                &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    buf_puts(&r->out, "]}");
+}
+
+static void route_templates_list(struct http_req *r)
+{
+    templates_answer(r, -1);
+}
+
+static void route_templates_sync(struct http_req *r)
+{
+    struct err e = {0};
+    int n = 0;
+    if (messaging_template_sync(r->app->messaging, r->principal.tenant_id, http__param(r, "id"), &n, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    templates_answer(r, n);
+}
+
+/* ------------------------------------------------------------ settings */
+
+static void route_settings_get(struct http_req *r)
+{
+    struct err e = {0};
+    http__json(r, 200);
+    if (messaging_settings_json(r->app->messaging, r->principal.tenant_id, &r->out, &e) != 0)
+        http__error_from(r, &e);
+}
+
+/* Every member is checked before any is stored: a bad one changes nothing. */
+static void route_settings_patch(struct http_req *r)
+{
+    struct err e = {0};
+    const cJSON *it;
+    cJSON *j = body_object(r);
+    if (!j)
+        return;
+    cJSON_ArrayForEach(it, j) {
+        if (!cJSON_IsString(it) && !cJSON_IsNull(it)) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "setting \"%.64s\" must be a string, or null for the default", it->string);
+            http__error(r, 400, "invalid_request", msg);
+            goto out;
+        }
+        if (messaging_setting_check(it->string, cJSON_IsString(it) ? it->valuestring : NULL, &e) != 0) {
+            http__error_from(r, &e);
+            goto out;
+        }
+    }
+    cJSON_ArrayForEach(it, j) {
+        if (messaging_setting_set(r->app->messaging, r->principal.tenant_id, it->string,
+                                  cJSON_IsString(it) ? it->valuestring : NULL, auth_actor_type(&r->principal),
+                                  auth_actor_id(&r->principal), r->ip, &e) != 0) {
+            http__error_from(r, &e);
+            goto out;
+        }
+    }
+    route_settings_get(r);
+out:
+    cJSON_Delete(j);
+}
+
 /* ---------------------------------------------------------- the table */
 
 const struct http_route http__routes[] = {
@@ -725,5 +904,12 @@ const struct http_route http__routes[] = {
     {"GET", "/api/v1/conversations/{id}/messages", route_conversations_messages, "conversations.read", 0},
     {"GET", "/api/v1/contacts", route_contacts_list, "contacts.read", 0},
     {"GET", "/api/v1/contacts/{id}", route_contacts_get, "contacts.read", 0},
+    {"GET", "/api/v1/channels", route_channels_list, "channels.list", 0},
+    {"POST", "/api/v1/channels", route_channels_create, "channels.create", 0},
+    {"DELETE", "/api/v1/channels/{id}", route_channels_delete, "channels.delete", 0},
+    {"GET", "/api/v1/channels/{id}/templates", route_templates_list, "templates.list", 0},
+    {"POST", "/api/v1/channels/{id}/templates/sync", route_templates_sync, "templates.sync", 0},
+    {"GET", "/api/v1/settings", route_settings_get, "settings.read", 0},
+    {"PATCH", "/api/v1/settings", route_settings_patch, "settings.update", 0},
     {NULL, NULL, NULL, NULL, 0},
 };

@@ -9,6 +9,9 @@
  * The job handlers (inbound.process, outbound.send) and the outbound API
  * live here too (messaging_pipeline.c).
  *
+ * Provider templates (WhatsApp, synced from Meta) and tenant settings live
+ * here too, as do the provider connection settings every send uses.
+ *
  * Thread-safe after messaging_new. Errors: ERR_INVALID (bad provider or
  * settings, with a slug), ERR_NOTFOUND, ERR_CONFLICT, store errors.
  */
@@ -33,11 +36,17 @@ struct messaging_options {
     int64_t account_cache_ms;   /* how long a snapshot is trusted; <= 0 means 5000 */
 };
 
+/* What opt points to is borrowed and must outlive m. Call it before other
+ * threads start (it initialises libcurl). ERR_INVALID without cfg, db or
+ * keys; ERR_NOMEM. */
 int messaging_new(struct messaging **out, const struct messaging_options *opt, struct err *e);
-void messaging_free(struct messaging *m); /* NULL is a no-op */
+/* After every other thread is done with m (refs may outlive it). NULL is a no-op. */
+void messaging_free(struct messaging *m);
 
 /* Where adapters reach providers: base URLs and timeout from the config,
- * and a libcurl share handle so sends reuse connections. Borrowed from m. */
+ * a libcurl share (DNS cache, TLS sessions; locked for threads) and a pool
+ * of kept-alive connections, so concurrent sends reuse TCP/TLS connections
+ * instead of opening one per message. Borrowed from m, any thread. */
 const struct channel_env *messaging_channel_env(struct messaging *m);
 
 /* ------------------------------------------------------ channel accounts */
@@ -48,39 +57,61 @@ struct messaging_account {
     char provider[16];             /* twilio | whatsapp: the adapter */
     char channel[16];              /* sms | whatsapp: what users see */
     char name[128];
-    char account_key[64];          /* public; in webhook URLs */
+    char account_key[64];          /* public; in webhook URLs (192 random bits, URL-safe) */
     char address[128];             /* our sender: From number, messaging service or phone number id */
     int64_t created_at;
     int64_t removed_at;            /* 0 = active */
 };
 
 /* A cached account with its adapter and decrypted credentials. Immutable
- * and reference-counted: valid until messaging_account_release. */
+ * and reference-counted: valid until messaging_account_release, from any
+ * thread. */
 struct messaging_account_ref {
     struct messaging_account acct;
     const struct channel_adapter *adapter;
     struct channel_creds creds;
 };
 
+/* What creating a WhatsApp account with a waba_id did about its templates:
+ * they are synced at once, and a failure there does not fail the create. */
+struct messaging_sync_report {
+    int attempted;                 /* 1 when a sync was tried */
+    int rc;                        /* 0, or the sync's error code */
+    int count;                     /* templates synced */
+    struct err err;                /* why it failed */
+};
+
 /* Create an account: provider is "twilio" or "whatsapp"; settings are the
  * provider's credentials and options as name/value pairs, checked for the
- * required ones (twilio: account_sid, auth_token, and from or
- * messaging_service_sid; whatsapp: phone_number_id, access_token,
- * app_secret, verify_token; waba_id optional). Audited with actor. */
+ * required ones (twilio: account_sid (AC + 32 hex), auth_token, and from
+ * (E.164) or messaging_service_sid (MG + 32 hex); whatsapp:
+ * phone_number_id, access_token, app_secret, verify_token; waba_id
+ * optional). ERR_INVALID "invalid_channel_settings" naming what is missing
+ * or malformed (never a value), ERR_NOTFOUND for an unknown tenant. The row
+ * and its sealed credentials (secret "channel/<id>") are written in one
+ * transaction. Audited (channel.create) with actor and ip (may be ""). When
+ * sync is not NULL and the account is WhatsApp with a waba_id, its templates
+ * are synced and the outcome reported there. */
 int messaging_account_create(struct messaging *m, const char *tenant_id, const char *provider, const char *name,
                              const struct channel_kv *settings, size_t nsettings, const char *actor_type,
-                             const char *actor_id, struct messaging_account *out, struct err *e);
+                             const char *actor_id, const char *ip, struct messaging_account *out,
+                             struct messaging_sync_report *sync, struct err *e);
 /* Soft-remove: the account keeps its history, takes no more webhooks or
- * sends, and its credentials are deleted. ERR_NOTFOUND. Audited. */
+ * sends (at once in this process, within account_cache_ms elsewhere), and
+ * its credentials are deleted with it. ERR_NOTFOUND. Audited. */
 int messaging_account_remove(struct messaging *m, const char *tenant_id, const char *account_id,
-                             const char *actor_type, const char *actor_id, struct err *e);
+                             const char *actor_type, const char *actor_id, const char *ip, struct err *e);
 typedef int (*messaging_account_cb)(void *ud, const struct messaging_account *a);
-/* The tenant's active accounts, oldest first. */
+/* The tenant's active accounts, oldest first. cb runs while a store
+ * connection is held (same contract as store list callbacks). */
 int messaging_account_list(struct messaging *m, const char *tenant_id, messaging_account_cb cb, void *ud,
                            struct err *e);
 /* Snapshot by public key (webhooks; global: the key names the tenant) or by
  * tenant and id. ERR_NOTFOUND for unknown, removed or other-provider
- * accounts. Release every acquired ref. */
+ * accounts. Served from memory for account_cache_ms (unknown keys too, in a
+ * bounded negative cache), so the webhook hot path neither queries nor
+ * decrypts per request. ERR_FORBIDDEN when the credentials cannot be
+ * decrypted, store errors. Release every acquired ref. */
 int messaging_account_by_key(struct messaging *m, const char *provider, const char *account_key,
                              const struct messaging_account_ref **out, struct err *e);
 int messaging_account_get(struct messaging *m, const char *tenant_id, const char *account_id,
@@ -88,7 +119,66 @@ int messaging_account_get(struct messaging *m, const char *tenant_id, const char
 void messaging_account_release(const struct messaging_account_ref *ref); /* NULL is a no-op */
 /* Append the account's public JSON object (never credentials): id, provider,
  * channel, name, account_key, address, created_at and webhook_urls (what to
- * paste at the provider: inbound and status callback URLs). */
-void messaging_account_json(struct messaging *m, struct buf *b, const struct messaging_account *a);
+ * paste at the provider, under SB_PUBLIC_URL: twilio {inbound,
+ * status_callback}, one URL for both; whatsapp {callback,
+ * verify_token_set}). With a sync report that was attempted, also
+ * "templates": {"synced": n} or {"synced": 0, "warning": "…"}. */
+void messaging_account_json(struct messaging *m, struct buf *b, const struct messaging_account *a,
+                            const struct messaging_sync_report *sync);
+
+/* Append the account's webhook URL: SB_PUBLIC_URL/webhooks/<provider>/<key>
+ * (Twilio: inbound messages and status callbacks; Meta: the callback URL). */
+void messaging_account_webhook_url(struct messaging *m, const struct messaging_account *a, struct buf *b);
+
+/* Cache counters (for metrics and tests). */
+struct messaging_cache_stats {
+    uint64_t hits;                 /* answered from memory, found or not */
+    uint64_t loads;                /* database lookups */
+    size_t entries;                /* cached accounts */
+    size_t negative;               /* cached unknown keys and ids (bounded) */
+};
+void messaging_account_cache_stats(struct messaging *m, struct messaging_cache_stats *out);
+
+/* ------------------------------------------------------------- templates */
+
+/* Fetch the account's templates from the provider and store them (all in
+ * one transaction): new ones are added, known ones updated, and after a
+ * complete listing the ones the provider no longer has become "deleted".
+ * *out_count (may be NULL) = templates listed. ERR_NOTFOUND (no such active
+ * account), ERR_INVALID "waba_id_required" (WhatsApp without waba_id) or
+ * "templates_unsupported" (Twilio), provider errors (ERR_UPSTREAM,
+ * ERR_TIMEOUT, ERR_RATELIMIT); on any error nothing changes. */
+int messaging_template_sync(struct messaging *m, const char *tenant_id, const char *account_id, int *out_count,
+                            struct err *e);
+/* One template by (account, name, language): its status ("approved" is the
+ * only one the outbound API may send) and body. ERR_NOTFOUND when unknown. */
+int messaging_template_get(struct messaging *m, const char *tenant_id, const char *account_id, const char *name,
+                           const char *language, struct store_template *out, struct err *e);
+/* The account's templates by name and language; ERR_NOTFOUND when the
+ * tenant has no such active account. Callback contract as store lists. */
+int messaging_template_list(struct messaging *m, const char *tenant_id, const char *account_id,
+                            store_template_cb cb, void *ud, struct err *e);
+/* {name, language, status, category, body, updated_at}. */
+void messaging_template_json(struct buf *b, const struct store_template *t);
+
+/* ---------------------------------------------------------- tenant settings */
+
+/* The known settings, each with a default and a length limit:
+ * help_text: what a HELP/INFO keyword reply says (at most 320 characters;
+ * default "Reply STOP to unsubscribe, START to resubscribe."). */
+
+/* The effective value (the tenant's, else the default); *out malloc'd.
+ * ERR_INVALID "unknown_setting". */
+int messaging_setting_get(struct messaging *m, const char *tenant_id, const char *name, char **out, struct err *e);
+/* Check a value without storing it: ERR_INVALID "unknown_setting" or
+ * "invalid_setting" (empty, too long, control characters). value NULL
+ * means "back to the default" and is always valid for a known name. */
+int messaging_setting_check(const char *name, const char *value, struct err *e);
+/* Store (value NULL: back to the default). Audited (settings.update, the
+ * name only). ERR_INVALID as above, ERR_NOTFOUND for an unknown tenant. */
+int messaging_setting_set(struct messaging *m, const char *tenant_id, const char *name, const char *value,
+                          const char *actor_type, const char *actor_id, const char *ip, struct err *e);
+/* Append {"<name>": "<effective value>", …} for every known setting. */
+int messaging_settings_json(struct messaging *m, const char *tenant_id, struct buf *b, struct err *e);
 
 #endif

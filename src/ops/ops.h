@@ -73,6 +73,10 @@ void ops_keyring_free(struct ops_keyring *kr);
 const char *ops_keyring_active_id(const struct ops_keyring *kr);
 int ops_secret_put(struct ops_keyring *kr, struct store *db, const char *tenant_id, const char *name,
                    const void *value, size_t n, struct err *e);
+/* ops_secret_put inside the caller's transaction: the secret commits or
+ * rolls back with the rows written beside it. */
+int ops_secret_put_tx(struct ops_keyring *kr, struct store_tx *tx, const char *tenant_id, const char *name,
+                      const void *value, size_t n, struct err *e);
 /* *out is malloc'd and NUL-terminated (caller frees). */
 int ops_secret_get(struct ops_keyring *kr, struct store *db, const char *tenant_id, const char *name,
                    char **out, size_t *outlen, struct err *e);

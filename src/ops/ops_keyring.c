@@ -262,6 +262,24 @@ out:
     return rc;
 }
 
+int ops_secret_put_tx(struct ops_keyring *kr, struct store_tx *tx, const char *tenant_id, const char *name,
+                      const void *value, size_t n, struct err *e)
+{
+    char *sealed = NULL;
+    char key_id[32];
+    int rc;
+    if (!tenant_id || !*tenant_id || !name || !*name) {
+        rc = err_set(e, ERR_INVALID, NULL, "a secret needs a tenant and a name");
+        goto out;
+    }
+    if ((rc = seal_active(kr, &sealed, key_id, value, n, e)) != 0)
+        goto out;
+    rc = store_secret_put_tx(tx, tenant_id, name, key_id, sealed, time_now_ms(), e);
+out:
+    free(sealed);
+    return rc;
+}
+
 int ops_secret_get(struct ops_keyring *kr, struct store *db, const char *tenant_id, const char *name,
                    char **out, size_t *outlen, struct err *e)
 {
@@ -330,8 +348,13 @@ int ops_keys_rotate(struct ops_keyring *kr, struct store *db, char new_id[32], i
         rc = open_sealed(kr, st.items[i].sealed, &plain, &n, e);
         if (rc == 0)
             rc = seal_active(kr, &sealed, key_id, plain, n, e);
+        /* Only if unchanged since the scan: a secret deleted meanwhile (a
+         * removed channel account) must not come back, and one rewritten
+         * meanwhile keeps its new value (already under the new key). */
+        int changed = 0;
         if (rc == 0)
-            rc = store_secret_put(db, st.items[i].tenant_id, st.items[i].name, key_id, sealed, time_now_ms(), e);
+            rc = store_secret_reseal(db, st.items[i].tenant_id, st.items[i].name, st.items[i].sealed, key_id, sealed,
+                                     time_now_ms(), &changed, e);
         if (plain) {
             sodium_memzero(plain, n);
             free(plain);
@@ -339,7 +362,7 @@ int ops_keys_rotate(struct ops_keyring *kr, struct store *db, char new_id[32], i
         free(sealed);
         if (rc != 0)
             goto out;
-        count++;
+        count += changed;
     }
     rc = 0;
 out:

@@ -31,6 +31,7 @@
 #include "core/core.h"
 
 struct store;
+struct store_tx; /* a caller-held write transaction (below) */
 
 struct store_options {
     const char *database_url; /* NULL/"" = SQLite at sqlite_path */
@@ -219,6 +220,17 @@ struct store_secret {
 /* Insert or replace a tenant's secret. */
 int store_secret_put(struct store *db, const char *tenant_id, const char *name, const char *key_id,
                      const char *sealed, int64_t now, struct err *e);
+/* store_secret_put inside the caller's transaction (a secret written
+ * atomically with the row it belongs to). */
+int store_secret_put_tx(struct store_tx *tx, const char *tenant_id, const char *name, const char *key_id,
+                        const char *sealed, int64_t now, struct err *e);
+/* Key rotation: replace a secret's sealed value only if it is still
+ * old_sealed (not rewritten or deleted since it was read); *out_changed
+ * (may be NULL) = 1 when it was replaced. */
+int store_secret_reseal(struct store *db, const char *tenant_id, const char *name, const char *old_sealed,
+                        const char *key_id, const char *sealed, int64_t now, int *out_changed, struct err *e);
+/* Delete a tenant's secret inside tx; deleting a missing one is a no-op. */
+int store_secret_delete_tx(struct store_tx *tx, const char *tenant_id, const char *name, struct err *e);
 /* *out_sealed is malloc'd (caller frees). */
 int store_secret_get(struct store *db, const char *tenant_id, const char *name, char **out_sealed,
                      struct err *e);
@@ -363,6 +375,76 @@ int store_writer_submit(struct store_writer *w, store_write_fn fn, store_write_d
 int store_writer_run(struct store_writer *w, store_write_fn fn, void *ud, struct err *e);
 
 /* ------------------------------------- channel accounts (store_account.c) */
+
+/* A tenant's account at a provider (credentials live in secrets, sealed). */
+struct store_account {
+    char id[CORE_ID_MAX];          /* "cha_…" */
+    char tenant_id[CORE_ID_MAX];
+    char provider[16];             /* twilio | whatsapp */
+    char channel[16];              /* sms | whatsapp */
+    char name[128];
+    char account_key[64];          /* public, unique: /webhooks/<provider>/<account_key> */
+    char address[128];
+    int64_t created_at;
+    int64_t removed_at;            /* 0 = active */
+};
+
+/* Insert an account inside tx (with its sealed credentials, written by the
+ * caller in the same tx). ERR_CONFLICT when the id or key exists,
+ * ERR_NOTFOUND when the tenant does not. */
+int store_account_insert(struct store_tx *tx, const char *tenant_id, const struct store_account *a, struct err *e);
+/* Soft-remove inside tx: removed_at = now. ERR_NOTFOUND when the tenant has
+ * no active account with this id. */
+int store_account_remove(struct store_tx *tx, const char *tenant_id, const char *account_id, int64_t now,
+                         struct err *e);
+/* The tenant's account by id, removed or not. ERR_NOTFOUND. */
+int store_account_get(struct store *db, const char *tenant_id, const char *account_id, struct store_account *out,
+                      struct err *e);
+/* Global (webhooks: the key names the tenant): the account with this public
+ * key, removed or not. ERR_NOTFOUND. */
+int store_account_by_key(struct store *db, const char *account_key, struct store_account *out, struct err *e);
+typedef int (*store_account_cb)(void *ud, const struct store_account *a);
+/* The tenant's active accounts, oldest first. */
+int store_account_list(struct store *db, const char *tenant_id, store_account_cb cb, void *ud, struct err *e);
+
+/* A provider message template known for an account (WhatsApp: synced from Meta). */
+struct store_template {
+    char id[CORE_ID_MAX];          /* "tpl_…"; kept across syncs */
+    char tenant_id[CORE_ID_MAX];
+    char account_id[CORE_ID_MAX];
+    char name[520];                /* Meta allows 512 characters */
+    char language[16];
+    char category[32];
+    char status[24];               /* approved | pending | rejected | paused | disabled | deleted | … */
+    char body[4100];               /* the body text with {{n}} placeholders (Meta: 1024 characters) */
+    int64_t updated_at;
+};
+
+/* Insert or update, inside tx, the template (account_id, name, language) of
+ * the tenant's account: category, body, status and updated_at change, the id
+ * stays. ERR_NOTFOUND when the tenant has no such account. */
+int store_template_upsert(struct store_tx *tx, const char *tenant_id, const struct store_template *t,
+                          struct err *e);
+/* Inside tx: every template of the account last updated before `before`
+ * (not in the latest complete sync) becomes status "deleted". *out_n (may be
+ * NULL) = how many. */
+int store_template_mark_deleted(struct store_tx *tx, const char *tenant_id, const char *account_id, int64_t before,
+                                int64_t now, int64_t *out_n, struct err *e);
+/* One template by (account, name, language). ERR_NOTFOUND. */
+int store_template_get(struct store *db, const char *tenant_id, const char *account_id, const char *name,
+                       const char *language, struct store_template *out, struct err *e);
+typedef int (*store_template_cb)(void *ud, const struct store_template *t);
+/* The account's templates by name, then language. */
+int store_template_list(struct store *db, const char *tenant_id, const char *account_id, store_template_cb cb,
+                        void *ud, struct err *e);
+
+/* Tenant settings: named text values (the known names and their limits are
+ * the messaging module's). get: *out malloc'd (caller frees), ERR_NOTFOUND
+ * when unset. put: insert or replace. delete: back to unset (no-op when so). */
+int store_setting_get(struct store *db, const char *tenant_id, const char *name, char **out, struct err *e);
+int store_setting_put(struct store *db, const char *tenant_id, const char *name, const char *value, int64_t now,
+                      struct err *e);
+int store_setting_delete(struct store *db, const char *tenant_id, const char *name, struct err *e);
 
 
 /* ------------------------- contacts, conversations, messages (store_crm.c) */

@@ -190,6 +190,21 @@ int store_key_list(struct store *db, store_key_cb cb, void *ud, struct err *e)
                        row_key_cb, &it, e);
 }
 
+#define SECRET_UPSERT                                                                         \
+    "INSERT INTO secrets (tenant_id, name, key_id, sealed, updated_at) VALUES (?, ?, ?, ?, ?)" \
+    " ON CONFLICT (tenant_id, name) DO UPDATE SET key_id = excluded.key_id,"                  \
+    " sealed = excluded.sealed, updated_at = excluded.updated_at"
+
+static int secret_check(const char *tenant_id, const char *name, const char *key_id, const char *sealed,
+                        struct err *e)
+{
+    int rc;
+    if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(name, "secret name", e)) ||
+        (rc = store__need(key_id, "key id", e)) || (rc = store__need(sealed, "sealed value", e)))
+        return rc;
+    return 0;
+}
+
 int store_secret_put(struct store *db, const char *tenant_id, const char *name, const char *key_id,
                      const char *sealed, int64_t now, struct err *e)
 {
@@ -197,17 +212,66 @@ int store_secret_put(struct store *db, const char *tenant_id, const char *name, 
                                store__pint(now)};
     int rc;
 
-    if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(name, "secret name", e)) ||
-        (rc = store__need(key_id, "key id", e)) || (rc = store__need(sealed, "sealed value", e)))
+    if ((rc = secret_check(tenant_id, name, key_id, sealed, e)))
         return rc;
-    rc = store__write_one(db,
-                          "INSERT INTO secrets (tenant_id, name, key_id, sealed, updated_at) VALUES (?, ?, ?, ?, ?)"
-                          " ON CONFLICT (tenant_id, name) DO UPDATE SET key_id = excluded.key_id,"
-                          " sealed = excluded.sealed, updated_at = excluded.updated_at",
-                          p, 5, NULL, e);
+    rc = store__write_one(db, SECRET_UPSERT, p, 5, NULL, e);
     if (rc == ERR_INVALID)
         rc = err_set(e, ERR_NOTFOUND, NULL, "tenant not found");
     return rc;
+}
+
+int store_secret_put_tx(struct store_tx *tx, const char *tenant_id, const char *name, const char *key_id,
+                        const char *sealed, int64_t now, struct err *e)
+{
+    struct store_param p[5] = {store__ptext(tenant_id), store__ptext(name), store__ptext(key_id), store__ptext(sealed),
+                               store__pint(now)};
+    int rc;
+
+    if (!tx || !tx->c)
+        return err_set(e, ERR_INVALID, NULL, "store: no transaction");
+    if ((rc = secret_check(tenant_id, name, key_id, sealed, e)))
+        return rc;
+    rc = store__q(tx->db, tx->c, SECRET_UPSERT, p, 5, NULL, NULL, NULL, e);
+    if (rc == ERR_INVALID)
+        rc = err_set(e, ERR_NOTFOUND, NULL, "tenant not found");
+    return rc;
+}
+
+int store_secret_reseal(struct store *db, const char *tenant_id, const char *name, const char *old_sealed,
+                        const char *key_id, const char *sealed, int64_t now, int *out_changed, struct err *e)
+{
+    struct store_param p[6] = {store__ptext(key_id), store__ptext(sealed), store__pint(now),
+                               store__ptext(tenant_id), store__ptext(name), store__ptext(old_sealed)};
+    struct store_conn *c = NULL;
+    int64_t rows = 0;
+    int rc;
+
+    if (out_changed)
+        *out_changed = 0;
+    if ((rc = secret_check(tenant_id, name, key_id, sealed, e)) || (rc = store__need(old_sealed, "old value", e)))
+        return rc;
+    if ((rc = store__pool_get(db, &c, e)))
+        return rc;
+    rc = store__q(db, c,
+                  "UPDATE secrets SET key_id = ?, sealed = ?, updated_at = ? WHERE tenant_id = ? AND name = ?"
+                  " AND sealed = ?",
+                  p, 6, NULL, NULL, &rows, e);
+    store__pool_put(db, c);
+    if (rc == 0 && out_changed)
+        *out_changed = rows > 0;
+    return rc;
+}
+
+int store_secret_delete_tx(struct store_tx *tx, const char *tenant_id, const char *name, struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(name)};
+    int rc;
+
+    if (!tx || !tx->c)
+        return err_set(e, ERR_INVALID, NULL, "store: no transaction");
+    if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(name, "secret name", e)))
+        return rc;
+    return store__q(tx->db, tx->c, "DELETE FROM secrets WHERE tenant_id = ? AND name = ?", p, 2, NULL, NULL, NULL, e);
 }
 
 static int row_strdup0(void *ud, const struct store_row *r)

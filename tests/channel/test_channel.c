@@ -3,13 +3,16 @@
  * Signatures against Twilio's documented vector and computed HMACs (good,
  * tampered, wrong key, missing, port variants); the WhatsApp handshake;
  * parsing of recorded payloads in tests/channel/payloads/; and sends against
- * tests/fakes/ (spawned here, on a port they pick) in each failure mode.
+ * tests/fakes/ (spawned here, on a port they pick) in each failure mode;
+ * template listing with Meta's paging; and connection reuse through a pool
+ * (counted at the fake), sequential, concurrent and across a timeout.
  * Needs SB_SOURCE_DIR and python3 on PATH.
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <ctype.h>
@@ -21,12 +24,7 @@
 
 #include "channel/channel.h"
 #include "test.h"
-
-static const char *src_dir(void)
-{
-    const char *d = getenv("SB_SOURCE_DIR");
-    return d ? d : ".";
-}
+#include "test_fake.h"
 
 /* A payload file's bytes (malloc'd, NUL-terminated), or NULL. */
 static char *load_payload(const char *name, size_t *len)
@@ -44,102 +42,6 @@ static char *load_payload(const char *name, size_t *len)
     fclose(f);
     *len = b.len;
     return buf_steal(&b);
-}
-
-/* ------------------------------------------------------------ fakes */
-
-struct fake {
-    pid_t pid;
-    int port;
-    char base[64];
-};
-
-static int fake_start(struct fake *f, const char *script, const char *const *args)
-{
-    int fds[2];
-    char path[1024];
-    memset(f, 0, sizeof *f);
-    snprintf(path, sizeof path, "%s/tests/fakes/%s", src_dir(), script);
-    if (pipe(fds) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        const char *argv[12] = {"python3", path, "0"};
-        for (int i = 0; args && args[i] && i < 8; i++)
-            argv[3 + i] = args[i];
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execvp("python3", (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *in = fdopen(fds[0], "r");
-    char line[128] = "";
-    if (!in || !fgets(line, sizeof line, in) || sscanf(line, "LISTENING %d", &f->port) != 1) {
-        if (in)
-            fclose(in);
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    fclose(in);
-    f->pid = pid;
-    snprintf(f->base, sizeof f->base, "http://127.0.0.1:%d", f->port);
-    return 0;
-}
-
-static void fake_stop(struct fake *f)
-{
-    if (f->pid > 0) {
-        kill(f->pid, SIGTERM);
-        waitpid(f->pid, NULL, 0);
-    }
-    f->pid = 0;
-}
-
-static size_t collect(char *p, size_t s, size_t n, void *ud)
-{
-    buf_append(ud, p, s * n);
-    return s * n;
-}
-
-/* GET or POST (body != NULL) to the fake's control API; returns the body (caller frees). */
-static char *fake_ctl(const struct fake *f, const char *path, const char *body)
-{
-    struct buf out = {0};
-    char url[256];
-    snprintf(url, sizeof url, "%s%s", f->base, path);
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    buf_puts(&out, "");
-    return buf_steal(&out);
-}
-
-static void fake_mode(const struct fake *f, const char *json)
-{
-    free(fake_ctl(f, "/_fake/mode", json));
-}
-
-/* The last request the fake recorded, parsed (caller cJSON_Deletes the root). */
-static cJSON *fake_last(const struct fake *f, cJSON **root)
-{
-    char *s = fake_ctl(f, "/_fake/requests", NULL);
-    *root = NULL;
-    (void)json_parse(root, s, strlen(s), NULL);
-    free(s);
-    int n = *root ? cJSON_GetArraySize(*root) : 0;
-    return n ? cJSON_GetArrayItem(*root, n - 1) : NULL;
 }
 
 /* ------------------------------------------------- callback receiver */
@@ -738,6 +640,291 @@ static void test_channel__whatsapp_send(void)
     CHECK_EQ_INT(wa->send(&env, &cr, &text, &r, &e), ERR_UPSTREAM);
 }
 
+/* -------------------------------------------------------- templates */
+
+static void test_channel__whatsapp_list_templates(void)
+{
+    const struct channel_adapter *wa = channel_find("whatsapp");
+    const char *args[] = {"--access-token", "EAAtok", "--waba-id", "102290129340398", NULL};
+    struct fake f;
+    CHECK(channel_find("twilio")->list_templates == NULL);
+    CHECK(wa->list_templates != NULL);
+    CHECK_EQ_INT(fake_start(&f, "fake_meta.py", args), 0);
+    if (!f.pid)
+        return;
+    char base[96];
+    snprintf(base, sizeof base, "%s/v21.0", f.base);
+    struct channel_env env = {.graph_api_base = base, .timeout_ms = 3000};
+    struct channel_kv cred[] = {{"access_token", "EAAtok"}, {"waba_id", "102290129340398"}};
+    struct channel_creds cr = {cred, 2};
+    struct channel_templates tl;
+    struct err e;
+    cJSON *root;
+
+    /* Five templates in Meta's shape, two per page: three pages. */
+    fake_mode(&f, "{\"page_size\":2,\"templates\":["
+                  "{\"name\":\"order_update\",\"language\":\"en_US\",\"status\":\"APPROVED\","
+                  "\"category\":\"UTILITY\",\"components\":[{\"type\":\"HEADER\",\"format\":\"TEXT\","
+                  "\"text\":\"Update\"},{\"type\":\"BODY\",\"text\":\"Hi {{1}}, order {{2}} shipped.\"}]},"
+                  "{\"name\":\"order_update\",\"language\":\"pt_BR\",\"status\":\"PENDING\","
+                  "\"category\":\"UTILITY\",\"components\":[{\"type\":\"BODY\",\"text\":\"Oi {{1}}\"}]},"
+                  "{\"name\":\"promo\",\"language\":\"en_US\",\"status\":\"REJECTED\","
+                  "\"category\":\"MARKETING\",\"components\":[]},"
+                  "{\"name\":\"login_code\",\"language\":\"en_US\",\"status\":\"Paused\","
+                  "\"category\":\"AUTHENTICATION\"},"
+                  "{\"name\":\"bye\",\"language\":\"en\",\"status\":\"DISABLED\","
+                  "\"category\":\"UTILITY\",\"components\":[{\"type\":\"BODY\",\"text\":\"Bye\"}]}]}");
+    struct arena *a = arena_new();
+    err_clear(&e);
+    CHECK_EQ_INT(wa->list_templates(a, &env, &cr, &tl, &e), 0);
+    CHECK_EQ_INT(tl.n, 5);
+    CHECK_EQ_INT(tl.complete, 1);
+    if (tl.n == 5) {
+        CHECK_EQ_STR(tl.items[0].name, "order_update");
+        CHECK_EQ_STR(tl.items[0].language, "en_US");
+        CHECK_EQ_STR(tl.items[0].status, "approved");
+        CHECK_EQ_STR(tl.items[0].category, "UTILITY");
+        CHECK_EQ_STR(tl.items[0].body, "Hi {{1}}, order {{2}} shipped.");
+        CHECK_EQ_STR(tl.items[1].language, "pt_BR");
+        CHECK_EQ_STR(tl.items[1].status, "pending");
+        CHECK_EQ_STR(tl.items[2].body, "");
+        CHECK_EQ_STR(tl.items[3].status, "paused");
+        CHECK_EQ_STR(tl.items[3].body, "");
+        CHECK_EQ_STR(tl.items[4].name, "bye");
+        CHECK_EQ_STR(tl.items[4].status, "disabled");
+    }
+    /* The pages were asked for as Meta documents, with the bearer token. */
+    root = fake_requests(&f);
+    CHECK_EQ_INT(cJSON_GetArraySize(root), 3);
+    const cJSON *first = cJSON_GetArrayItem(root, 0), *third = cJSON_GetArrayItem(root, 2);
+    CHECK_EQ_STR(json_str(first, "authorization"), "Bearer EAAtok");
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(first, "query");
+    CHECK_EQ_STR(json_str(q, "fields"), "name,language,status,category,components");
+    CHECK_EQ_STR(json_str(q, "limit"), "100");
+    CHECK(json_str(q, "after") == NULL);
+    CHECK(strncmp(json_str(first, "path"), "/v21.0/102290129340398/message_templates?", 41) == 0);
+    CHECK(json_str(cJSON_GetObjectItemCaseSensitive(third, "query"), "after") != NULL);
+    cJSON_Delete(root);
+    arena_free(a);
+
+    /* An empty list is a complete, empty answer. */
+    fake_mode(&f, "{\"templates\":[]}");
+    a = arena_new();
+    CHECK_EQ_INT(wa->list_templates(a, &env, &cr, &tl, &e), 0);
+    CHECK_EQ_INT(tl.n, 0);
+    CHECK_EQ_INT(tl.complete, 1);
+    arena_free(a);
+
+    /* No business account id: nothing to ask. */
+    struct channel_kv nowaba[] = {{"access_token", "EAAtok"}};
+    struct channel_creds ncr = {nowaba, 1};
+    a = arena_new();
+    err_clear(&e);
+    CHECK_EQ_INT(wa->list_templates(a, &env, &ncr, &tl, &e), ERR_INVALID);
+    CHECK_EQ_STR(err_slug(&e), "waba_id_required");
+    /* Refusals (unknown account, bad token) are the provider's, not the caller's. */
+    struct channel_kv other[] = {{"access_token", "EAAtok"}, {"waba_id", "999"}};
+    struct channel_creds ocr = {other, 2};
+    CHECK_EQ_INT(wa->list_templates(a, &env, &ocr, &tl, &e), ERR_UPSTREAM);
+    CHECK_EQ_STR(err_slug(&e), "provider_rejected");
+    struct channel_kv badtok[] = {{"access_token", "nope"}, {"waba_id", "102290129340398"}};
+    struct channel_creds bcr = {badtok, 2};
+    CHECK_EQ_INT(wa->list_templates(a, &env, &bcr, &tl, &e), ERR_UPSTREAM);
+    CHECK_EQ_STR(err_slug(&e), "provider_rejected");
+    CHECK(strstr(e.msg, "nope") == NULL);
+    fake_mode(&f, "{\"mode\":\"500\"}");
+    CHECK_EQ_INT(wa->list_templates(a, &env, &cr, &tl, &e), ERR_UPSTREAM);
+    CHECK_EQ_STR(err_slug(&e), "provider_error");
+    fake_mode(&f, "{\"mode\":\"429\",\"retry_after\":2}");
+    CHECK_EQ_INT(wa->list_templates(a, &env, &cr, &tl, &e), ERR_RATELIMIT);
+    fake_mode(&f, "{\"mode\":\"malformed\"}");
+    CHECK_EQ_INT(wa->list_templates(a, &env, &cr, &tl, &e), ERR_UPSTREAM);
+    CHECK_EQ_STR(err_slug(&e), "provider_bad_response");
+    fake_mode(&f, "{\"mode\":\"slow\",\"delay\":1.5}");
+    env.timeout_ms = 300;
+    CHECK_EQ_INT(wa->list_templates(a, &env, &cr, &tl, &e), ERR_TIMEOUT);
+    env.timeout_ms = 3000;
+    /* paging.next is followed to the Graph host only: the fake names
+     * 127.0.0.1, a base of "localhost" makes that another host. */
+    fake_mode(&f, "{\"mode\":\"ok\",\"page_size\":1,\"templates\":["
+                  "{\"name\":\"a\",\"language\":\"en\",\"status\":\"APPROVED\"},"
+                  "{\"name\":\"b\",\"language\":\"en\",\"status\":\"APPROVED\"}]}");
+    char lbase[96];
+    snprintf(lbase, sizeof lbase, "http://localhost:%d/v21.0", f.port);
+    env.graph_api_base = lbase;
+    CHECK_EQ_INT(wa->list_templates(a, &env, &cr, &tl, &e), ERR_UPSTREAM);
+    CHECK(strstr(e.msg, "paging.next") != NULL);
+    env.graph_api_base = base;
+    CHECK_EQ_INT(wa->list_templates(a, &env, &cr, &tl, &e), 0);
+    CHECK_EQ_INT(tl.n, 2);
+    arena_free(a);
+    fake_stop(&f);
+}
+
+/* ------------------------------------------------ connection reuse */
+
+/* A CURLSH for DNS and TLS sessions with one mutex per data kind, as the
+ * messaging core builds it. */
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+static void share_lock(CURL *h, curl_lock_data d, curl_lock_access acc, void *ud)
+{
+    (void)h, (void)acc, (void)ud;
+    pthread_mutex_lock(&share_locks[d]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data d, void *ud)
+{
+    (void)h, (void)ud;
+    pthread_mutex_unlock(&share_locks[d]);
+}
+
+/* How many distinct connections the fake's recorded requests came on,
+ * counting from request index from. */
+static int distinct_conns(const struct fake *f, int from, int *nreq)
+{
+    cJSON *root = fake_requests(f);
+    int seen[256], nseen = 0, n = cJSON_GetArraySize(root);
+    for (int i = from; i < n; i++) {
+        int64_t c = 0;
+        (void)json_int(cJSON_GetArrayItem(root, i), "conn", &c);
+        int dup = 0;
+        for (int j = 0; j < nseen; j++)
+            dup |= seen[j] == (int)c;
+        if (!dup && nseen < 256)
+            seen[nseen++] = (int)c;
+    }
+    if (nreq)
+        *nreq = n - from;
+    cJSON_Delete(root);
+    return nseen;
+}
+
+struct send_thread {
+    const struct channel_env *env;
+    const struct channel_creds *cr;
+    int ok;
+};
+
+static void *send_many(void *ud)
+{
+    struct send_thread *t = ud;
+    struct channel_send msg = {.to = "+14155550123", .text = "hi"};
+    for (int i = 0; i < 10; i++) {
+        struct channel_send_result r;
+        struct err e = {0};
+        if (channel_find("twilio")->send(t->env, t->cr, &msg, &r, &e) == 0)
+            t->ok++;
+    }
+    return NULL;
+}
+
+static void test_channel__connection_reuse(void)
+{
+    const struct channel_adapter *tw = channel_find("twilio"), *wa = channel_find("whatsapp");
+    const char *targs[] = {"--account-sid", "AC0123", "--auth-token", "secret-tok", NULL};
+    const char *margs[] = {"--access-token", "EAAtok", NULL};
+    struct fake ft, fm;
+    CHECK_EQ_INT(fake_start(&ft, "fake_twilio.py", targs), 0);
+    CHECK_EQ_INT(fake_start(&fm, "fake_meta.py", margs), 0);
+    if (!ft.pid || !fm.pid) {
+        fake_stop(&ft);
+        fake_stop(&fm);
+        return;
+    }
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&share_locks[i], NULL);
+    CURLSH *share = curl_share_init();
+    curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    struct channel_pool *pool = NULL;
+    struct err e = {0};
+    CHECK_EQ_INT(channel_pool_new(&pool, share, 8, &e), 0);
+    char gbase[96];
+    snprintf(gbase, sizeof gbase, "%s/v21.0", fm.base);
+    struct channel_env env = {.twilio_api_base = ft.base, .graph_api_base = gbase, .timeout_ms = 3000,
+                              .curl_share = share, .pool = pool};
+    struct channel_kv cred[] = {{"account_sid", "AC0123"}, {"auth_token", "secret-tok"}, {"from", "+14155550100"}};
+    struct channel_creds cr = {cred, 3};
+    struct channel_kv wcred[] = {{"phone_number_id", "106540352242922"}, {"access_token", "EAAtok"}};
+    struct channel_creds wcr = {wcred, 2};
+    struct channel_send msg = {.to = "+14155550123", .text = "hello"};
+    struct channel_send_result r;
+    int nreq = 0, ok = 0;
+
+    /* Many sequential sends through one pool: one connection. */
+    for (int i = 0; i < 25; i++)
+        ok += tw->send(&env, &cr, &msg, &r, &e) == 0;
+    CHECK_EQ_INT(ok, 25);
+    CHECK_EQ_INT(distinct_conns(&ft, 0, &nreq), 1);
+    CHECK_EQ_INT(nreq, 25);
+    CHECK_EQ_INT(channel_pool_connections(pool), 1);
+
+    /* Another provider through the same pool: its own connection, and no
+     * credential of the Twilio requests comes along. */
+    struct channel_send wmsg = {.to = "16505551234", .text = "hi"};
+    CHECK_EQ_INT(wa->send(&env, &wcr, &wmsg, &r, &e), 0);
+    CHECK_EQ_INT(wa->send(&env, &wcr, &wmsg, &r, &e), 0);
+    cJSON *root;
+    const cJSON *last = fake_last(&fm, &root);
+    CHECK_EQ_STR(json_str(last, "authorization"), "Bearer EAAtok");
+    cJSON_Delete(root);
+    CHECK_EQ_INT(distinct_conns(&fm, 0, NULL), 1);
+    CHECK_EQ_INT(tw->send(&env, &cr, &msg, &r, &e), 0);
+    last = fake_last(&ft, &root);
+    CHECK(strncmp(json_str(last, "authorization"), "Basic ", 6) == 0);
+    cJSON_Delete(root);
+    CHECK_EQ_INT(distinct_conns(&ft, 0, NULL), 1);
+    CHECK_EQ_INT(channel_pool_connections(pool), 2);
+
+    /* Without a pool every send opens a connection: what the pool saves. */
+    struct channel_env bare = env;
+    bare.pool = NULL;
+    int before = 0;
+    (void)distinct_conns(&ft, 0, &before);
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ_INT(tw->send(&bare, &cr, &msg, &r, &e), 0);
+    CHECK_EQ_INT(distinct_conns(&ft, before, NULL), 5);
+
+    /* Concurrent senders: at most one connection each, reused. */
+    (void)distinct_conns(&ft, 0, &before);
+    pthread_t th[4];
+    struct send_thread st[4];
+    for (int i = 0; i < 4; i++) {
+        st[i] = (struct send_thread){.env = &env, .cr = &cr};
+        pthread_create(&th[i], NULL, send_many, &st[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ_INT(st[i].ok, 10);
+    }
+    int conns = distinct_conns(&ft, before, &nreq);
+    CHECK_EQ_INT(nreq, 40);
+    CHECK(conns >= 1 && conns <= 4);
+    CHECK(channel_pool_connections(pool) <= 2 + 4);
+
+    /* The timeout still holds on a reused connection, and the pool keeps
+     * working after it. */
+    fake_mode(&ft, "{\"mode\":\"slow\",\"delay\":1.5}");
+    env.timeout_ms = 300;
+    int64_t t0 = time_mono_ns();
+    err_clear(&e);
+    CHECK_EQ_INT(tw->send(&env, &cr, &msg, &r, &e), ERR_TIMEOUT);
+    CHECK((time_mono_ns() - t0) / 1000000 < 1200);
+    fake_mode(&ft, "{\"mode\":\"ok\"}");
+    env.timeout_ms = 3000;
+    CHECK_EQ_INT(tw->send(&env, &cr, &msg, &r, &e), 0);
+
+    fake_stop(&ft);
+    fake_stop(&fm);
+    channel_pool_free(pool);
+    curl_share_cleanup(share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&share_locks[i]);
+}
+
 static void test_channel__caps(void)
 {
     CHECK_EQ_INT(channel_find("twilio")->caps.max_text_len, 1600);
@@ -758,6 +945,8 @@ int main(void)
     TEST_RUN(test_channel__caps);
     TEST_RUN(test_channel__twilio_send);
     TEST_RUN(test_channel__whatsapp_send);
+    TEST_RUN(test_channel__whatsapp_list_templates);
+    TEST_RUN(test_channel__connection_reuse);
     curl_global_cleanup();
     TEST_DONE();
 }

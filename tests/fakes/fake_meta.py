@@ -1,20 +1,36 @@
 #!/usr/bin/env python3
-"""A fake Meta Graph API (WhatsApp Cloud API messages endpoint) for tests.
+"""A fake Meta Graph API (WhatsApp Cloud API messages and message templates) for tests.
 
 POST /[vNN.N/]{phone_number_id}/messages with "Authorization: Bearer <token>"
 (checked against --access-token) and a JSON body with messaging_product
 "whatsapp"; 200 {"messaging_product","contacts":[{input,wa_id}],"messages":[{id}]}.
+GET /[vNN.N/]{waba_id}/message_templates?fields=…&limit=N[&after=CURSOR] with
+the same bearer token (and, with --waba-id, only that id): Meta's page shape
+{"data": [{name, language, status, category, components, id} (the requested
+fields, id always)], "paging": {"cursors": {"before", "after"}, "next": URL}},
+"next" present while more templates follow.
 Errors use Graph's shape {"error": {message, type, code, error_subcode, fbtrace_id}}.
 Control: POST /_fake/mode {"mode": "ok"|"500"|"429"|"slow"|"malformed"|"close",
-"retry_after": N, "delay": seconds, "callbacks": ["sent", "delivered", "read"]};
+"retry_after": N, "delay": seconds, "callbacks": ["sent", "delivered", "read"],
+"templates": [templates in Meta's shape], "page_size": N (caps limit)};
 GET /_fake/requests lists what was received. With "callbacks" set and
 --webhook-url given, each accepted message gets one status webhook per listed
 status, signed X-Hub-Signature-256 with --app-secret as Meta signs.
 Prints "LISTENING <port>" first on stdout.
 """
-import argparse, hashlib, hmac, json, re, secrets, threading, time
+import argparse, base64, hashlib, hmac, json, re, secrets, threading, time
+from urllib.parse import parse_qs, urlencode
 
-from fakebase import FakeHandler, callbacks, deliver_callback, serve
+from fakebase import LOCK, STATE, FakeHandler, callbacks, deliver_callback, serve
+
+STATE["templates"] = [
+    {"name": "order_update", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "1001",
+     "components": [{"type": "HEADER", "format": "TEXT", "text": "Order update"},
+                    {"type": "BODY", "text": "Hi {{1}}, your order {{2}} has shipped.",
+                     "example": {"body_text": [["Ada", "42"]]}},
+                    {"type": "FOOTER", "text": "Reply STOP to opt out"}]},
+]
+STATE["page_size"] = None
 
 ARGS = None
 
@@ -25,8 +41,47 @@ class Handler(FakeHandler):
                                       "error_subcode": None, "fbtrace_id": "A" + secrets.token_hex(8)}}, headers)
 
     def do_GET(self):
-        if not self.control_get():
-            self.error(400, 100, "Unsupported get request.", "GraphMethodException")
+        if self.control_get():
+            return
+        path, _, query = self.path.partition("?")
+        m = re.fullmatch(r"(?:/v[0-9.]+)?/([^/]+)/message_templates", path)
+        if not m:
+            return self.error(400, 100, "Unsupported get request.", "GraphMethodException")
+        q = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        mode, retry_after, delay = self.record({"path": self.path, "query": q})
+        if self.headers.get("Authorization") != "Bearer " + ARGS.access_token:
+            return self.error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        if ARGS.waba_id and m.group(1) != ARGS.waba_id:
+            return self.error(400, 100, "Unsupported get request. Object with ID '%s' does not exist" % m.group(1),
+                              "GraphMethodException")
+        if self.fail(mode, retry_after, delay,
+                     lambda: self.error(500, 2, "An unexpected error has occurred. Please retry your request later."),
+                     lambda ra: self.error(429, 80008, "Rate limit hit", headers={"Retry-After": str(ra)}),
+                     (200, b"{\"data\": [")):
+            return
+        with LOCK:
+            templates = [dict(t) for t in STATE["templates"]]
+            page_size = STATE["page_size"]
+        limit = int(q.get("limit") or 25)
+        if page_size:
+            limit = min(limit, int(page_size))
+        start = int(base64.b64decode(q["after"]).decode()) + 1 if q.get("after") else 0
+        fields = (q.get("fields") or "name,language,status,category").split(",")
+        page = templates[start:start + limit]
+        data = []
+        for i, t in enumerate(page):
+            item = {f: t[f] for f in fields if f in t}
+            item["id"] = t.get("id", str(2000 + start + i))
+            data.append(item)
+        body = {"data": data}
+        if page:
+            cursor = lambda i: base64.b64encode(str(i).encode()).decode()
+            body["paging"] = {"cursors": {"before": cursor(start), "after": cursor(start + len(page) - 1)}}
+            if start + len(page) < len(templates):
+                nq = dict(q, after=cursor(start + len(page) - 1))
+                body["paging"]["next"] = "http://127.0.0.1:%d%s?%s" % (self.server.server_address[1], path,
+                                                                       urlencode(nq))
+        self.reply(200, body)
 
     def do_POST(self):
         raw = self.read_body()
@@ -83,6 +138,7 @@ def main():
     p.add_argument("--access-token", default="tok")
     p.add_argument("--app-secret", default="secret")
     p.add_argument("--webhook-url", default=None)
+    p.add_argument("--waba-id", default=None)
     ARGS = p.parse_args()
     serve(Handler, ARGS.port)
 

@@ -2,14 +2,17 @@
 helpers, the control endpoints (POST /_fake/mode, GET /_fake/requests,
 GET /_fake/callbacks), the failure modes ("500", "429", "slow", "malformed",
 "close"), delivery of signed callbacks, and the server loop that prints
-"LISTENING <port>" first. Each fake keeps only its provider's wire format."""
+"LISTENING <port>" first. Each fake keeps only its provider's wire format.
+Every recorded request carries "conn": the number of the TCP connection it
+came on (1, 2, … in accept order), so tests can tell reused connections."""
 import json
 import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STATE = {"mode": "ok", "retry_after": 1, "delay": 2.0, "requests": [], "callbacks": [], "callback_results": []}
+STATE = {"mode": "ok", "retry_after": 1, "delay": 2.0, "requests": [], "callbacks": [], "callback_results": [],
+         "connections": 0}
 LOCK = threading.Lock()
 
 
@@ -18,6 +21,12 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         pass
+
+    def setup(self):
+        super().setup()
+        with LOCK:
+            STATE["connections"] += 1
+            self.conn_id = STATE["connections"]
 
     def reply(self, code, obj, headers=None):
         body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
@@ -52,6 +61,7 @@ class FakeHandler(BaseHTTPRequestHandler):
     def record(self, entry):
         """Remember a provider request; returns the current (mode, retry_after, delay)."""
         entry["authorization"] = self.headers.get("Authorization")
+        entry["conn"] = self.conn_id
         with LOCK:
             STATE["requests"].append(entry)
             return STATE["mode"], STATE["retry_after"], STATE["delay"]

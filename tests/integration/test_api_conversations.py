@@ -247,7 +247,7 @@ class ConversationsApiTest(unittest.TestCase):
         self.assertEqual((m["type"], m["media"], m["direction"], m["channel"], m["status"]),
                          ("image", [{"id": "media-1", "content_type": "image/jpeg"}], "inbound", "whatsapp",
                           "received"))
-        self.assertEqual(set(m), {"id", "conversation_id", "account_id", "channel", "direction", "type", "body",
+        self.assertEqual(set(m), {"id", "conversation_id", "account_id", "channel", "direction", "address", "type", "body",
                                   "media", "template", "status", "provider_message_id", "error", "created_at",
                                   "sent_at", "delivered_at", "read_at", "failed_at", "updated_at"})
         self.assertIsNone(m["error"])

@@ -1,0 +1,76 @@
+/*
+ * messaging internals shared by the files of src/messaging/ (never included
+ * elsewhere): the module handle, the account snapshot cache and helpers.
+ *
+ * struct messaging is built once by messaging_new and read-only afterwards
+ * except for what has its own lock (the cache) or is atomic. The pipeline
+ * (messaging_pipeline.c) adds its own state at the end of the struct.
+ */
+#ifndef SB_MESSAGING_INT_H
+#define SB_MESSAGING_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <curl/curl.h>
+
+#include "messaging/messaging.h"
+
+/* Longest cache key: an account key (63) or "<tenant id>\n<account id>". */
+#define MESSAGING__KEY_MAX (2 * CORE_ID_MAX + 2)
+
+struct messaging__entry; /* a cached account (messaging_cache.c) */
+struct messaging__slot;  /* a cached miss */
+
+/* One index of the cache: accounts by some key, and recent misses. */
+struct messaging__table {
+    struct messaging__entry **buckets;
+    size_t nbuckets;
+    size_t n;                          /* entries */
+    struct messaging__slot *neg;       /* direct-mapped misses: a fixed array, so bounded */
+    size_t nneg_slots;
+    size_t nneg;                       /* slots in use */
+};
+
+/* Snapshots of accounts with their decrypted credentials, by public key
+ * (webhooks) and by tenant and id (sends). Read-mostly: lookups take the
+ * read lock and a reference; loads happen outside the lock and are
+ * installed under the write lock unless an invalidation happened meanwhile
+ * (gen changed). */
+struct messaging__cache {
+    pthread_rwlock_t lock;
+    struct messaging__table by_key;
+    struct messaging__table by_id;
+    int64_t ttl_ns;
+    atomic_uint_fast64_t gen;          /* bumped by every invalidation */
+    atomic_uint_fast64_t hits;
+    atomic_uint_fast64_t loads;
+};
+
+struct messaging {
+    const struct config *cfg;
+    struct store *db;
+    struct ops_keyring *keys;
+    struct queue *queue;
+    char public_url[512];              /* SB_PUBLIC_URL without trailing slashes */
+    struct channel_env env;            /* points into cfg, share and pool */
+    CURLSH *share;
+    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+    struct channel_pool *pool;
+    int curl_inited;
+    struct messaging__cache cache;
+    /* the pipeline's state (queue handlers, store writer) goes here */
+};
+
+/* Cache (messaging_cache.c). init: ERR_NOMEM. */
+int messaging__cache_init(struct messaging__cache *c, int64_t ttl_ms, struct err *e);
+void messaging__cache_destroy(struct messaging__cache *c);
+/* Forget every cached snapshot of the account (removal through this process). */
+void messaging__cache_forget(struct messaging__cache *c, const char *account_id);
+
+/* "channel/<account id>": where an account's credentials are sealed. */
+void messaging__secret_name(char out[64], const char *account_id);
+/* The store row as the module's public account struct. */
+void messaging__account_from_store(struct messaging_account *a, const struct store_account *sa);
+
+#endif
