@@ -182,6 +182,13 @@ int crm_outbound_failed(struct store_tx *tx, const char *tenant_id, const char *
 
 /* ---------------------------------------------------------------- reads */
 
+/* When the customer at address (raw, normalised for the account's channel)
+ * last wrote to account_id: *out Unix ms, 0 when never (also for an
+ * address no contact has). For messaging windows. ERR_INVALID for a bad
+ * address or channel. */
+int crm_last_inbound(struct store *db, const char *tenant_id, const char *account_id, const char *channel,
+                     const char *address, int64_t *out, struct err *e);
+
 #define CRM_LIMIT_DEFAULT 50
 #define CRM_LIMIT_MAX 100
 #define CRM_CURSOR_MAX 96

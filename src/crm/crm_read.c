@@ -308,6 +308,21 @@ int crm_message_get(struct store *db, const char *tenant_id, const char *message
     return store_message_get(db, tenant_id, message_id, cb, ud, e);
 }
 
+int crm_last_inbound(struct store *db, const char *tenant_id, const char *account_id, const char *channel,
+                     const char *address, int64_t *out, struct err *e)
+{
+    char addr[CRM_ADDRESS_MAX];
+    const char *kind = crm_identity_kind(channel);
+    int rc;
+
+    *out = 0;
+    if (!kind)
+        return err_set(e, ERR_INVALID, "invalid_channel", "unknown channel %s", channel ? channel : "(none)");
+    if ((rc = crm_normalize_address(kind, address, addr, sizeof(addr), e)))
+        return rc;
+    return store_conversation_last_inbound(db, tenant_id, account_id, kind, addr, out, e);
+}
+
 int crm_message_get_tx(struct store_tx *tx, const char *tenant_id, const char *message_id, store_message_cb cb,
                        void *ud, struct err *e)
 {

@@ -569,6 +569,10 @@ int store_conversation_find(struct store_tx *tx, const char *tenant_id, const ch
 /* Insert c (id "cnv_…" generated when empty; status, channel, times as
  * given). When (contact, account) already has one, nothing is inserted and
  * *out_dup is 1. */
+/* The customer's last message time (0 when never) on account_id from the
+ * identity (kind, normalised address): the messaging window. Pooled read. */
+int store_conversation_last_inbound(struct store *db, const char *tenant_id, const char *account_id, const char *kind,
+                                    const char *address, int64_t *out, struct err *e);
 int store_conversation_insert(struct store_tx *tx, const char *tenant_id, struct store_conversation *c,
                               int *out_dup, struct err *e);
 /* A message was added at `at`: last_message_at moves forward (never back)

@@ -224,6 +224,23 @@ int store_conversation_find(struct store_tx *tx, const char *tenant_id, const ch
     return rc;
 }
 
+int store_conversation_last_inbound(struct store *db, const char *tenant_id, const char *account_id, const char *kind,
+                                    const char *address, int64_t *out, struct err *e)
+{
+    struct store_param p[4] = {store__ptext(account_id), store__ptext(tenant_id), store__ptext(kind),
+                               store__ptext(address)};
+    int rc;
+
+    *out = 0;
+    if ((rc = store__need(tenant_id, "tenant id", e)))
+        return rc;
+    return store__list(db,
+                       "SELECT cv.last_inbound_at FROM contact_identities ci JOIN conversations cv"
+                       " ON cv.contact_id = ci.contact_id AND cv.account_id = ?"
+                       " WHERE ci.tenant_id = ? AND ci.kind = ? AND ci.address = ?",
+                       p, 4, store__row_int, out, e);
+}
+
 int store_conversation_insert(struct store_tx *tx, const char *tenant_id, struct store_conversation *c,
                               int *out_dup, struct err *e)
 {

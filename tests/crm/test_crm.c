@@ -611,6 +611,15 @@ static void test_crm__conversation_reopen(void)
     CHECK_EQ_INT(inbound(TA, SMS_A, "sms", "+15550100005", NULL, "SMre3", 30300, &r), 0);
     CHECK_EQ_INT(r.duplicate, 1);
     CHECK_EQ_STR(conv(TA, r.conversation_id).status, "resolved");
+    /* The window clock is the last inbound message, found from the raw address. */
+    int64_t last = -1;
+    CHECK_EQ_INT(crm_last_inbound(T.db, TA, SMS_A, "sms", "+1 555 010 0005", &last, &e), 0);
+    CHECK_EQ_INT(last, 30200);
+    CHECK_EQ_INT(crm_last_inbound(T.db, TB, SMS_A, "sms", "+15550100005", &last, &e), 0);
+    CHECK_EQ_INT(last, 0); /* another tenant's */
+    CHECK_EQ_INT(crm_last_inbound(T.db, TA, SMS_A, "sms", "+15550199999", &last, &e), 0);
+    CHECK_EQ_INT(last, 0); /* nobody */
+    CHECK_EQ_INT(crm_last_inbound(T.db, TA, SMS_A, "sms", "5550100005", &last, &e), ERR_INVALID);
 }
 
 struct audit_find {
