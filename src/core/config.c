@@ -72,6 +72,13 @@ const struct config_def config_schema[] = {
         "Base URL of the Meta Graph API, version included (tests point it at tests/fakes/fake_meta.py)."),
     CFG("SB_PROVIDER_TIMEOUT_MS", CONFIG_INT, "10000", 0, provider_timeout_ms,
         "Milliseconds one provider API request may take before it counts as failed and is retried."),
+    CFG("SB_SEND_MAX_ATTEMPTS", CONFIG_INT, "8", 0, send_max_attempts,
+        "Tries of an outbound send that fails transiently (provider 5xx, timeout, 429) before it goes to the "
+        "dead-letter queue, where an admin can retry or discard it."),
+    CFG("SB_SEND_RETRY_BASE_MS", CONFIG_INT, "2000", 0, send_retry_base_ms,
+        "Milliseconds before the first retry of a failed send; each retry doubles it (with full jitter) up to "
+        "SB_SEND_RETRY_MAX_MS. A provider's Retry-After replaces it."),
+    CFG("SB_SEND_RETRY_MAX_MS", CONFIG_INT, "600000", 0, send_retry_max_ms, "Longest delay between send retries."),
     CFG("SB_WEBHOOK_REPLAY_WINDOW", CONFIG_INT, "691200", 0, replay_window_s,
         "Seconds: a webhook whose signed provider timestamp is older is refused as a replay (WhatsApp signs "
         "event timestamps in the body; Meta retries for up to 7 days, so the default is 8)."),
@@ -103,6 +110,9 @@ static const struct config_range config_ranges[] = {
     {"SB_WORKERS", 0, 256},
     {"SB_PROVIDER_TIMEOUT_MS", 100, 600000},
     {"SB_WEBHOOK_REPLAY_WINDOW", 60, 366LL * 86400},
+    {"SB_SEND_MAX_ATTEMPTS", 1, 100},
+    {"SB_SEND_RETRY_BASE_MS", 1, 3600000},
+    {"SB_SEND_RETRY_MAX_MS", 1, 86400000},
     {"SB_EVENT_RETENTION", 1, 366LL * 86400},
 };
 

@@ -191,6 +191,9 @@ struct config {
     char *graph_api_base;
     int64_t provider_timeout_ms;
     int64_t replay_window_s; /* oldest signed provider timestamp a webhook may carry */
+    int64_t send_max_attempts;   /* outbound sends: tries before the dead-letter queue */
+    int64_t send_retry_base_ms;  /* first retry delay (full jitter, doubling) */
+    int64_t send_retry_max_ms;   /* retry delay cap */
     int64_t event_retention_s; /* how long the realtime event log keeps events */
 };
 

@@ -44,6 +44,22 @@ static int share_new(struct messaging *m, struct err *e)
     return 0;
 }
 
+/* The pipeline's job types and their retry policies: sends follow the
+ * SB_SEND_* settings; inbound events retry quickly (a database hiccup) and
+ * rarely fail for good. */
+static int register_jobs(struct messaging *m, struct err *e)
+{
+    const struct config *c = m->cfg;
+    struct queue_type in = {.name = MESSAGING_JOB_INBOUND, .batch_handler = messaging__inbound_batch,
+                            .batch_max = 64, .ud = m, .max_attempts = 10, .base_backoff_ms = 500,
+                            .max_backoff_ms = 60000};
+    struct queue_type out = {.name = MESSAGING_JOB_SEND, .batch_handler = messaging__send_batch, .batch_max = 16,
+                             .ud = m, .max_attempts = (int)c->send_max_attempts,
+                             .base_backoff_ms = c->send_retry_base_ms, .max_backoff_ms = c->send_retry_max_ms};
+    int rc = queue_register(m->queue, &in, e);
+    return rc ? rc : queue_register(m->queue, &out, e);
+}
+
 int messaging_new(struct messaging **out, const struct messaging_options *opt, struct err *e)
 {
     struct messaging *m = NULL;
@@ -77,6 +93,11 @@ int messaging_new(struct messaging **out, const struct messaging_options *opt, s
     m->env.timeout_ms = (long)opt->cfg->provider_timeout_ms;
     m->env.curl_share = m->share;
     m->env.pool = m->pool;
+    m->writer = opt->writer;
+    m->notify = opt->notify;
+    m->notify_ud = opt->notify_ud;
+    if (m->queue && (rc = register_jobs(m, e)))
+        goto out;
     *out = m;
     m = NULL;
 out:

@@ -22,6 +22,7 @@
 
 #include "channel/channel.h"
 #include "core/core.h"
+#include "crm/crm.h"
 #include "ops/ops.h"
 #include "queue/queue.h"
 #include "store/store.h"
@@ -34,6 +35,10 @@ struct messaging_options {
     struct ops_keyring *keys;   /* seals and opens account credentials */
     struct queue *queue;        /* job types are registered on it; NULL for CLI use */
     int64_t account_cache_ms;   /* how long a snapshot is trusted; <= 0 means 5000 */
+    struct store_writer *writer; /* group commit for the outbound API; NULL: one transaction per call */
+    void (*notify)(void *ud);   /* rung after a commit that appended realtime events (the server's
+                                 * event pump, http_event_poke); NULL when none runs in this process */
+    void *notify_ud;
 };
 
 /* What opt points to is borrowed and must outlive m. Call it before other
@@ -180,5 +185,51 @@ int messaging_setting_set(struct messaging *m, const char *tenant_id, const char
                           const char *actor_type, const char *actor_id, const char *ip, struct err *e);
 /* Append {"<name>": "<effective value>", …} for every known setting. */
 int messaging_settings_json(struct messaging *m, const char *tenant_id, struct buf *b, struct err *e);
+
+/* -------------------------------------------------------------- pipeline */
+
+/* The job types messaging_new registers on opt->queue: one received
+ * webhook event (payload {"inbound_event":"iev_…"}: contact, conversation,
+ * message, opt-out keywords, status callbacks, realtime events) and one
+ * queued outbound message (payload {"message_id":"msg_…"}: the provider
+ * call and its result). Both run in batches, one transaction per batch. */
+#define MESSAGING_JOB_INBOUND "inbound.process"
+#define MESSAGING_JOB_SEND "outbound.send"
+
+/* An outbound message as the API asks for it; borrowed for the call. */
+struct messaging_send_request {
+    const char *account_id;            /* the channel account to send from */
+    const char *to;                    /* an address (E.164, …) or NULL with contact_id */
+    const char *contact_id;            /* a contact with an identity on the account's channel */
+    const char *text;                  /* free-form text (or a media caption) */
+    const char *const *media_urls;     /* public URLs the provider fetches */
+    size_t nmedia;
+    const char *template_name;         /* an approved template instead of text */
+    const char *template_language;     /* e.g. "en_US"; NULL means "en_US" */
+    const char *const *template_vars;  /* the template's body variables, in order */
+    size_t ntemplate_vars;
+    const char *idempotency_key;       /* the same key returns the first message, never a second send */
+};
+
+/* How messaging_send ends: rc 0 with the message object (crm_message_json)
+ * and replayed = 1 when the idempotency key named an existing message; or
+ * an error (e) — nothing was queued then. Runs on a writer thread (or the
+ * caller's, without a writer): must not block. */
+typedef void (*messaging_send_done_fn)(void *ud, int rc, const struct err *e, const char *message_json, int replayed);
+
+/* Check and queue one outbound message: the account (ERR_NOTFOUND
+ * "account_not_found"), the recipient (ERR_INVALID "invalid_address",
+ * "no_address" for a contact without an identity on that channel), the
+ * content (ERR_INVALID "invalid_message": text or template, not both;
+ * length and media within the channel's limits), then compliance before
+ * anything is written (compliance_check_send: "opted_out",
+ * "outside_window", "template_not_found", "template_not_approved"), then
+ * in one transaction the message (queued), its outbound.send job and its
+ * message.created event. An idempotency key already used in the tenant
+ * returns that message instead (no checks, nothing new). Returns non-zero
+ * when it fails before queueing (done is not called); otherwise done runs
+ * exactly once, after the commit. */
+int messaging_send(struct messaging *m, const char *tenant_id, const struct messaging_send_request *req,
+                   messaging_send_done_fn done, void *ud, struct err *e);
 
 #endif

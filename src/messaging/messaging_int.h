@@ -59,7 +59,10 @@ struct messaging {
     struct channel_pool *pool;
     int curl_inited;
     struct messaging__cache cache;
-    /* the pipeline's state (queue handlers, store writer) goes here */
+    /* the pipeline */
+    struct store_writer *writer;
+    void (*notify)(void *ud);
+    void *notify_ud;
 };
 
 /* Cache (messaging_cache.c). init: ERR_NOMEM. */
@@ -72,5 +75,49 @@ void messaging__cache_forget(struct messaging__cache *c, const char *account_id)
 void messaging__secret_name(char out[64], const char *account_id);
 /* The store row as the module's public account struct. */
 void messaging__account_from_store(struct messaging_account *a, const struct store_account *sa);
+
+/* ------------------------------------------------------ pipeline helpers */
+
+/* Realtime events collected while a transaction runs and appended just
+ * before its commit (the event-log lock is then held only for the commit),
+ * dropped with the savepoint of an item that is undone. */
+struct messaging__event {
+    char tenant_id[CORE_ID_MAX];
+    const char *type;              /* a string literal */
+    char *data;                    /* JSON object text, owned */
+};
+
+struct messaging__events {
+    struct messaging__event *v;
+    size_t n, cap;
+};
+
+/* Take data (malloc'd JSON text) as an event of type for tenant_id. */
+void messaging__events_add(struct messaging__events *ev, const char *tenant_id, const char *type, char *data);
+/* Forget the events added since n was the count (an undone item's). */
+void messaging__events_truncate(struct messaging__events *ev, size_t n);
+/* Append them all inside tx (ops_event_append), then forget them. */
+int messaging__events_flush(struct messaging__events *ev, struct store_tx *tx, struct err *e);
+void messaging__events_free(struct messaging__events *ev);
+/* Ring the event pump (after a commit that appended events). */
+void messaging__notify(struct messaging *m);
+
+/* The message object (crm_message_json) read inside tx, into b. */
+int messaging__message_json_tx(struct store_tx *tx, const char *tenant_id, const char *message_id, struct buf *b,
+                               struct err *e);
+/* A message.status event for a status change (crm_status_result), added to ev. */
+void messaging__status_event(struct messaging__events *ev, const char *tenant_id, const struct crm_status_result *sr,
+                             const char *error_code, const char *error_text, int64_t provider_ts,
+                             int64_t received_at);
+/* Queue an outbound message inside tx: create it (queued; an idempotency
+ * key already used returns that message with out->duplicate set and
+ * changes nothing), push its outbound.send job and collect its
+ * message.created event in ev. No compliance checks: the caller did them. */
+int messaging__queue_tx(struct messaging *m, struct store_tx *tx, const char *tenant_id, const struct crm_outbound *o,
+                        struct crm_record_result *out, struct messaging__events *ev, struct err *e);
+
+/* The job handlers (messaging_inbound.c, messaging_worker.c). */
+void messaging__inbound_batch(void *ud, const struct queue_job *jobs, int n, int *outcomes, struct queue_result *res);
+void messaging__send_batch(void *ud, const struct queue_job *jobs, int n, int *outcomes, struct queue_result *res);
 
 #endif

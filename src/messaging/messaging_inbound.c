@@ -1,0 +1,277 @@
+/*
+ * messaging_inbound: the inbound.process job, in batches: what a received
+ * webhook event does.
+ *
+ * A message: its contact (by channel identity), conversation and message
+ * rows (idempotent on the provider's message id, so a re-run changes
+ * nothing), the carrier keywords (STOP and friends opt the sender out of
+ * the channel account, START back in, HELP queues the tenant's help text as
+ * a reply) and a message.created event. A status callback: the message's
+ * monotonic status machine and a message.status event when it moved; a
+ * callback that overtook its send result (unknown message id yet) is
+ * retried a few times, then dropped as a callback for a message this
+ * server did not send. Reads (events, accounts, the help text) happen
+ * before the batch's transaction, so a worker never holds a write
+ * transaction while waiting for a second connection; each event runs in a
+ * savepoint, so one bad event does not undo its batch mates.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "compliance/compliance.h"
+#include "messaging/messaging_int.h"
+
+/* Status callbacks for a message id we do not know (yet) are retried this
+ * many times, a few seconds apart, then dropped (Twilio also calls back
+ * for messages sent from its console or another system). */
+#define INBOUND_UNKNOWN_TRIES 5
+#define INBOUND_UNKNOWN_RETRY_MS 3000
+
+struct in_item {
+    int ok;                           /* loaded: ev and ref valid */
+    struct channel_event ev;          /* strings in the batch arena */
+    int64_t received_at;
+    const struct messaging_account_ref *ref;
+    enum compliance_keyword keyword;
+    char word[32];
+    char *help_text;                  /* HELP: the reply, malloc'd */
+};
+
+struct payload_copy {
+    struct arena *a;
+    const char *payload;
+    char account_id[CORE_ID_MAX];
+};
+
+static int copy_inbound(void *ud, const struct store_inbound_event *ev)
+{
+    struct payload_copy *pc = ud;
+    pc->payload = arena_strdup(pc->a, ev->payload);
+    snprintf(pc->account_id, sizeof(pc->account_id), "%s", ev->account_id);
+    return 0;
+}
+
+/* Before the transaction: the event, its account, the help text. */
+static void load(struct messaging *m, struct arena *a, const struct queue_job *job, struct in_item *it, int *outcome,
+                 struct queue_result *res)
+{
+    struct payload_copy pc = {a, NULL, ""};
+    struct err e = {0};
+    cJSON *p = NULL;
+    const char *id;
+    int rc;
+
+    if (json_parse(&p, job->payload, strlen(job->payload), &e) != 0 || !(id = json_str(p, "inbound_event"))) {
+        *outcome = QUEUE_FAIL;
+        snprintf(res->error, sizeof(res->error), "payload without inbound_event");
+        goto out;
+    }
+    rc = store_inbound_get(m->db, job->tenant_id, id, copy_inbound, &pc, &e);
+    if (rc == 0)
+        rc = channel_event_from_json(a, pc.payload, strlen(pc.payload), &it->ev, NULL, &it->received_at, &e);
+    if (rc == ERR_NOTFOUND || rc == ERR_INVALID) {
+        *outcome = QUEUE_FAIL;
+        snprintf(res->error, sizeof(res->error), "inbound event %s: %s", id, e.msg);
+        goto out;
+    }
+    if (rc == 0) {
+        rc = messaging_account_get(m, job->tenant_id, pc.account_id, &it->ref, &e);
+        if (rc == ERR_NOTFOUND) { /* removed since: its traffic is dropped */
+            *outcome = QUEUE_DONE;
+            goto out;
+        }
+    }
+    if (rc == 0 && it->ev.kind == CHANNEL_EVENT_MESSAGE) {
+        it->keyword = compliance_keyword(it->ev.text, it->word, sizeof(it->word));
+        if (it->keyword == COMPLIANCE_HELP)
+            rc = messaging_setting_get(m, job->tenant_id, "help_text", &it->help_text, &e);
+    }
+    if (rc) {
+        snprintf(res->error, sizeof(res->error), "%s", e.msg); /* retried */
+        goto out;
+    }
+    it->ok = 1;
+out:
+    cJSON_Delete(p);
+}
+
+static char *media_json(const struct channel_event *ev)
+{
+    struct buf b = {0};
+
+    if (!ev->nmedia)
+        return NULL;
+    buf_putc(&b, '[');
+    for (size_t i = 0; i < ev->nmedia; i++) {
+        buf_puts(&b, i ? ",{\"url\":" : "{\"url\":");
+        buf_json_str(&b, ev->media[i].url);
+        buf_puts(&b, ",\"id\":");
+        buf_json_str(&b, ev->media[i].id);
+        buf_puts(&b, ",\"content_type\":");
+        buf_json_str(&b, ev->media[i].content_type);
+        buf_putc(&b, '}');
+    }
+    buf_putc(&b, ']');
+    return buf_steal(&b);
+}
+
+/* An inbound message, inside tx. */
+static int message(struct messaging *m, struct store_tx *tx, const struct queue_job *job, struct in_item *it,
+                   struct messaging__events *ev, struct err *e)
+{
+    const struct channel_event *x = &it->ev;
+    struct crm_inbound in;
+    struct crm_record_result r;
+    struct buf json = {0};
+    char body[64], *media = media_json(x);
+    const char *addr_kind;
+    char addr[CRM_ADDRESS_MAX];
+    int rc;
+
+    memset(&in, 0, sizeof(in));
+    in.account_id = it->ref->acct.id;
+    in.channel = it->ref->acct.channel;
+    in.from = x->from;
+    in.contact_name = x->contact_name;
+    in.provider_message_id = x->provider_message_id ? x->provider_message_id : x->event_id;
+    in.type = x->type;
+    in.body = x->text;
+    if (x->type && strcmp(x->type, "location") == 0 && !x->text) {
+        snprintf(body, sizeof(body), "%.6f,%.6f", x->latitude, x->longitude);
+        in.body = body;
+    }
+    in.media_json = media;
+    in.received_at = it->received_at;
+    rc = crm_inbound_record(tx, job->tenant_id, &in, &r, e);
+    free(media);
+    if (rc || r.duplicate)
+        return rc;
+    if ((rc = messaging__message_json_tx(tx, job->tenant_id, r.message_id, &json, e)))
+        goto out;
+    messaging__events_add(ev, job->tenant_id, "message.created", buf_steal(&json));
+    if (it->keyword == COMPLIANCE_NONE)
+        goto out;
+    addr_kind = crm_identity_kind(it->ref->acct.channel);
+    if ((rc = crm_normalize_address(addr_kind ? addr_kind : "phone", x->from, addr, sizeof(addr), e)))
+        goto out;
+    if (it->keyword == COMPLIANCE_STOP) {
+        rc = compliance_opt_out(tx, job->tenant_id, it->ref->acct.id, addr, it->word, "keyword", time_now_ms(), e);
+    } else if (it->keyword == COMPLIANCE_START) {
+        rc = compliance_opt_in(tx, job->tenant_id, it->ref->acct.id, addr, NULL, e);
+    } else if (it->keyword == COMPLIANCE_HELP && it->help_text && *it->help_text) {
+        /* The reply goes out like any message; its key makes it once per HELP. */
+        struct crm_outbound o;
+        struct crm_record_result rr;
+        char key[CORE_ID_MAX + 8];
+        memset(&o, 0, sizeof(o));
+        snprintf(key, sizeof(key), "help:%s", r.message_id);
+        o.account_id = it->ref->acct.id;
+        o.channel = it->ref->acct.channel;
+        o.to = addr;
+        o.body = it->help_text;
+        o.idempotency_key = key;
+        rc = messaging__queue_tx(m, tx, job->tenant_id, &o, &rr, ev, e);
+    }
+out:
+    buf_free(&json);
+    return rc;
+}
+
+/* A status callback, inside tx. */
+static int status(struct store_tx *tx, const struct queue_job *job, struct in_item *it, struct messaging__events *ev,
+                  struct err *e)
+{
+    const struct channel_event *x = &it->ev;
+    struct crm_status_update u;
+    struct crm_status_result sr;
+    int rc;
+
+    memset(&u, 0, sizeof(u));
+    u.account_id = it->ref->acct.id;
+    u.provider_message_id = x->provider_message_id;
+    u.status = x->status;
+    u.error_code = x->error_code;
+    u.error_text = x->error_text;
+    u.provider_ts = x->provider_ts;
+    u.received_at = it->received_at;
+    if ((rc = crm_status_apply(tx, job->tenant_id, &u, &sr, e)))
+        return rc;
+    if (sr.applied)
+        messaging__status_event(ev, job->tenant_id, &sr, x->error_code, x->error_text, x->provider_ts,
+                                it->received_at);
+    return 0;
+}
+
+void messaging__inbound_batch(void *ud, const struct queue_job *jobs, int n, int *outcomes, struct queue_result *res)
+{
+    struct messaging *m = ud;
+    struct arena *a = arena_new();
+    struct in_item *items = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*items));
+    struct messaging__events ev = {0};
+    struct store_tx tx;
+    struct err e = {0};
+    int i, rc, done = 0;
+
+    for (i = 0; i < n; i++)
+        load(m, a, &jobs[i], &items[i], &outcomes[i], &res[i]);
+    if ((rc = store_tx_begin(m->db, &tx, &e)) != 0)
+        goto out;
+    for (i = 0; i < n && rc == 0; i++) {
+        struct in_item *it = &items[i];
+        struct err ie = {0};
+        size_t mark = ev.n;
+        int irc;
+        if (!it->ok)
+            continue;
+        if ((rc = store_tx_savepoint(&tx, &e)))
+            break;
+        irc = it->ev.kind == CHANNEL_EVENT_STATUS ? status(&tx, &jobs[i], it, &ev, &ie)
+                                                  : message(m, &tx, &jobs[i], it, &ev, &ie);
+        if (irc == 0) {
+            rc = store_tx_release(&tx, &e);
+            outcomes[i] = QUEUE_DONE;
+            continue;
+        }
+        messaging__events_truncate(&ev, mark);
+        rc = store_tx_undo(&tx, &e);
+        if (irc == ERR_NOTFOUND && it->ev.kind == CHANNEL_EVENT_STATUS) {
+            /* The send result may not be stored yet: try again shortly. */
+            outcomes[i] = jobs[i].attempt >= INBOUND_UNKNOWN_TRIES ? QUEUE_DONE : QUEUE_RETRY;
+            res[i].retry_after_ms = INBOUND_UNKNOWN_RETRY_MS;
+            snprintf(res[i].error, sizeof(res[i].error), "status %s for unknown message %s",
+                     it->ev.status ? it->ev.status : "?", it->ev.provider_message_id ? it->ev.provider_message_id : "?");
+        } else {
+            outcomes[i] = irc == ERR_INVALID ? QUEUE_FAIL : QUEUE_RETRY;
+            snprintf(res[i].error, sizeof(res[i].error), "%s (%s)", ie.msg, err_slug(&ie));
+        }
+    }
+    if (rc == 0)
+        rc = messaging__events_flush(&ev, &tx, &e);
+    if (rc == 0)
+        rc = store_tx_commit(&tx, &e);
+    else
+        store_tx_rollback(&tx);
+out:
+    if (rc) {
+        /* Nothing of the batch is stored: every job runs again. */
+        for (i = 0; i < n; i++) {
+            if (outcomes[i] != QUEUE_DONE || !items[i].ok)
+                continue;
+            outcomes[i] = QUEUE_RETRY;
+            snprintf(res[i].error, sizeof(res[i].error), "batch not committed: %s", e.msg);
+        }
+    } else {
+        for (i = 0; i < n; i++)
+            done += items[i].ok && outcomes[i] == QUEUE_DONE;
+        if (done) {
+            queue_wake(m->queue); /* HELP replies */
+            messaging__notify(m);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        messaging_account_release(items[i].ref);
+        free(items[i].help_text);
+    }
+    messaging__events_free(&ev);
+    arena_free(a);
+}
