@@ -317,7 +317,10 @@ int store_job_stats(struct store *db, int64_t now, store_job_stat_cb cb, void *u
  * rolled back alone), commits once, and only then reports each operation's
  * outcome. On SQLite it is the one thread that writes ingestion traffic, so
  * one fsync (synchronous=FULL) covers a whole batch; on PostgreSQL it saves
- * a commit round trip per operation. Implemented in store_writer.c. */
+ * a commit round trip per operation. No busy-waiting: the threads sleep on a
+ * condition variable, and a batch forms while the previous commit's fsync
+ * runs. Each batch takes a pooled connection for its transaction and gives
+ * it back before the done callbacks run. Implemented in store_writer.c. */
 struct store_writer;
 
 struct store_writer_options {
@@ -325,25 +328,52 @@ struct store_writer_options {
     int threads;          /* writer threads; <= 0 means 1 (SQLite always 1) */
 };
 
-/* Runs on the writer thread inside tx (a savepoint of the batch); returns 0
- * or an error (filled into e), which rolls back this operation only. */
+#define STORE_WRITER_HIST 10
+
+/* Counters since store_writer_new (for metrics and the benchmark). */
+struct store_writer_stats {
+    uint64_t batches;     /* transactions run (committed or failed) */
+    uint64_t ops;         /* operations run */
+    uint64_t failed;      /* operations reported failed */
+    uint64_t commit_ns;   /* time spent in COMMIT (the fsync on SQLite) */
+    int max_batch;        /* largest batch so far */
+    int queued;           /* operations waiting now */
+    int max_queued;       /* most operations ever waiting at once */
+    /* batches by size: [0] 1, [1] 2-3, [2] 4-7, … [k] 2^k..2^(k+1)-1, last: the rest */
+    uint64_t size_hist[STORE_WRITER_HIST];
+};
+
+/* Runs on a writer thread inside tx (a savepoint of the batch's transaction;
+ * tx works with every function that takes a struct store_tx, e.g.
+ * store_job_insert). Returns 0 or an error filled into e, which rolls back
+ * this operation only. Must not commit or roll back tx itself. */
 typedef int (*store_write_fn)(void *ud, struct store_tx *tx, struct err *e);
-/* Runs on the writer thread after the batch committed (rc 0) or failed
- * (rc and e say why; nothing of the operation is stored). Must not block
- * and must not submit to the same writer. */
+/* Runs on the writer thread after the batch committed (rc 0: the operation
+ * is durable) or failed (rc and e say why; nothing of the operation is
+ * stored: its own error, or the batch's when BEGIN, a savepoint or COMMIT
+ * failed). Runs exactly once per submitted operation. Must not block and
+ * must not submit to the same writer (the queue is not locked, but a
+ * blocked writer thread stalls every caller). */
 typedef void (*store_write_done_fn)(void *ud, int rc, const struct err *e);
 
+/* Start the writer threads. ERR_NOMEM, ERR_INTERNAL (no thread). */
 int store_writer_new(struct store_writer **out, struct store *db, const struct store_writer_options *opt,
                      struct err *e);
-/* Runs every operation already submitted, then stops the threads and frees.
- * NULL is a no-op. */
+/* Stop taking operations (submit then fails with ERR_CONFLICT), run every
+ * operation already submitted, and join the threads. Idempotent. */
+void store_writer_stop(struct store_writer *w);
+/* store_writer_stop, then free. NULL is a no-op. */
 void store_writer_free(struct store_writer *w);
 /* Queue an operation; fn and then done run later on a writer thread.
- * ERR_CONFLICT when the writer is stopping (done is not called then). */
+ * ERR_CONFLICT (slug "writer_stopped") when the writer is stopping: done is
+ * not called then. ERR_INVALID without fn or done, ERR_NOMEM. Thread-safe. */
 int store_writer_submit(struct store_writer *w, store_write_fn fn, store_write_done_fn done, void *ud,
                         struct err *e);
-/* Submit and wait for the commit; returns the operation's outcome. */
+/* Submit and wait for the commit; returns the operation's outcome. Never
+ * call it from a writer thread (fn or done): that would wait forever. */
 int store_writer_run(struct store_writer *w, store_write_fn fn, void *ud, struct err *e);
+/* A consistent snapshot of the counters. */
+void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);
 
 /* ------------------------------------- channel accounts (store_account.c) */
 
