@@ -417,7 +417,7 @@ static const http_mw_fn http_chain[] = {
     mw_route, mw_authenticate, mw_csrf, mw_rbac, NULL,
 };
 
-static void dispatch_log(struct http_req *r)
+void http__dispatch_log(struct http_req *r)
 {
     int64_t dur = time_mono_ns() - r->start_ns;
     const char *route = r->pattern ? r->pattern : "unmatched";
@@ -445,7 +445,7 @@ int http__dispatch_headers(struct http_req *r)
     r->status = 200;
     for (int i = 0; http_chain[i]; i++) {
         if (http_chain[i](r)) {
-            dispatch_log(r);
+            http__dispatch_log(r);
             return 1;
         }
     }
@@ -457,5 +457,7 @@ void http__dispatch_body(struct http_req *r)
     /* A chunked body can still outgrow the limit after the headers passed. */
     if (!mw_body_limit(r))
         r->route->handler(r);
-    dispatch_log(r);
+    /* A deferred request is logged when its response is given (server.c). */
+    if (!r->defer)
+        http__dispatch_log(r);
 }
