@@ -25,6 +25,7 @@ const struct auth_rule auth_matrix[] = {
     {"jobs.read", "owner admin", "List the tenant's dead-letter jobs (failed after their last attempt)."},
     {"jobs.retry", "owner admin", "Put a dead-letter job back in the queue."},
     {"jobs.discard", "owner admin", "Delete a dead-letter job."},
+    {"security.read", "owner admin", "Read the tenant's security events (refused webhooks, replays)."},
     {NULL, NULL, NULL},
 };
 

@@ -505,6 +505,62 @@ static void route_jobs_discard(struct http_req *r)
     no_content(r);
 }
 
+/* ----------------------------------------------------- security events */
+
+struct security_ctx {
+    struct buf *b;
+    int n;
+    int64_t last_id;
+};
+
+static int security_cb(void *ud, const struct store_security_event *ev)
+{
+    struct security_ctx *c = ud;
+    struct buf *b = c->b;
+    if (c->n++)
+        buf_putc(b, ',');
+    c->last_id = ev->id;
+    buf_printf(b, "{\"id\":%lld,\"at\":", (long long)ev->id);
+    buf_json_time(b, ev->at);
+    buf_puts(b, ",\"kind\":");
+    buf_json_str(b, ev->kind);
+    buf_puts(b, ",\"provider\":");
+    buf_json_str(b, ev->provider);
+    buf_puts(b, ",\"account_id\":");
+    buf_json_str(b, ev->account_id[0] ? ev->account_id : NULL);
+    buf_puts(b, ",\"ip\":");
+    buf_json_str(b, ev->ip);
+    buf_puts(b, ",\"reason\":");
+    buf_json_str(b, ev->reason);
+    buf_putc(b, '}');
+    return 0;
+}
+
+static void route_security_events(struct http_req *r)
+{
+    struct err e = {0};
+    int64_t limit = 100, before = 0;
+    if (query_arg(r, "limit", 0, &limit) || query_arg(r, "before", 0, &before))
+        return;
+    if (limit < 1 || limit > 500) {
+        http__error(r, 400, "invalid_request", "query parameter \"limit\" must be 1..500");
+        return;
+    }
+    struct security_ctx c = {&r->out, 0, 0};
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"data\":[");
+    if (ops_security_list(r->app->db, r->principal.tenant_id, before, (int)limit, security_cb, &c, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    buf_puts(&r->out, "],\"next_before\":");
+    if (c.n == limit && c.last_id > 1)
+        buf_printf(&r->out, "%lld", (long long)c.last_id);
+    else
+        buf_puts(&r->out, "null");
+    buf_putc(&r->out, '}');
+}
+
 /* ---------------------------------------------------------- the table */
 
 const struct http_route http__routes[] = {
@@ -527,5 +583,6 @@ const struct http_route http__routes[] = {
     {"GET", "/api/v1/jobs/dead", route_jobs_dead, "jobs.read", 0},
     {"POST", "/api/v1/jobs/{id}/retry", route_jobs_retry, "jobs.retry", 0},
     {"DELETE", "/api/v1/jobs/{id}", route_jobs_discard, "jobs.discard", 0},
+    {"GET", "/api/v1/security-events", route_security_events, "security.read", 0},
     {NULL, NULL, NULL, NULL, 0},
 };

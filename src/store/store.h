@@ -383,6 +383,57 @@ void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);
 
 /* -------------------- ingestion, security events, opt-outs (store_ingest.c) */
 
+/* One received provider event (inbound_events): the normalised event as JSON
+ * (src/webhook/ writes it, the inbound.process job reads it back), keyed by
+ * the receipt (account_id, event_id) that makes a redelivery a no-op. */
+struct store_inbound_event {
+    char id[CORE_ID_MAX];          /* "iev_…"; filled by insert when empty */
+    char tenant_id[CORE_ID_MAX];
+    char account_id[CORE_ID_MAX];
+    const char *event_id;          /* provider id, or hex sha256 of the canonical event; borrowed */
+    char kind[16];                 /* message | status */
+    const char *payload;           /* JSON object text; borrowed */
+    int64_t received_at;           /* Unix ms */
+};
+
+/* Insert inside tx unless the account already has this event_id; then
+ * nothing is written. *out_inserted (may be NULL): 1 when the row is new, 0
+ * for a duplicate. Fills ev->id when empty and ev->tenant_id. ERR_INVALID
+ * (missing field, kind not message|status), ERR_INVALID for an unknown
+ * account (foreign key), store errors. */
+int store_inbound_insert(struct store_tx *tx, const char *tenant_id, struct store_inbound_event *ev,
+                         int *out_inserted, struct err *e);
+typedef int (*store_inbound_cb)(void *ud, const struct store_inbound_event *ev);
+/* The tenant's inbound event by id (strings borrowed for the callback);
+ * ERR_NOTFOUND, also when it belongs to another tenant. */
+int store_inbound_get(struct store *db, const char *tenant_id, const char *id, store_inbound_cb cb, void *ud,
+                      struct err *e);
+
+/* A security-relevant refusal: who, from where, why; never a payload. */
+struct store_security_event {
+    int64_t id;                    /* assigned by insert; ascending */
+    char tenant_id[CORE_ID_MAX];   /* "" when no tenant could be named */
+    int64_t at;                    /* Unix ms */
+    char kind[32];                 /* e.g. webhook_refused */
+    char provider[16];
+    char account_id[CORE_ID_MAX];  /* "" when none */
+    char ip[64];
+    char reason[48];               /* bad_signature | missing_signature | replay | … */
+};
+
+/* Record one (tenant_id NULL or "" when unknown: the only case that is not
+ * tenant-scoped). ERR_INVALID without kind or reason, store errors. The tx
+ * variant writes inside a caller's (or the group writer's) transaction. */
+int store_security_event_insert(struct store *db, const char *tenant_id, const struct store_security_event *ev,
+                                struct err *e);
+int store_security_event_insert_tx(struct store_tx *tx, const char *tenant_id,
+                                   const struct store_security_event *ev, struct err *e);
+typedef int (*store_security_event_cb)(void *ud, const struct store_security_event *ev);
+/* The tenant's security events, newest first, at most limit (<= 0: 100),
+ * with id < before_id when before_id > 0 (cursor). */
+int store_security_event_list(struct store *db, const char *tenant_id, int64_t before_id, int limit,
+                              store_security_event_cb cb, void *ud, struct err *e);
+
 
 /* ------------------------------------ realtime event log (store_events.c) */
 
