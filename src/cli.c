@@ -16,8 +16,11 @@
 #include "auth/auth.h"
 #include "core/core.h"
 #include "http/http.h"
+#include "messaging/messaging.h"
 #include "ops/ops.h"
+#include "queue/queue.h"
 #include "store/store.h"
+#include "webhook/webhook.h"
 
 #define CLI_MAX_FLAGS 16
 
@@ -212,7 +215,7 @@ static int cli_store_open(struct store **out, const struct config *cfg)
         snprintf(path, sizeof(path), "%s/switchboard.db", cfg->data_dir);
         opt.sqlite_path = path;
     }
-    opt.pool_size = cfg->db_pool_size > 0 ? (int)cfg->db_pool_size : cli_threads(cfg) + 4;
+    opt.pool_size = cfg->db_pool_size > 0 ? (int)cfg->db_pool_size : cli_threads(cfg) + (int)cfg->workers + 4;
     opt.busy_timeout_ms = (int)cfg->db_busy_timeout_ms;
     if (store_open(out, &opt, &e) != 0) {
         fprintf(stderr, "switchboard: database: %s\n", e.msg);
@@ -369,6 +372,11 @@ static int cmd_serve(const struct cli_args *a)
         return rc;
     struct err e = {0};
     struct ops_metrics *metrics = NULL;
+    struct store_writer *writer = NULL;
+    struct queue *queue = NULL;
+    struct messaging *messaging = NULL;
+    struct ops_security *security = NULL;
+    struct webhook *webhook = NULL;
     struct buf problems = {0};
     int prod = config_is_production(&c.cfg);
 
@@ -424,12 +432,41 @@ static int cmd_serve(const struct cli_args *a)
         rc = CLI_FAIL;
         goto out;
     }
+    /* Ingestion: the group-commit writer, the job queue (its types are
+     * registered by the messaging module), and the webhook pipeline. */
+    struct store_writer_options wo = {0, strcmp(store_backend(c.db), "postgres") == 0 ? 2 : 1};
+    struct queue_options qo = {(int)c.cfg.workers, 0, 0, "serve"};
+    if (store_writer_new(&writer, c.db, &wo, &e) != 0 || queue_new(&queue, c.db, &qo, &e) != 0) {
+        rc = cli_fail(&e);
+        goto out;
+    }
+    struct ops_security_options so = {c.db, metrics, writer, 0, 0};
+    struct messaging_options mo = {&c.cfg, c.db, c.keys, queue, 0};
+    if (ops_security_new(&security, &so, &e) != 0 || messaging_new(&messaging, &mo, &e) != 0) {
+        rc = cli_fail(&e);
+        goto out;
+    }
+    struct webhook_options wh = {&c.cfg, writer, queue, messaging, security, metrics};
+    if (webhook_new(&webhook, &wh, &e) != 0 || queue_start(queue, &e) != 0) {
+        rc = cli_fail(&e);
+        goto out;
+    }
     struct http_app app = {
-        .cfg = &c.cfg, .db = c.db, .auth = c.auth, .metrics = metrics, .keys = c.keys,
+        .cfg = &c.cfg, .db = c.db, .auth = c.auth, .metrics = metrics, .keys = c.keys, .webhook = webhook,
     };
     if (http_serve(&app, &e) != 0)
         rc = cli_fail(&e);
+    /* HTTP has stopped taking requests: finish what was accepted. Every
+     * acknowledged webhook is committed already; the writer drains what is
+     * still queued, then the workers finish their running jobs. */
+    store_writer_stop(writer);
+    queue_stop(queue);
 out:
+    webhook_free(webhook);
+    store_writer_free(writer);
+    queue_free(queue);
+    messaging_free(messaging);
+    ops_security_free(security);
     buf_free(&problems);
     ops_metrics_free(metrics);
     cli_ctx_close(&c);

@@ -17,6 +17,7 @@
 #include "core/core.h"
 #include "ops/ops.h"
 #include "store/store.h"
+#include "webhook/webhook.h"
 
 /* What the server needs; all borrowed and outliving http_serve. */
 struct http_app {
@@ -25,6 +26,7 @@ struct http_app {
     struct auth *auth;
     struct ops_metrics *metrics;
     struct ops_keyring *keys;
+    struct webhook *webhook;   /* the ingestion pipeline; NULL: webhooks answer 503 */
 };
 
 /* Listen on cfg->listen and serve until SIGTERM or SIGINT, then stop

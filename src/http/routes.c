@@ -98,6 +98,8 @@ static void route_metrics(struct http_req *r)
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
     buf_reset(&r->out);
     ops_metrics_render(r->app->metrics, r->app->db, &r->out);
+    if (r->app->webhook)
+        webhook_metrics(r->app->webhook, &r->out);
 }
 
 static void route_openapi(struct http_req *r)
@@ -561,6 +563,73 @@ static void route_security_events(struct http_req *r)
     buf_putc(&r->out, '}');
 }
 
+/* ------------------------------------------------------------- webhooks */
+
+/* The webhook pipeline answers later (after the group commit) or at once;
+ * either way through the deferred response, from whichever thread. */
+static void webhook_done(void *ud, const struct webhook_response *resp)
+{
+    struct http_defer *d = ud;
+    if (resp->error_code)
+        http__complete_error(d, resp->status, resp->error_code, resp->message);
+    else
+        http__complete(d, resp->status, resp->content_type, resp->body, resp->body_len);
+}
+
+struct header_list {
+    struct arena *a;
+    struct channel_kv *kv;
+    size_t n, cap;
+};
+
+static enum MHD_Result header_collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct header_list *h = cls;
+    (void)kind;
+    if (h->n == h->cap)
+        return MHD_NO;
+    char *name = arena_strdup(h->a, key);
+    for (char *p = name; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    h->kv[h->n].name = name;
+    h->kv[h->n].value = value ? value : "";
+    h->n++;
+    return MHD_YES;
+}
+
+static void route_webhook(struct http_req *r)
+{
+    struct webhook_request req;
+    struct header_list h = {r->arena, NULL, 0, 0};
+    struct http_defer *d;
+
+    if (!r->app->webhook) {
+        http__error(r, 503, "unavailable", "webhook ingestion is not running");
+        return;
+    }
+    d = http__defer(r);
+    if (!d) {
+        http__error(r, 503, "shutting_down", "the server is shutting down; retry");
+        return;
+    }
+    h.cap = (size_t)MHD_get_connection_values(r->conn, MHD_HEADER_KIND, NULL, NULL);
+    h.kv = arena_alloc(r->arena, (h.cap ? h.cap : 1) * sizeof *h.kv);
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, header_collect, &h);
+    memset(&req, 0, sizeof req);
+    req.method = r->method;
+    req.provider = http__param(r, "provider");
+    req.account_key = http__param(r, "account_key");
+    req.target = r->target;
+    req.body = r->body.data ? r->body.data : "";
+    req.body_len = r->body.len;
+    req.headers = h.kv;
+    req.nheaders = h.n;
+    req.ip = r->ip;
+    req.request_id = r->request_id;
+    webhook_handle(r->app->webhook, &req, webhook_done, d);
+}
+
 /* ---------------------------------------------------------- the table */
 
 const struct http_route http__routes[] = {
@@ -584,5 +653,7 @@ const struct http_route http__routes[] = {
     {"POST", "/api/v1/jobs/{id}/retry", route_jobs_retry, "jobs.retry", 0},
     {"DELETE", "/api/v1/jobs/{id}", route_jobs_discard, "jobs.discard", 0},
     {"GET", "/api/v1/security-events", route_security_events, "security.read", 0},
+    {"GET", "/webhooks/{provider}/{account_key}", route_webhook, NULL, HTTP_ROUTE_PUBLIC},
+    {"POST", "/webhooks/{provider}/{account_key}", route_webhook, NULL, HTTP_ROUTE_PUBLIC},
     {NULL, NULL, NULL, NULL, 0},
 };
