@@ -275,7 +275,8 @@ int store_job_insert(struct store_tx *tx, const char *tenant_id, struct store_jo
 /* store_job_insert in its own transaction. */
 int store_job_push(struct store *db, const char *tenant_id, struct store_job *j, int *out_dup, struct err *e);
 /* Global (worker): atomically claim up to max ready jobs (queued with
- * run_at <= now, or running with lease_until < now), oldest run_at first,
+ * run_at <= now, or running with lease_until < now; expired leases first,
+ * then by run_at, each an index walk that stops at max),
  * of this type (NULL/"" = any): each becomes running, locked_by worker_id,
  * lease_until now + lease_ms, attempts + 1; cb is called for each claimed
  * row after the claim committed. PostgreSQL: FOR UPDATE SKIP LOCKED, so

@@ -190,22 +190,35 @@ static int row_claimed(void *ud, const struct store_row *r)
     return row_job_cb(&it, r);
 }
 
+/* Claims run as two statements, each a walk of the (state, run_at) index in
+ * run_at order that stops after LIMIT rows: expired leases first, then
+ * ready queued jobs. One statement with an OR of both would make SQLite
+ * collect and sort every ready job on each claim, so a claim would cost as
+ * much as the backlog is long (while holding the write lock). */
+static const char *const claim_sql_pg[2] = {
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ? AND (? = '' OR type = ?)"
+    " ORDER BY run_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS,
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ? AND (? = '' OR type = ?)"
+    " ORDER BY run_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS,
+};
+static const char *const claim_sql_lite[2] = {
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ? AND (? = '' OR type = ?)"
+    " ORDER BY run_at LIMIT ?) RETURNING " JOB_COLS,
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ? AND (? = '' OR type = ?)"
+    " ORDER BY run_at LIMIT ?) RETURNING " JOB_COLS,
+};
+
 int store_job_claim(struct store *db, const char *worker_id, const char *type, int64_t now, int64_t lease_ms,
                     int max, store_job_cb cb, void *ud, int *out_n, struct err *e)
 {
-    static const char *pg_sql =
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?,"
-        " updated_at = ? WHERE id IN (SELECT id FROM jobs WHERE ((state = 'queued' AND run_at <= ?)"
-        " OR (state = 'running' AND lease_until < ?)) AND (? = '' OR type = ?)"
-        " ORDER BY run_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS;
-    static const char *lite_sql =
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?,"
-        " updated_at = ? WHERE id IN (SELECT id FROM jobs WHERE ((state = 'queued' AND run_at <= ?)"
-        " OR (state = 'running' AND lease_until < ?)) AND (? = '' OR type = ?)"
-        " ORDER BY run_at LIMIT ?) RETURNING " JOB_COLS;
+    const char *const *sql = strcmp(db->be->name, "postgres") == 0 ? claim_sql_pg : claim_sql_lite;
     struct store_conn *c = NULL;
     struct claimed cl = {0};
-    struct store_param p[8];
+    struct store_param p[7];
     int rc, i;
 
     if (out_n)
@@ -225,15 +238,15 @@ int store_job_claim(struct store *db, const char *worker_id, const char *type, i
     p[1] = store__ptext(worker_id);
     p[2] = store__pint(now);
     p[3] = store__pint(now);
-    p[4] = store__pint(now);
+    p[4] = store__ptext(type ? type : "");
     p[5] = store__ptext(type ? type : "");
-    p[6] = store__ptext(type ? type : "");
-    p[7] = store__pint(max);
     if ((rc = store__pool_get(db, &c, e)))
         goto out;
     if ((rc = store__tx_begin(db, c, e)) == 0) {
-        rc = store__q(db, c, strcmp(db->be->name, "postgres") == 0 ? pg_sql : lite_sql, p, 8, row_claimed, &cl,
-                      NULL, e);
+        for (i = 0; i < 2 && rc == 0 && cl.n < max; i++) {
+            p[6] = store__pint(max - cl.n);
+            rc = store__q(db, c, sql[i], p, 7, row_claimed, &cl, NULL, e);
+        }
         if (rc == ERR_NOMEM)
             err_set(e, ERR_NOMEM, NULL, "out of memory");
         rc = store__tx_end(db, c, rc, e);
