@@ -435,8 +435,17 @@ static int cmd_serve(const struct cli_args *a)
     /* Ingestion: the group-commit writer, the job queue (its types are
      * registered by the messaging module), and the webhook pipeline. */
     struct store_writer_options wo = {0, strcmp(store_backend(c.db), "postgres") == 0 ? 2 : 1};
-    struct queue_options qo = {(int)c.cfg.workers, 0, 0, "serve"};
-    if (store_writer_new(&writer, c.db, &wo, &e) != 0 || queue_new(&queue, c.db, &qo, &e) != 0) {
+    int sqlite = strcmp(store_backend(c.db), "sqlite") == 0;
+    struct queue_options qo = {(int)c.cfg.workers, 0, 0, "serve", NULL};
+    if (store_writer_new(&writer, c.db, &wo, &e) != 0) {
+        rc = cli_fail(&e);
+        goto out;
+    }
+    /* SQLite has one write lock and a commit costs an fsync: the workers'
+     * claims and outcomes ride in the writer's batches instead of taking
+     * the lock (and an fsync) for each job. */
+    qo.writer = sqlite ? writer : NULL;
+    if (queue_new(&queue, c.db, &qo, &e) != 0) {
         rc = cli_fail(&e);
         goto out;
     }
@@ -457,10 +466,11 @@ static int cmd_serve(const struct cli_args *a)
     if (http_serve(&app, &e) != 0)
         rc = cli_fail(&e);
     /* HTTP has stopped taking requests: finish what was accepted. Every
-     * acknowledged webhook is committed already; the writer drains what is
-     * still queued, then the workers finish their running jobs. */
-    store_writer_stop(writer);
+     * acknowledged webhook is committed already. The workers finish their
+     * running jobs (their outcomes may go through the writer), then the
+     * writer drains what is still queued. */
     queue_stop(queue);
+    store_writer_stop(writer);
 out:
     webhook_free(webhook);
     store_writer_free(writer);

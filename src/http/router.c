@@ -228,14 +228,15 @@ int http__origin_allowed(const char *allowlist, const char *origin)
 
 typedef int (*http_mw_fn)(struct http_req *r);
 
-/* Random bits per request, drawn with one getrandom call (a syscall costs
- * more than the rest of the middleware on a VM): request id, trace, span. */
+/* Random bits per request, drawn at once from the per-thread buffer (a
+ * syscall costs more than the rest of the middleware on a VM): request id,
+ * trace, span. */
 enum { RND_REQ = 0, RND_TRACE = 12, RND_SPAN = 28, RND_LEN = 36 };
 
 static int mw_request_id(struct http_req *r)
 {
     const char *id = http__req_header(r, "X-Request-Id");
-    crypto_random(r->rnd, RND_LEN);
+    crypto_random_fast(r->rnd, RND_LEN);
     if (http__valid_request_id(id)) {
         snprintf(r->request_id, sizeof r->request_id, "%s", id);
     } else {

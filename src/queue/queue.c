@@ -6,7 +6,9 @@
  * handler and record the outcome under the lease check; one heartbeat thread
  * extends the lease of every running job every lease/3. q->mu guards the
  * worker slots, the stop flag and the counters; it is never held across a
- * database call or a handler.
+ * database call or a handler. With a group-commit writer (SQLite), a claim
+ * is an operation of the writer's next batch (the worker waits for it) and
+ * an outcome is queued to it without waiting: no worker commits on its own.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -214,13 +216,65 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* An outcome to record through the writer; owns its strings. */
+struct outcome_op {
+    char job_id[CORE_ID_MAX];
+    char worker_id[64];
+    int done;                  /* 1: complete, 0: fail */
+    char error[512];
+    int64_t retry_at;
+    int dead;
+    int64_t now;
+};
+
+static int outcome_fn(void *ud, struct store_tx *tx, struct err *e)
+{
+    struct outcome_op *o = ud;
+    if (o->done)
+        return store_job_complete_tx(tx, o->job_id, o->worker_id, o->now, e);
+    return store_job_fail_tx(tx, o->job_id, o->worker_id, o->error, o->retry_at, o->dead, o->now, e);
+}
+
+static void outcome_done(void *ud, int rc, const struct err *e)
+{
+    (void)rc;
+    (void)e; /* a lost lease or a failed batch: the job runs again after its lease */
+    free(ud);
+}
+
+/* Record a job's outcome under the lease check: through the writer when
+ * there is one (not waiting for its commit), else directly. */
+static void record_outcome(struct queue *q, const char *job_id, const char *worker_id, int done, const char *error,
+                           int64_t retry_at, int dead, int64_t now)
+{
+    struct err e = {0};
+    if (q->opt.writer) {
+        struct outcome_op *o = calloc(1, sizeof(*o));
+        if (o) {
+            snprintf(o->job_id, sizeof(o->job_id), "%s", job_id);
+            snprintf(o->worker_id, sizeof(o->worker_id), "%s", worker_id);
+            o->done = done;
+            snprintf(o->error, sizeof(o->error), "%s", error ? error : "");
+            o->retry_at = retry_at;
+            o->dead = dead;
+            o->now = now;
+            if (store_writer_submit(q->opt.writer, outcome_fn, outcome_done, o, &e) == 0)
+                return;
+            free(o); /* the writer is stopping: write it ourselves */
+        }
+    }
+    if (done)
+        store_job_complete(q->db, job_id, worker_id, now, &e);
+    else
+        store_job_fail(q->db, job_id, worker_id, error, retry_at, dead, now, &e);
+}
+
 /* Run one claimed job and record its outcome (under the lease check). */
 static void run_job(struct worker *w, struct qtype *qt, const struct store_job *j)
 {
     struct queue *q = w->q;
     struct queue_job qj = {j->id, j->tenant_id, j->type, j->payload, j->attempts, j->max_attempts};
     struct queue_result res;
-    struct err e = {0};
     int64_t t0, now, delay;
     uint64_t rnd;
     int outcome, dead;
@@ -230,7 +284,7 @@ static void run_job(struct worker *w, struct qtype *qt, const struct store_job *
         /* Its workers kept dying (expired leases): do not run it again. */
         snprintf(res.error, sizeof(res.error), "attempts exhausted by expired leases%s%.400s",
                  j->last_error[0] ? "; last error: " : "", j->last_error);
-        store_job_fail(q->db, j->id, w->id, res.error, time_now_ms(), 1, time_now_ms(), &e);
+        record_outcome(q, j->id, w->id, 0, res.error, time_now_ms(), 1, time_now_ms());
         add_ns(q, &q->st.dead, 1);
         return;
     }
@@ -246,19 +300,42 @@ static void run_job(struct worker *w, struct qtype *qt, const struct store_job *
     pthread_mutex_unlock(&q->mu);
     now = time_now_ms();
     if (outcome == QUEUE_DONE) {
-        store_job_complete(q->db, j->id, w->id, now, &e);
+        record_outcome(q, j->id, w->id, 1, NULL, 0, 0, now);
         add_ns(q, &q->st.succeeded, 1);
         return;
     }
     if (!res.error[0])
         snprintf(res.error, sizeof(res.error), "%s", outcome == QUEUE_FAIL ? "failed" : "transient failure");
     dead = outcome != QUEUE_RETRY || j->attempts >= j->max_attempts;
-    crypto_random(&rnd, sizeof(rnd));
+    crypto_random_fast(&rnd, sizeof(rnd));
     delay = res.retry_after_ms > 0 ? res.retry_after_ms : queue_backoff_ms(j->attempts, qt->base_ms, qt->cap_ms, rnd);
-    store_job_fail(q->db, j->id, w->id, res.error, now + delay, dead, now, &e);
+    record_outcome(q, j->id, w->id, 0, res.error, now + delay, dead, now);
     add_ns(q, &q->st.failed, 1);
     if (dead)
         add_ns(q, &q->st.dead, 1);
+}
+
+/* A claim as an operation of the writer's batch: the first type (round
+ * robin from w->rr) with a ready job. */
+struct claim_op {
+    struct worker *w;
+    struct claim_out *co;
+    struct qtype *qt;
+};
+
+static int claim_fn(void *ud, struct store_tx *tx, struct err *e)
+{
+    struct claim_op *c = ud;
+    struct queue *q = c->w->q;
+    int i, rc;
+
+    for (i = 0; i < q->ntypes && !c->co->got; i++) {
+        c->qt = &q->types[(c->w->rr + (unsigned)i) % (unsigned)q->ntypes];
+        if ((rc = store_job_claim_tx(tx, c->w->id, c->qt->name, time_now_ms(), q->opt.lease_ms, 1, on_claim, c->co,
+                                     NULL, e)))
+            return rc;
+    }
+    return 0;
 }
 
 static void *worker_main(void *arg)
@@ -279,11 +356,20 @@ static void *worker_main(void *arg)
         if (stop)
             break;
         memset(&co, 0, sizeof(co));
-        for (i = 0; i < q->ntypes && !co.got; i++) {
-            qt = &q->types[(w->rr + (unsigned)i) % (unsigned)q->ntypes];
-            if (store_job_claim(q->db, w->id, qt->name, time_now_ms(), q->opt.lease_ms, 1, on_claim, &co, NULL,
-                                &e) != 0)
-                break;
+        if (q->opt.writer) {
+            struct claim_op c = {w, &co, NULL};
+            if (store_writer_run(q->opt.writer, claim_fn, &c, &e) != 0 && co.got) {
+                free(co.payload); /* the batch did not commit: not ours */
+                memset(&co, 0, sizeof(co));
+            }
+            qt = c.qt;
+        } else {
+            for (i = 0; i < q->ntypes && !co.got; i++) {
+                qt = &q->types[(w->rr + (unsigned)i) % (unsigned)q->ntypes];
+                if (store_job_claim(q->db, w->id, qt->name, time_now_ms(), q->opt.lease_ms, 1, on_claim, &co, NULL,
+                                    &e) != 0)
+                    break;
+            }
         }
         w->rr++;
         if (co.got) {

@@ -283,16 +283,25 @@ int store_job_push(struct store *db, const char *tenant_id, struct store_job *j,
  * concurrent claimers never get the same job. *out_n (may be NULL) = count. */
 int store_job_claim(struct store *db, const char *worker_id, const char *type, int64_t now, int64_t lease_ms,
                     int max, store_job_cb cb, void *ud, int *out_n, struct err *e);
+/* store_job_claim inside the caller's transaction (the group writer's): cb
+ * runs for each claimed row inside tx, and the claim holds only once tx
+ * commits. */
+int store_job_claim_tx(struct store_tx *tx, const char *worker_id, const char *type, int64_t now, int64_t lease_ms,
+                       int max, store_job_cb cb, void *ud, int *out_n, struct err *e);
 /* Global (worker): set lease_until if the job is still running and locked by
  * worker_id; ERR_NOTFOUND when the lease was lost. */
 int store_job_extend(struct store *db, const char *job_id, const char *worker_id, int64_t lease_until,
                      struct err *e);
 /* Global (worker): running -> done; ERR_NOTFOUND when the lease was lost. */
 int store_job_complete(struct store *db, const char *job_id, const char *worker_id, int64_t now, struct err *e);
+int store_job_complete_tx(struct store_tx *tx, const char *job_id, const char *worker_id, int64_t now,
+                          struct err *e);
 /* Global (worker): record error; dead != 0 -> dead, else queued again at
  * retry_at. ERR_NOTFOUND when the lease was lost. */
 int store_job_fail(struct store *db, const char *job_id, const char *worker_id, const char *error,
                    int64_t retry_at, int dead, int64_t now, struct err *e);
+int store_job_fail_tx(struct store_tx *tx, const char *job_id, const char *worker_id, const char *error,
+                      int64_t retry_at, int dead, int64_t now, struct err *e);
 /* The tenant's job by id (payload borrowed for the callback), ERR_NOTFOUND. */
 int store_job_get(struct store *db, const char *tenant_id, const char *job_id, store_job_cb cb, void *ud,
                   struct err *e);
@@ -336,7 +345,9 @@ struct store_writer_stats {
     uint64_t batches;     /* transactions run (committed or failed) */
     uint64_t ops;         /* operations run */
     uint64_t failed;      /* operations reported failed */
+    uint64_t exec_ns;     /* time spent running the operations (their statements, savepoints) */
     uint64_t commit_ns;   /* time spent in COMMIT (the fsync on SQLite) */
+    uint64_t done_ns;     /* time spent in done callbacks */
     int max_batch;        /* largest batch so far */
     int queued;           /* operations waiting now */
     int max_queued;       /* most operations ever waiting at once */

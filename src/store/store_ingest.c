@@ -31,7 +31,7 @@ int store_inbound_insert(struct store_tx *tx, const char *tenant_id, struct stor
     if (strcmp(ev->kind, "message") != 0 && strcmp(ev->kind, "status") != 0)
         return err_set(e, ERR_INVALID, NULL, "store: inbound event kind must be message or status");
     if (!ev->id[0])
-        crypto_random_id(ev->id, sizeof(ev->id), "iev_");
+        crypto_time_id(ev->id, sizeof(ev->id), "iev", ev->received_at > 0 ? ev->received_at : time_now_ms());
     store__cpy(ev->tenant_id, sizeof(ev->tenant_id), tenant_id);
     p[0] = store__ptext(ev->id);
     p[1] = store__ptext(tenant_id);

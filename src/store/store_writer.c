@@ -78,7 +78,7 @@ static void writer_batch(struct store_writer *w, struct writer_op **ops, int n)
     struct store_conn *c = NULL;
     struct err ce = {0};
     struct store_tx tx;
-    int64_t t0;
+    int64_t t0, t1;
     int i, rc;
 
     for (i = 0; i < n; i++)
@@ -94,6 +94,7 @@ static void writer_batch(struct store_writer *w, struct writer_op **ops, int n)
     }
     tx.db = db;
     tx.c = c;
+    t0 = writer_mono_ns();
     for (i = 0; i < n; i++) {
         struct writer_op *op = ops[i];
         if ((rc = store__q(db, c, "SAVEPOINT sb_write_op", NULL, 0, NULL, NULL, NULL, &ce)))
@@ -124,11 +125,12 @@ static void writer_batch(struct store_writer *w, struct writer_op **ops, int n)
         store__pool_put(db, c);
         return;
     }
-    t0 = writer_mono_ns();
+    t1 = writer_mono_ns();
     rc = store__tx_end(db, c, 0, &ce);
     store__pool_put(db, c);
     pthread_mutex_lock(&w->mu);
-    w->st.commit_ns += (uint64_t)(writer_mono_ns() - t0);
+    w->st.exec_ns += (uint64_t)(t1 - t0);
+    w->st.commit_ns += (uint64_t)(writer_mono_ns() - t1);
     pthread_mutex_unlock(&w->mu);
     if (rc)
         writer_fail_rest(ops, 0, n, &ce);
@@ -150,6 +152,7 @@ static void *writer_main(void *arg)
     struct writer_thread *t = arg;
     struct store_writer *w = t->w;
     struct writer_op **ops = t->ops;
+    int64_t t0;
     int n, i, failed;
 
     for (;;) {
@@ -185,10 +188,14 @@ static void *writer_main(void *arg)
             w->st.max_batch = n;
         w->st.size_hist[writer_hist_slot(n)]++;
         pthread_mutex_unlock(&w->mu);
+        t0 = writer_mono_ns();
         for (i = 0; i < n; i++) {
             ops[i]->done(ops[i]->ud, ops[i]->rc, &ops[i]->e);
             free(ops[i]);
         }
+        pthread_mutex_lock(&w->mu);
+        w->st.done_ns += (uint64_t)(writer_mono_ns() - t0);
+        pthread_mutex_unlock(&w->mu);
     }
     return NULL;
 }

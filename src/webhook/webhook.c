@@ -319,9 +319,15 @@ void webhook_metrics(struct webhook *w, struct buf *out)
                "# HELP sb_store_writer_failed_total Write operations that failed.\n"
                "# TYPE sb_store_writer_failed_total counter\n"
                "sb_store_writer_failed_total %llu\n"
+               "# HELP sb_store_writer_exec_seconds_total Time spent running operations inside transactions.\n"
+               "# TYPE sb_store_writer_exec_seconds_total counter\n"
+               "sb_store_writer_exec_seconds_total %.9f\n"
                "# HELP sb_store_writer_commit_seconds_total Time spent in COMMIT.\n"
                "# TYPE sb_store_writer_commit_seconds_total counter\n"
                "sb_store_writer_commit_seconds_total %.9f\n"
+               "# HELP sb_store_writer_done_seconds_total Time spent in completion callbacks.\n"
+               "# TYPE sb_store_writer_done_seconds_total counter\n"
+               "sb_store_writer_done_seconds_total %.9f\n"
                "# HELP sb_store_writer_queued Write operations waiting for the next transaction.\n"
                "# TYPE sb_store_writer_queued gauge\n"
                "sb_store_writer_queued %d\n"
@@ -331,7 +337,7 @@ void webhook_metrics(struct webhook *w, struct buf *out)
                "# HELP sb_store_writer_batch_size Operations per group-commit transaction.\n"
                "# TYPE sb_store_writer_batch_size histogram\n",
                (unsigned long long)st.batches, (unsigned long long)st.ops, (unsigned long long)st.failed,
-               (double)st.commit_ns / 1e9, st.queued, st.max_batch);
+               (double)st.exec_ns / 1e9, (double)st.commit_ns / 1e9, (double)st.done_ns / 1e9, st.queued, st.max_batch);
     for (int i = 0; i < STORE_WRITER_HIST; i++) {
         cum += st.size_hist[i];
         buf_printf(out, "sb_store_writer_batch_size_bucket{le=\"%s\"} %llu\n", bounds[i], (unsigned long long)cum);

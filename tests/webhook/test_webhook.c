@@ -379,11 +379,15 @@ static int pipeline_setup(void)
     t.created_at = time_now_ms();
     crypto_random(master, sizeof master);
     struct store_writer_options wo = {0, 1};
-    struct queue_options qo = {1, 0, 20, "t"};
+    struct queue_options qo = {1, 0, 20, "t", NULL};
     struct queue_type qt = {WEBHOOK_JOB_TYPE, inbound_handler, NULL, 3, 10, 100};
     if (store_tenant_create(T.db, &t, &e) != 0 || ops_keyring_open(&P.keys, T.db, master, &e) != 0 ||
-        ops_metrics_new(&P.metrics) != 0 || store_writer_new(&P.writer, T.db, &wo, &e) != 0 ||
-        queue_new(&P.queue, T.db, &qo, &e) != 0 || queue_register(P.queue, &qt, &e) != 0) {
+        ops_metrics_new(&P.metrics) != 0 || store_writer_new(&P.writer, T.db, &wo, &e) != 0) {
+        fprintf(stderr, "setup: %s\n", e.msg);
+        return -1;
+    }
+    qo.writer = T.pg ? NULL : P.writer; /* as serve does */
+    if (queue_new(&P.queue, T.db, &qo, &e) != 0 || queue_register(P.queue, &qt, &e) != 0) {
         fprintf(stderr, "setup: %s\n", e.msg);
         return -1;
     }
@@ -405,8 +409,8 @@ static int pipeline_setup(void)
 
 static void pipeline_teardown(void)
 {
-    store_writer_stop(P.writer);
     queue_stop(P.queue);
+    store_writer_stop(P.writer);
     webhook_free(P.wh);
     store_writer_free(P.writer);
     queue_free(P.queue);
