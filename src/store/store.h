@@ -330,7 +330,9 @@ int store_job_stats(struct store *db, int64_t now, store_job_stat_cb cb, void *u
  * a commit round trip per operation. No busy-waiting: the threads sleep on a
  * condition variable, and a batch forms while the previous commit's fsync
  * runs. Each batch takes a pooled connection for its transaction and gives
- * it back before the done callbacks run. Implemented in store_writer.c. */
+ * it back before the done callbacks run, which they do on the writer's
+ * completion thread, in commit order, while the next batch is written.
+ * Implemented in store_writer.c. */
 struct store_writer;
 
 struct store_writer_options {
@@ -360,12 +362,12 @@ struct store_writer_stats {
  * store_job_insert). Returns 0 or an error filled into e, which rolls back
  * this operation only. Must not commit or roll back tx itself. */
 typedef int (*store_write_fn)(void *ud, struct store_tx *tx, struct err *e);
-/* Runs on the writer thread after the batch committed (rc 0: the operation
+/* Runs on the writer's completion thread after the batch committed (rc 0: the operation
  * is durable) or failed (rc and e say why; nothing of the operation is
  * stored: its own error, or the batch's when BEGIN, a savepoint or COMMIT
- * failed). Runs exactly once per submitted operation. Must not block and
- * must not submit to the same writer (the queue is not locked, but a
- * blocked writer thread stalls every caller). */
+ * failed). Runs exactly once per submitted operation, in commit order. Must
+ * not block (it delays every later caller's answer); it may submit to the
+ * same writer, but must not wait for that (store_writer_run). */
 typedef void (*store_write_done_fn)(void *ud, int rc, const struct err *e);
 
 /* Start the writer threads. ERR_NOMEM, ERR_INTERNAL (no thread). */
@@ -382,7 +384,7 @@ void store_writer_free(struct store_writer *w);
 int store_writer_submit(struct store_writer *w, store_write_fn fn, store_write_done_fn done, void *ud,
                         struct err *e);
 /* Submit and wait for the commit; returns the operation's outcome. Never
- * call it from a writer thread (fn or done): that would wait forever. */
+ * call it from fn or done: that would wait forever. */
 int store_writer_run(struct store_writer *w, store_write_fn fn, void *ud, struct err *e);
 /* A consistent snapshot of the counters. */
 void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);

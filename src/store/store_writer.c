@@ -10,8 +10,11 @@
  * batch mates are unaffected; if the transaction itself breaks (BEGIN,
  * SAVEPOINT or COMMIT fails), every operation not yet failed fails with that
  * error, and nothing of the batch is stored. Batches form without waiting:
- * operations queue up while the previous commit's fsync runs. w->mu guards
- * the queue, the stop flag and the statistics, never a database call.
+ * operations queue up while the previous commit's fsync runs. The done
+ * callbacks run on a completion thread, so a writer thread starts its next
+ * transaction while the previous batch's callers are being answered. w->mu
+ * guards the queues, the stop flags and the statistics, never a database
+ * call or a callback.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -45,6 +48,11 @@ struct store_writer {
     pthread_mutex_t mu;
     pthread_cond_t cv;       /* signalled when an operation is queued or at stop */
     struct writer_op *head, *tail;
+    pthread_t completer;
+    int completer_started;
+    pthread_cond_t done_cv;  /* signalled when a batch is finished or the writers exited */
+    struct writer_op *done_head, *done_tail; /* finished operations awaiting their callbacks */
+    int writers_exited;
     int queued;
     int stopping;
     int stopped;             /* threads joined */
@@ -152,7 +160,6 @@ static void *writer_main(void *arg)
     struct writer_thread *t = arg;
     struct store_writer *w = t->w;
     struct writer_op **ops = t->ops;
-    int64_t t0;
     int n, i, failed;
 
     for (;;) {
@@ -187,16 +194,47 @@ static void *writer_main(void *arg)
         if (n > w->st.max_batch)
             w->st.max_batch = n;
         w->st.size_hist[writer_hist_slot(n)]++;
+        /* Hand the batch to the completion thread, in order. */
+        for (i = 0; i < n; i++) {
+            if (w->done_tail)
+                w->done_tail->next = ops[i];
+            else
+                w->done_head = ops[i];
+            w->done_tail = ops[i];
+        }
+        pthread_cond_signal(&w->done_cv);
+        pthread_mutex_unlock(&w->mu);
+    }
+    return NULL;
+}
+
+/* Runs the done callbacks of finished batches, in commit order. Exits when
+ * the writer threads have exited and nothing is left. */
+static void *writer_completer(void *arg)
+{
+    struct store_writer *w = arg;
+    struct writer_op *list, *next;
+    int64_t t0;
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->done_head && !w->writers_exited)
+            pthread_cond_wait(&w->done_cv, &w->mu);
+        if (!w->done_head)
+            break;
+        list = w->done_head;
+        w->done_head = w->done_tail = NULL;
         pthread_mutex_unlock(&w->mu);
         t0 = writer_mono_ns();
-        for (i = 0; i < n; i++) {
-            ops[i]->done(ops[i]->ud, ops[i]->rc, &ops[i]->e);
-            free(ops[i]);
+        for (; list; list = next) {
+            next = list->next;
+            list->done(list->ud, list->rc, &list->e);
+            free(list);
         }
         pthread_mutex_lock(&w->mu);
         w->st.done_ns += (uint64_t)(writer_mono_ns() - t0);
-        pthread_mutex_unlock(&w->mu);
     }
+    pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
@@ -220,6 +258,15 @@ int store_writer_new(struct store_writer **out, struct store *db, const struct s
         want = 1;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    pthread_cond_init(&w->done_cv, NULL);
+    if (pthread_create(&w->completer, NULL, writer_completer, w) != 0) {
+        pthread_cond_destroy(&w->done_cv);
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return err_set(e, ERR_INTERNAL, NULL, "store: cannot start the writer's completion thread");
+    }
+    w->completer_started = 1;
     for (i = 0; i < want; i++) {
         struct writer_thread *t = &w->th[i];
         t->w = w;
@@ -260,6 +307,12 @@ void store_writer_stop(struct store_writer *w)
     for (int i = 0; i < w->nthreads; i++)
         pthread_join(w->th[i].th, NULL);
     pthread_mutex_lock(&w->mu);
+    w->writers_exited = 1;
+    pthread_cond_broadcast(&w->done_cv);
+    pthread_mutex_unlock(&w->mu);
+    if (w->completer_started)
+        pthread_join(w->completer, NULL); /* every done callback has run */
+    pthread_mutex_lock(&w->mu);
     w->stopped = 1;
     pthread_mutex_unlock(&w->mu);
 }
@@ -271,6 +324,7 @@ void store_writer_free(struct store_writer *w)
     store_writer_stop(w);
     for (int i = 0; i < w->nthreads; i++)
         free(w->th[i].ops);
+    pthread_cond_destroy(&w->done_cv);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
     free(w);
