@@ -46,7 +46,9 @@
 /* One event ready to store. Strings live in the arena given to webhook_events. */
 struct webhook_event {
     const struct channel_event *ev;
-    const char *event_id;          /* the provider's id, or hex sha256 of the canonical event */
+    const char *event_id;          /* the provider's id (printable ASCII, <= 200 bytes; any other is
+                                    * stored as "sha256:<hex of it>"), or hex sha256 of the canonical
+                                    * event when the provider gives none */
     const char *kind;              /* "message" | "status" */
     const char *payload;           /* the normalised event (see above), JSON */
 };

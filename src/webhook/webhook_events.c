@@ -237,6 +237,24 @@ out:
 
 /* ------------------------------------------------------- request -> events */
 
+/* The receipt key for a provider id: the id itself when it is plain
+ * printable ASCII of a sane length (every real provider id is), else a
+ * stable hash of it, so that a stored key and the payload's copy always
+ * agree and the database never sees bytes it might refuse. */
+static const char *webhook_event_key(struct arena *a, const char *id)
+{
+    size_t n = strlen(id);
+    int plain = n > 0 && n <= 200;
+    char hex[65];
+
+    for (size_t i = 0; plain && i < n; i++)
+        plain = id[i] > 0x20 && id[i] < 0x7f;
+    if (plain)
+        return id;
+    crypto_sha256_hex(hex, id, n);
+    return arena_printf(a, "sha256:%s", hex);
+}
+
 int webhook_events(struct arena *a, const struct channel_adapter *ad, const struct channel_creds *creds,
                    const struct channel_webhook *wh, const struct webhook_policy *pol, struct webhook_batch *out,
                    struct err *e)
@@ -274,6 +292,8 @@ int webhook_events(struct arena *a, const struct channel_adapter *ad, const stru
             webhook_event_json(&b, pol->provider, NULL, ev, 0);
             crypto_sha256_hex(hex, b.data, b.len);
             id = arena_strdup(a, hex);
+        } else {
+            id = webhook_event_key(a, id);
         }
         we->event_id = id;
         buf_reset(&b);

@@ -208,6 +208,33 @@ static int noid_parse(struct arena *a, const struct channel_webhook *wh, struct 
     return 0;
 }
 
+/* An id with bytes no provider sends (a space, invalid UTF-8). */
+static int oddid_parse(struct arena *a, const struct channel_webhook *wh, struct channel_events *out, struct err *e)
+{
+    int rc = noid_parse(a, wh, out, e);
+    out->items[0].event_id = "SM12 \xff\xfe";
+    return rc;
+}
+
+static void test_webhook__odd_provider_id_is_hashed(void)
+{
+    struct arena *a = arena_new();
+    struct channel_adapter ad = {.name = "odd", .verify = noid_verify, .parse = oddid_parse};
+    struct webhook_policy pol = {0, 0, "odd"};
+    struct webhook_batch b;
+    struct channel_webhook wh = {.method = "POST", .url = "u", .body = "x", .body_len = 1, .received_at = 1000};
+    struct channel_event ev;
+    struct err e = {0};
+
+    CHECK_EQ_INT(webhook_events(a, &ad, NULL, &wh, &pol, &b, &e), 0);
+    CHECK(strncmp(b.items[0].event_id, "sha256:", 7) == 0);
+    CHECK_EQ_INT(strlen(b.items[0].event_id), 7 + 64);
+    /* The payload carries the same key. */
+    CHECK_EQ_INT(webhook_event_parse(a, b.items[0].payload, strlen(b.items[0].payload), &ev, NULL, NULL, &e), 0);
+    CHECK_EQ_STR(ev.event_id, b.items[0].event_id);
+    arena_free(a);
+}
+
 static void test_webhook__event_id_hash_when_provider_has_none(void)
 {
     struct arena *a = arena_new();
@@ -548,6 +575,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_webhook__events_verify_first);
     TEST_RUN(test_webhook__events_replay_window);
     TEST_RUN(test_webhook__event_id_hash_when_provider_has_none);
+    TEST_RUN(test_webhook__odd_provider_id_is_hashed);
     TEST_RUN(test_webhook__url_and_query);
     if (argc < 2 || db_setup(argv[1], "webhook") != 0 || store_migrate(T.db, &mi, &e) != 0 || pipeline_setup() != 0) {
         fprintf(stderr, "setup failed: %s\n", e.msg);
