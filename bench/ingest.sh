@@ -220,8 +220,10 @@ print("  writer time: %.2f s running operations, %.2f s in COMMIT (mean %.2f ms)
 print("  batches by size: %s"
       % (", ".join("<=%s: %d" % (le, int(n) - int(hist[i - 1][1]) if i else int(n)) for i, (le, n) in enumerate(hist)
                    if (int(n) - (int(hist[i - 1][1]) if i else 0)) > 0)))
-print("  inbound.process jobs by state at the end: %s (the server's own workers ran during the load)"
+print("  inbound.process jobs by state at the end: %s (the server's own workers ran during the load, with"
       % ver.get("job_states", "?"))
+print("  the inbound.process handler this build's messaging module registers; their claims and outcomes")
+print("  go through the same writer)")
 fail = 0
 rows_n, acked, missing = int(ver["rows"]), int(ver["acked"]), int(ver["acked_missing"])
 print()
