@@ -28,6 +28,8 @@ const struct auth_rule auth_matrix[] = {
     {"conversations.read", "owner admin agent viewer", "List and read conversations and their messages."},
     {"conversations.update", "owner admin agent",
      "Change a conversation's status (open, pending, resolved) and assignee."},
+    {"messages.send", "owner admin agent",
+     "Send a message (text, media or an approved template) to a contact or an address; compliance decides first."},
     {"contacts.read", "owner admin agent viewer", "List, search and read contacts and their identities."},
     {"channels.list", "owner admin agent viewer",
      "List the tenant's channel accounts with their webhook URLs (never their credentials)."},
@@ -37,6 +39,7 @@ const struct auth_rule auth_matrix[] = {
     {"templates.sync", "owner admin", "Fetch a channel account's message templates from the provider."},
     {"settings.read", "owner admin agent viewer", "Read the tenant's messaging settings (e.g. the HELP reply)."},
     {"settings.update", "owner admin", "Change the tenant's messaging settings."},
+    {"security.read", "owner admin", "Read the tenant's security events (refused webhooks, replays)."},
     {NULL, NULL, NULL},
 };
 

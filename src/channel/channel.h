@@ -87,6 +87,21 @@ struct channel_events {
     size_t n;
 };
 
+/* The normalised JSON of ev, the form events are stored in between the
+ * webhook and the job that processes them:
+ *   {"kind":"message"|"status","provider":…,"event_id":…,
+ *    "provider_message_id":…,"from":…,"to":…,"contact_name":…,"type":…,
+ *    "text":…,"media":[{"url":…,"id":…,"content_type":…}],
+ *    "location":{"latitude":…,"longitude":…}|null,"status":…,
+ *    "error":{"code":…,"text":…}|null,"provider_ts":<ms>,"received_at":<ms>}
+ * Absent strings are null; deterministic (a hash of it is canonical). */
+void channel_event_json(struct buf *out, const char *provider, const char *event_id, const struct channel_event *ev,
+                        int64_t received_at);
+/* Read that JSON back (strings and media in a). *provider and *received_at
+ * may be NULL. ERR_INVALID (slug invalid_json / invalid_payload). */
+int channel_event_from_json(struct arena *a, const char *json, size_t len, struct channel_event *out,
+                            const char **provider, int64_t *received_at, struct err *e);
+
 /* An outbound message. Exactly one of text, template_name is set. */
 struct channel_send {
     const char *to;

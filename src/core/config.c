@@ -60,7 +60,7 @@ const struct config_def config_schema[] = {
         "Milliseconds a verified API key is trusted without a database lookup; a key revoked through this "
         "server stops working at once, one revoked elsewhere (CLI, another instance) within this time. 0 "
         "looks up every request."),
-    CFG("SB_DB_POOL_SIZE", CONFIG_INT, "0", 0, db_pool_size, "Database connections; 0 means threads + 4."),
+    CFG("SB_DB_POOL_SIZE", CONFIG_INT, "0", 0, db_pool_size, "Database connections; 0 means threads + workers + 4."),
     CFG("SB_DB_BUSY_TIMEOUT_MS", CONFIG_INT, "5000", 0, db_busy_timeout_ms, "SQLite busy timeout."),
     CFG("SB_LOG_LEVEL", CONFIG_STR, "info", 0, log_level, "debug, info, warn or error."),
     CFG("SB_LOG_FILE", CONFIG_STR, "", 0, log_file, "Append logs to this file instead of stderr."),

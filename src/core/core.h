@@ -124,6 +124,15 @@ void crypto_random(void *out, size_t n);
  * out must hold strlen(prefix) + 28 bytes; CORE_ID_MAX covers prefixes <= 8. */
 #define CORE_ID_MAX 40
 void crypto_random_id(char *out, size_t outlen, const char *prefix);
+/* Like crypto_random_id (same length and characters), but the first 10
+ * characters encode unix_ms so ids sort by creation time (then 80 random
+ * bits): rows inserted together land together in a B-tree index instead of
+ * on a random page each. For high-volume rows whose id may reveal its time. */
+void crypto_time_id(char *out, size_t outlen, const char *prefix, int64_t unix_ms);
+/* Random bytes for identifiers (ids, request ids, jitter): from a per-thread
+ * buffer of kernel randomness (refilled 4 KiB at a time, never shared
+ * across a fork). Use crypto_random for keys and secrets. */
+void crypto_random_fast(void *out, size_t n);
 /* n random bytes as URL-safe base64 without padding (tokens, keys). */
 void crypto_random_token(char *out, size_t outlen, size_t nbytes);
 void crypto_hex(char *out, const void *data, size_t n); /* out: 2n+1 bytes */

@@ -6,8 +6,13 @@
  * XSalsa20-Poly1305; OpenSSL 3 provides SHA-256 and HMAC. Sealed strings
  * are "sb1:<key_id>:<base64(nonce || ciphertext)>" so a key ring can be
  * rotated: the key id says which key opens each value. Key material copied
- * onto the stack is wiped before returning.
+ * onto the stack is wiped before returning. Identifiers (row ids, request
+ * ids) draw from a per-thread buffer of kernel randomness refilled 4 KiB at
+ * a time, so the hot path makes no system call per id; keys and tokens
+ * always come straight from the kernel.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,9 +33,54 @@ static void crypto_bug(const char *what)
     abort();
 }
 
+/* A fork must not hand the parent's buffered bytes to the child: the
+ * generation changes in the child and every buffer refills. */
+static atomic_uint crypto_fast_gen;
+
+static void crypto_fast_atfork_child(void)
+{
+    atomic_fetch_add(&crypto_fast_gen, 1);
+}
+
+static pthread_once_t crypto_fast_once = PTHREAD_ONCE_INIT;
+
+static void crypto_fast_register(void)
+{
+    pthread_atfork(NULL, NULL, crypto_fast_atfork_child);
+}
+
 int crypto_init(void)
 {
+    pthread_once(&crypto_fast_once, crypto_fast_register);
     return sodium_init() < 0 ? ERR_INTERNAL : 0;
+}
+
+#define CRYPTO_FAST_BUF 4096
+
+static _Thread_local struct {
+    uint8_t b[CRYPTO_FAST_BUF];
+    size_t pos;
+    unsigned gen;
+    int filled;
+} crypto_fast;
+
+void crypto_random_fast(void *out, size_t n)
+{
+    unsigned gen = atomic_load(&crypto_fast_gen);
+
+    if (n > CRYPTO_FAST_BUF / 8) {
+        randombytes_buf(out, n);
+        return;
+    }
+    if (!crypto_fast.filled || crypto_fast.gen != gen || crypto_fast.pos + n > CRYPTO_FAST_BUF) {
+        randombytes_buf(crypto_fast.b, CRYPTO_FAST_BUF);
+        crypto_fast.pos = 0;
+        crypto_fast.gen = gen;
+        crypto_fast.filled = 1;
+    }
+    memcpy(out, crypto_fast.b + crypto_fast.pos, n);
+    sodium_memzero(crypto_fast.b + crypto_fast.pos, n); /* each byte is handed out once */
+    crypto_fast.pos += n;
 }
 
 void crypto_random(void *out, size_t n)
@@ -49,12 +99,40 @@ void crypto_random_id(char *out, size_t outlen, const char *prefix)
     memcpy(out, prefix, plen);
     pos = plen;
     out[pos++] = '_';
-    randombytes_buf(rnd, sizeof(rnd));
+    crypto_random_fast(rnd, sizeof(rnd));
     for (int i = 0; i < 26; i++) {
         int bit = i * 5, byte = bit / 8, shift = bit % 8;
         unsigned v = ((unsigned)rnd[byte] << 8 | rnd[byte + 1]) >> (11 - shift);
 
         out[pos++] = alphabet[v & 31];
+    }
+    out[pos] = '\0';
+    sodium_memzero(rnd, sizeof(rnd));
+}
+
+void crypto_time_id(char *out, size_t outlen, const char *prefix, int64_t unix_ms)
+{
+    /* The same 32 characters as crypto_random_id, here in ASCII order so
+     * that the text order of the time part is the time order. */
+    static const char sorted[] = "234567abcdefghijklmnopqrstuvwxyz";
+    uint8_t rnd[10];
+    uint64_t t = unix_ms > 0 ? (uint64_t)unix_ms : 0;
+    size_t plen = strlen(prefix), pos;
+
+    if (outlen < plen + 28)
+        crypto_bug("crypto_time_id");
+    memcpy(out, prefix, plen);
+    pos = plen;
+    out[pos++] = '_';
+    for (int i = 9; i >= 0; i--) /* 50 bits of milliseconds, most significant first */
+        out[pos + (size_t)(9 - i)] = sorted[(t >> (i * 5)) & 31];
+    pos += 10;
+    crypto_random_fast(rnd, sizeof(rnd));
+    for (int i = 0; i < 16; i++) { /* 80 random bits */
+        int bit = i * 5, byte = bit / 8, shift = bit % 8;
+        unsigned v = ((unsigned)rnd[byte] << 8 | (byte + 1 < 10 ? rnd[byte + 1] : 0)) >> (11 - shift);
+
+        out[pos++] = sorted[v & 31];
     }
     out[pos] = '\0';
     sodium_memzero(rnd, sizeof(rnd));

@@ -19,6 +19,7 @@
 #include "ops/ops.h"
 #include "queue/queue.h"
 #include "store/store.h"
+#include "webhook/webhook.h"
 
 /* The doorbell of the server's realtime event pump. The pump reads the
  * event log (ops_event_*) every ~100 ms; a producer in the same process
@@ -45,6 +46,7 @@ struct http_app {
     struct queue *queue;          /* this process's job workers; NULL when it runs none */
     struct http_event_bell *events_bell; /* may be NULL: the server then uses its own */
     struct messaging *messaging;  /* channel accounts, templates, settings */
+    struct webhook *webhook;   /* the ingestion pipeline; NULL: webhooks answer 503 */
 };
 
 /* Listen on cfg->listen and serve until SIGTERM or SIGINT, then stop

@@ -21,6 +21,7 @@
 
 struct http_req;
 struct http_server;
+struct http_defer;
 
 typedef void (*http_handler_fn)(struct http_req *r);
 
@@ -51,7 +52,9 @@ struct http_req {
     struct MHD_Connection *conn;
     struct arena *arena;
     const char *method;
-    const char *path;             /* without query (MHD strips it) */
+    const char *path;             /* without query (MHD strips it), percent-decoded by MHD */
+    const char *target;           /* the raw request-target, byte for byte: path ["?" query] */
+    int started;                  /* the first access-handler call initialised it */
     const struct http_route *route;
     const char *pattern;          /* the matched path pattern, also for a 405 */
     const char *param_name[HTTP_MAX_PARAMS];
@@ -74,6 +77,7 @@ struct http_req {
     int nheaders;
     int responded;
     struct MHD_Response *upgrade; /* set by the WebSocket route */
+    struct http_defer *defer;     /* set by http__defer: the response comes later */
 };
 
 /* Find a route. Returns it and fills params, or NULL with *path_known set
@@ -90,6 +94,26 @@ const char *http__param(const struct http_req *r, const char *name);
 int http__dispatch_headers(struct http_req *r);
 /* After the whole body: the body limit again (chunked bodies), then the handler. */
 void http__dispatch_body(struct http_req *r);
+
+/* Deferred responses. A handler that waits for something slow (a group
+ * commit) must not block an MHD thread: it calls http__defer, returns, and
+ * later, from any thread, completes the response with http__complete or
+ * http__complete_error, exactly once. The connection is suspended in
+ * between (MHD_suspend_connection) and resumed by the completion; a
+ * completion that races ahead of the suspension is answered without one.
+ * The access log, metrics and the in-flight gauge cover the whole wait.
+ * At shutdown, requests still deferred after the grace period are answered
+ * 503 (a later completion is then ignored). The completer may outlive the
+ * request: the defer handle stays valid until it completed. */
+/* NULL when the server is shutting down: answer at once instead. */
+struct http_defer *http__defer(struct http_req *r);
+/* Complete with status, content type (a string literal or NULL for none)
+ * and body (copied). */
+void http__complete(struct http_defer *d, int status, const char *content_type, const char *body, size_t len);
+/* Complete with the one JSON error shape (code and message copied). */
+void http__complete_error(struct http_defer *d, int status, const char *code, const char *message);
+/* The access log line and metrics of a finished request (router.c). */
+void http__dispatch_log(struct http_req *r);
 
 /* Add a response header (value copied into the arena). */
 void http__header(struct http_req *r, const char *name, const char *value);
@@ -133,6 +157,9 @@ struct http_server {
     int ws_threads;                    /* running WebSocket threads */
     int ws_stopping;                   /* set at shutdown: WebSockets close */
     struct http_events *events;        /* the event pump (events.c) */
+    pthread_mutex_t defer_mu;          /* guards defers and defer_closed */
+    struct http_defer *defers;         /* deferred requests still alive */
+    int defer_closed;                  /* set at shutdown: no new deferrals */
 };
 
 /* WebSocket: build the 101 response for r (validated handshake, resume

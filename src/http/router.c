@@ -228,14 +228,15 @@ int http__origin_allowed(const char *allowlist, const char *origin)
 
 typedef int (*http_mw_fn)(struct http_req *r);
 
-/* Random bits per request, drawn with one getrandom call (a syscall costs
- * more than the rest of the middleware on a VM): request id, trace, span. */
+/* Random bits per request, drawn at once from the per-thread buffer (a
+ * syscall costs more than the rest of the middleware on a VM): request id,
+ * trace, span. */
 enum { RND_REQ = 0, RND_TRACE = 12, RND_SPAN = 28, RND_LEN = 36 };
 
 static int mw_request_id(struct http_req *r)
 {
     const char *id = http__req_header(r, "X-Request-Id");
-    crypto_random(r->rnd, RND_LEN);
+    crypto_random_fast(r->rnd, RND_LEN);
     if (http__valid_request_id(id)) {
         snprintf(r->request_id, sizeof r->request_id, "%s", id);
     } else {
@@ -417,7 +418,7 @@ static const http_mw_fn http_chain[] = {
     mw_route, mw_authenticate, mw_csrf, mw_rbac, NULL,
 };
 
-static void dispatch_log(struct http_req *r)
+void http__dispatch_log(struct http_req *r)
 {
     int64_t dur = time_mono_ns() - r->start_ns;
     const char *route = r->pattern ? r->pattern : "unmatched";
@@ -445,7 +446,7 @@ int http__dispatch_headers(struct http_req *r)
     r->status = 200;
     for (int i = 0; http_chain[i]; i++) {
         if (http_chain[i](r)) {
-            dispatch_log(r);
+            http__dispatch_log(r);
             return 1;
         }
     }
@@ -457,5 +458,7 @@ void http__dispatch_body(struct http_req *r)
     /* A chunked body can still outgrow the limit after the headers passed. */
     if (!mw_body_limit(r))
         r->route->handler(r);
-    dispatch_log(r);
+    /* A deferred request is logged when its response is given (server.c). */
+    if (!r->defer)
+        http__dispatch_log(r);
 }

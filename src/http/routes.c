@@ -105,6 +105,8 @@ static void route_metrics(struct http_req *r)
     buf_reset(&r->out);
     ops_metrics_render(r->app->metrics, r->app->db, &r->out);
     queue_metrics_render(r->app->queue, r->app->db, &r->out);
+    if (r->app->webhook)
+        webhook_metrics(r->app->webhook, &r->out);
 }
 
 static void route_openapi(struct http_req *r)
@@ -876,6 +878,232 @@ out:
     cJSON_Delete(j);
 }
 
+/* ----------------------------------------------------- security events */
+
+struct security_ctx {
+    struct buf *b;
+    int n;
+    int64_t last_id;
+};
+
+static int security_cb(void *ud, const struct store_security_event *ev)
+{
+    struct security_ctx *c = ud;
+    struct buf *b = c->b;
+    if (c->n++)
+        buf_putc(b, ',');
+    c->last_id = ev->id;
+    buf_printf(b, "{\"id\":%lld,\"at\":", (long long)ev->id);
+    buf_json_time(b, ev->at);
+    buf_puts(b, ",\"kind\":");
+    buf_json_str(b, ev->kind);
+    buf_puts(b, ",\"provider\":");
+    buf_json_str(b, ev->provider);
+    buf_puts(b, ",\"account_id\":");
+    buf_json_str(b, ev->account_id[0] ? ev->account_id : NULL);
+    buf_puts(b, ",\"ip\":");
+    buf_json_str(b, ev->ip);
+    buf_puts(b, ",\"reason\":");
+    buf_json_str(b, ev->reason);
+    buf_putc(b, '}');
+    return 0;
+}
+
+static void route_security_events(struct http_req *r)
+{
+    struct err e = {0};
+    int64_t limit = 100, before = 0;
+    if (query_arg(r, "limit", 0, &limit) || query_arg(r, "before", 0, &before))
+        return;
+    if (limit < 1 || limit > 500) {
+        http__error(r, 400, "invalid_request", "query parameter \"limit\" must be 1..500");
+        return;
+    }
+    struct security_ctx c = {&r->out, 0, 0};
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"data\":[");
+    if (ops_security_list(r->app->db, r->principal.tenant_id, before, (int)limit, security_cb, &c, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    buf_puts(&r->out, "],\"next_before\":");
+    if (c.n == limit && c.last_id > 1)
+        buf_printf(&r->out, "%lld", (long long)c.last_id);
+    else
+        buf_puts(&r->out, "null");
+    buf_putc(&r->out, '}');
+}
+
+/* ------------------------------------------------------------- webhooks */
+
+/* The webhook pipeline answers later (after the group commit) or at once;
+ * either way through the deferred response, from whichever thread. */
+static void webhook_done(void *ud, const struct webhook_response *resp)
+{
+    struct http_defer *d = ud;
+    if (resp->error_code)
+        http__complete_error(d, resp->status, resp->error_code, resp->message);
+    else
+        http__complete(d, resp->status, resp->content_type, resp->body, resp->body_len);
+}
+
+struct header_list {
+    struct arena *a;
+    struct channel_kv *kv;
+    size_t n, cap;
+};
+
+static enum MHD_Result header_collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct header_list *h = cls;
+    (void)kind;
+    if (h->n == h->cap)
+        return MHD_NO;
+    char *name = arena_strdup(h->a, key);
+    for (char *p = name; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    h->kv[h->n].name = name;
+    h->kv[h->n].value = value ? value : "";
+    h->n++;
+    return MHD_YES;
+}
+
+static void route_webhook(struct http_req *r)
+{
+    struct webhook_request req;
+    struct header_list h = {r->arena, NULL, 0, 0};
+    struct http_defer *d;
+
+    if (!r->app->webhook) {
+        http__error(r, 503, "unavailable", "webhook ingestion is not running");
+        return;
+    }
+    d = http__defer(r);
+    if (!d) {
+        http__error(r, 503, "shutting_down", "the server is shutting down; retry");
+        return;
+    }
+    h.cap = (size_t)MHD_get_connection_values(r->conn, MHD_HEADER_KIND, NULL, NULL);
+    h.kv = arena_alloc(r->arena, (h.cap ? h.cap : 1) * sizeof *h.kv);
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, header_collect, &h);
+    memset(&req, 0, sizeof req);
+    req.method = r->method;
+    req.provider = http__param(r, "provider");
+    req.account_key = http__param(r, "account_key");
+    req.target = r->target;
+    req.body = r->body.data ? r->body.data : "";
+    req.body_len = r->body.len;
+    req.headers = h.kv;
+    req.nheaders = h.n;
+    req.ip = r->ip;
+    req.request_id = r->request_id;
+    webhook_handle(r->app->webhook, &req, webhook_done, d);
+}
+
+/* ------------------------------------------------------------ messages */
+
+/* The outbound API answers after the group commit: 202 with the queued
+ * message, or 200 with the first message when the Idempotency-Key was
+ * used before (nothing new was queued). */
+static void message_queued(void *ud, int rc, const struct err *e, const char *json, int replayed)
+{
+    struct http_defer *d = ud;
+    int status;
+
+    if (rc == 0) {
+        http__complete(d, replayed ? 200 : 202, "application/json", json, strlen(json));
+        return;
+    }
+    status = http__status_for(e->code);
+    if (status >= 500 && status != 503) {
+        log_write(LOG_ERROR, NULL, NULL, "outbound message not queued: %s", e->msg);
+        http__complete_error(d, status, "internal", "internal error");
+        return;
+    }
+    http__complete_error(d, status, err_slug(e), e->msg[0] ? e->msg : err_slug(e));
+}
+
+#define MESSAGE_MAX_LIST 32
+
+/* A JSON array of strings into out (at most max); 400 naming field otherwise. */
+static int string_array(struct http_req *r, const cJSON *j, const char *field, const char **out, size_t max,
+                        size_t *n)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, field), *it;
+    char msg[128];
+
+    *n = 0;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (cJSON_IsArray(v)) {
+        cJSON_ArrayForEach(it, v) {
+            if (!cJSON_IsString(it) || *n == max)
+                break;
+            out[(*n)++] = it->valuestring;
+        }
+        if (!it)
+            return 0;
+    }
+    snprintf(msg, sizeof msg, "field \"%s\" must be an array of at most %zu strings", field, max);
+    http__error(r, 400, "invalid_request", msg);
+    return -1;
+}
+
+static void route_messages_send(struct http_req *r)
+{
+    struct messaging_send_request req;
+    const char *media[MESSAGE_MAX_LIST], *vars[MESSAGE_MAX_LIST];
+    struct http_defer *d;
+    struct err e = {0};
+    cJSON *j = body_object(r);
+
+    if (!j)
+        return;
+    memset(&req, 0, sizeof req);
+    req.media_urls = media;
+    req.template_vars = vars;
+    if (opt_str(r, j, "account_id", &req.account_id) || opt_str(r, j, "to", &req.to) ||
+        opt_str(r, j, "contact_id", &req.contact_id) || opt_str(r, j, "text", &req.text) ||
+        string_array(r, j, "media_urls", media, MESSAGE_MAX_LIST, &req.nmedia))
+        goto out;
+    const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(j, "template");
+    if (tpl && !cJSON_IsNull(tpl)) {
+        if (!cJSON_IsObject(tpl) || !(req.template_name = need_str(r, tpl, "name")) ||
+            opt_str(r, tpl, "language", &req.template_language) ||
+            string_array(r, tpl, "variables", vars, MESSAGE_MAX_LIST, &req.ntemplate_vars)) {
+            if (!r->out.len)
+                http__error(r, 400, "invalid_request", "field \"template\" must be an object with a name");
+            goto out;
+        }
+    }
+    req.idempotency_key = http__req_header(r, "Idempotency-Key");
+    d = http__defer(r);
+    if (!d) {
+        http__error(r, 503, "shutting_down", "the server is shutting down; retry");
+        goto out;
+    }
+    /* The request (and j) outlive the deferral: messaging copies what it keeps. */
+    if (messaging_send(r->app->messaging, r->principal.tenant_id, &req, message_queued, d, &e) != 0)
+        message_queued(d, e.code ? e.code : ERR_INTERNAL, &e, NULL, 0);
+out:
+    cJSON_Delete(j);
+}
+
+static int message_json_cb(void *ud, const struct store_message *m)
+{
+    crm_message_json(ud, m);
+    return 0;
+}
+
+static void route_messages_get(struct http_req *r)
+{
+    struct err e = {0};
+    http__json(r, 200);
+    if (crm_message_get(r->app->db, r->principal.tenant_id, http__param(r, "id"), message_json_cb, &r->out, &e) != 0)
+        http__error_from(r, &e);
+}
+
 /* ---------------------------------------------------------- the table */
 
 const struct http_route http__routes[] = {
@@ -911,5 +1139,10 @@ const struct http_route http__routes[] = {
     {"POST", "/api/v1/channels/{id}/templates/sync", route_templates_sync, "templates.sync", 0},
     {"GET", "/api/v1/settings", route_settings_get, "settings.read", 0},
     {"PATCH", "/api/v1/settings", route_settings_patch, "settings.update", 0},
+    {"POST", "/api/v1/messages", route_messages_send, "messages.send", 0},
+    {"GET", "/api/v1/messages/{id}", route_messages_get, "conversations.read", 0},
+    {"GET", "/api/v1/security-events", route_security_events, "security.read", 0},
+    {"GET", "/webhooks/{provider}/{account_key}", route_webhook, NULL, HTTP_ROUTE_PUBLIC},
+    {"POST", "/webhooks/{provider}/{account_key}", route_webhook, NULL, HTTP_ROUTE_PUBLIC},
     {NULL, NULL, NULL, NULL, 0},
 };

@@ -8,13 +8,18 @@
  * (keep-alive), so the next request's deadline is SB_IDLE_TIMEOUT from the end
  * of the previous one: MHD does not say when a request's first byte arrives.
  *
- * Invariants: a struct http_req exists from the first access-handler call of
- * a request to MHD's completed notification, which frees it; inflight counts
- * exactly those. A tracked connection is removed (under conns_mu) before MHD
+ * Invariants: a struct http_req exists from the URI callback (or the first
+ * access-handler call) of a request to MHD's completed notification, which
+ * frees it; inflight counts the started ones until then, deferred ones
+ * included. A tracked connection is removed (under conns_mu) before MHD
  * closes its socket, so the reaper never shuts down a reused descriptor.
+ * A deferred request's connection is suspended until its completion; the
+ * state word (claimed, completed, suspended) decides without a lock who
+ * resumes it, so exactly one MHD_resume_connection follows each suspend.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -130,6 +135,162 @@ static void server_client_ip(struct MHD_Connection *conn, char *out, size_t outl
     }
 }
 
+/* ------------------------------------------------------------- deferral */
+
+enum { DEFER_CLAIMED = 1, DEFER_COMPLETED = 2, DEFER_SUSPENDED = 4 };
+
+/* A deferred response. Two references: the request's (dropped when MHD
+ * completes the request) and the completer's (dropped by the completion).
+ * It sits on srv->defers while the request is alive. */
+struct http_defer {
+    struct http_defer *prev, *next;
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    atomic_int state;
+    atomic_int refs;
+    /* the response, written by whoever claimed it, read after COMPLETED */
+    int status;
+    const char *content_type;
+    struct buf body;
+    int is_error;
+    char code[48];
+    char message[256];
+};
+
+static void defer_unref(struct http_defer *d)
+{
+    if (atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    buf_free(&d->body);
+    free(d);
+}
+
+struct http_defer *http__defer(struct http_req *r)
+{
+    struct http_server *s = r->srv;
+    struct http_defer *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->srv = s;
+    d->conn = r->conn;
+    atomic_init(&d->state, 0);
+    atomic_init(&d->refs, 2);
+    pthread_mutex_lock(&s->defer_mu);
+    if (s->defer_closed) {
+        pthread_mutex_unlock(&s->defer_mu);
+        free(d);
+        return NULL;
+    }
+    d->next = s->defers;
+    if (s->defers)
+        s->defers->prev = d;
+    s->defers = d;
+    pthread_mutex_unlock(&s->defer_mu);
+    r->defer = d;
+    return d;
+}
+
+/* Publish a claimed response; resume the connection when it is suspended.
+ * Returns the connection to resume (the caller resumes outside its locks),
+ * or NULL. */
+static struct MHD_Connection *defer_publish(struct http_defer *d)
+{
+    int old = atomic_fetch_or_explicit(&d->state, DEFER_COMPLETED, memory_order_acq_rel);
+    return (old & DEFER_SUSPENDED) ? d->conn : NULL;
+}
+
+static int defer_claim(struct http_defer *d)
+{
+    return !(atomic_fetch_or_explicit(&d->state, DEFER_CLAIMED, memory_order_acq_rel) & DEFER_CLAIMED);
+}
+
+static void defer_finish(struct http_defer *d)
+{
+    struct MHD_Connection *conn = defer_publish(d);
+    if (conn)
+        MHD_resume_connection(conn);
+    defer_unref(d);
+}
+
+void http__complete(struct http_defer *d, int status, const char *content_type, const char *body, size_t len)
+{
+    if (!defer_claim(d)) { /* failed at shutdown already */
+        defer_unref(d);
+        return;
+    }
+    d->status = status;
+    d->content_type = content_type;
+    if (len)
+        buf_append(&d->body, body, len);
+    defer_finish(d);
+}
+
+void http__complete_error(struct http_defer *d, int status, const char *code, const char *message)
+{
+    if (!defer_claim(d)) {
+        defer_unref(d);
+        return;
+    }
+    d->status = status;
+    d->is_error = 1;
+    snprintf(d->code, sizeof d->code, "%s", code ? code : "internal");
+    snprintf(d->message, sizeof d->message, "%s", message ? message : "");
+    defer_finish(d);
+}
+
+/* Shutdown: no new deferrals; answer every pending one 503 now. */
+static void defer_fail_all(struct http_server *s)
+{
+    struct MHD_Connection **resume = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&s->defer_mu);
+    s->defer_closed = 1;
+    for (struct http_defer *d = s->defers; d; d = d->next) {
+        if (!defer_claim(d))
+            continue;
+        d->status = 503;
+        d->is_error = 1;
+        snprintf(d->code, sizeof d->code, "shutting_down");
+        snprintf(d->message, sizeof d->message, "the server is shutting down; retry");
+        struct MHD_Connection *conn = defer_publish(d);
+        if (!conn)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct MHD_Connection **grown = realloc(resume, cap * sizeof *resume);
+            if (!grown)
+                abort(); /* MHD_stop_daemon must not meet a suspended connection */
+            resume = grown;
+        }
+        resume[n++] = conn;
+    }
+    pthread_mutex_unlock(&s->defer_mu);
+    /* A suspended connection cannot finish before it is resumed, so these
+     * stay valid outside the lock. */
+    for (size_t i = 0; i < n; i++)
+        MHD_resume_connection(resume[i]);
+    free(resume);
+}
+
+/* The request is over: take its defer off the list and drop its reference. */
+static void defer_release(struct http_req *r)
+{
+    struct http_defer *d = r->defer;
+    struct http_server *s = r->srv;
+    if (!d)
+        return;
+    pthread_mutex_lock(&s->defer_mu);
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        s->defers = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    pthread_mutex_unlock(&s->defer_mu);
+    r->defer = NULL;
+    defer_unref(d);
+}
+
 /* Turn r's response fields into an MHD response and queue it. */
 static enum MHD_Result server_respond(struct http_req *r)
 {
@@ -160,6 +321,46 @@ static enum MHD_Result server_respond(struct http_req *r)
     return rc;
 }
 
+/* A request object; the URI callback creates it so it can keep the raw target. */
+static struct http_req *server_req_new(struct http_server *s, struct MHD_Connection *conn)
+{
+    struct http_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->arena = arena_new();
+    r->app = s->app;
+    r->srv = s;
+    r->conn = conn;
+    return r;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the request-target as sent, before MHD splits
+ * off and decodes the query (Twilio signs the URL exactly as it called it). */
+static void *server_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct http_req *r = server_req_new(cls, conn);
+    if (r)
+        r->target = arena_strdup(r->arena, uri ? uri : "");
+    return r;
+}
+
+/* The completed deferred response becomes r's, then goes out. */
+static enum MHD_Result server_respond_deferred(struct http_req *r)
+{
+    struct http_defer *d = r->defer;
+    if (d->is_error) {
+        http__error(r, d->status, d->code, d->message);
+    } else {
+        r->status = d->status;
+        r->content_type = d->content_type;
+        buf_reset(&r->out);
+        if (d->body.len)
+            buf_append(&r->out, d->body.data, d->body.len);
+    }
+    http__dispatch_log(r);
+    return server_respond(r);
+}
+
 static enum MHD_Result server_access(void *cls, struct MHD_Connection *conn, const char *url,
                                      const char *method, const char *version, const char *upload_data,
                                      size_t *upload_data_size, void **con_cls)
@@ -168,25 +369,23 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *conn, con
     struct http_req *r = *con_cls;
     (void)version;
 
-    if (!r) {
+    if (!r || !r->started) {
         struct http_conn_track *t = server_track(conn);
         if (t) {
             pthread_mutex_lock(&s->conns_mu);
             t->headers_done = 1;
             pthread_mutex_unlock(&s->conns_mu);
         }
-        r = calloc(1, sizeof *r);
-        if (!r)
+        if (!r && !(r = server_req_new(s, conn)))
             return MHD_NO;
-        r->arena = arena_new();
-        r->app = s->app;
-        r->srv = s;
-        r->conn = conn;
+        *con_cls = r;
+        r->started = 1;
         r->method = arena_strdup(r->arena, method);
         r->path = arena_strdup(r->arena, url);
+        if (!r->target)
+            r->target = r->path;
         r->start_ns = time_mono_ns();
         server_client_ip(conn, r->ip, sizeof r->ip);
-        *con_cls = r;
         s->inflight++;
         if (s->app->metrics)
             ops_metrics_inflight(s->app->metrics, 1);
@@ -217,8 +416,19 @@ static enum MHD_Result server_access(void *cls, struct MHD_Connection *conn, con
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (r->defer) /* resumed: the deferred response is complete */
+        return server_respond_deferred(r);
     http__dispatch_body(r);
-    return server_respond(r);
+    if (!r->defer)
+        return server_respond(r);
+    /* Deferred. A completion that came first is answered at once; else
+     * suspend, and whichever of us and the completer comes second resumes. */
+    if (atomic_load_explicit(&r->defer->state, memory_order_acquire) & DEFER_COMPLETED)
+        return server_respond_deferred(r);
+    MHD_suspend_connection(conn);
+    if (atomic_fetch_or_explicit(&r->defer->state, DEFER_SUSPENDED, memory_order_acq_rel) & DEFER_COMPLETED)
+        MHD_resume_connection(conn);
+    return MHD_YES;
 }
 
 /* MHD_OPTION_NOTIFY_COMPLETED: the request is over; free it. */
@@ -238,13 +448,17 @@ static void server_completed(void *cls, struct MHD_Connection *conn, void **con_
     }
     if (!r)
         return;
+    int started = r->started;
     if (r->upgrade)
         MHD_destroy_response(r->upgrade);
+    defer_release(r);
     buf_free(&r->body);
     buf_free(&r->out);
     arena_free(r->arena);
     free(r);
     *con_cls = NULL;
+    if (!started)
+        return; /* refused by MHD before the access handler ran */
     if (s->app->metrics)
         ops_metrics_inflight(s->app->metrics, -1);
     s->inflight--;
@@ -314,7 +528,7 @@ int http_serve(const struct http_app *app, struct err *e)
         struct sockaddr_in6 v6;
     } addr;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE | MHD_USE_ITC |
-                     MHD_USE_TURBO;
+                     MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
     sigset_t set, old;
 
     rc = http__parse_listen(app->cfg->listen, host, sizeof host, &port, e);
@@ -341,6 +555,7 @@ int http_serve(const struct http_app *app, struct err *e)
         return err_set(e, ERR_NOMEM, NULL, "out of memory");
     s->app = app;
     pthread_mutex_init(&s->conns_mu, NULL);
+    pthread_mutex_init(&s->defer_mu, NULL);
     http__ws_hub_init(s);
 
     /* Every thread MHD starts inherits this mask, so only sigwait sees the signals. */
@@ -366,6 +581,7 @@ int http_serve(const struct http_app *app, struct err *e)
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, server_notify_conn, s,
+        MHD_OPTION_URI_LOG_CALLBACK, server_uri_log, s,
         MHD_OPTION_END);
     if (!s->daemon) {
         rc = err_set(e, ERR_IO, "listen_failed", "cannot listen on %s", app->cfg->listen);
@@ -396,6 +612,14 @@ int http_serve(const struct http_app *app, struct err *e)
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
     }
+    /* Deferred requests still waiting (a stuck database) are answered 503;
+     * give those answers a moment to leave before the daemon stops. */
+    defer_fail_all(s);
+    deadline = time_mono_ns() + 1000000000LL;
+    while (s->inflight > 0 && time_mono_ns() < deadline) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     int left = s->inflight;
     s->stopping = 1;
     if (s->reaper_started)
@@ -409,9 +633,12 @@ int http_serve(const struct http_app *app, struct err *e)
 out:
     if (s) {
         s->stopping = 1;
-        if (s->daemon)
+        if (s->daemon) {
+            defer_fail_all(s);
             MHD_stop_daemon(s->daemon);
+        }
         pthread_mutex_destroy(&s->conns_mu);
+        pthread_mutex_destroy(&s->defer_mu);
         pthread_mutex_destroy(&s->ws_mu);
         pthread_cond_destroy(&s->ws_cv);
         free(s);

@@ -25,9 +25,20 @@ void ops_metrics_free(struct ops_metrics *m);
 void ops_metrics_request(struct ops_metrics *m, const char *method, const char *route, int status,
                          int64_t duration_ns);
 void ops_metrics_inflight(struct ops_metrics *m, int delta);
+/* Add delta to the counter name{l1="v1",l2="v2"} (l2, or both labels, may be
+ * NULL). name and label names are literals; values must come from a small
+ * fixed set (outcomes, reasons, provider names), never from raw input, so
+ * the series stay bounded. Lock-free; m NULL is a no-op. */
+void ops_metrics_count(struct ops_metrics *m, const char *name, const char *l1, const char *v1, const char *l2,
+                       const char *v2, uint64_t delta);
+/* The counter's value for exactly these labels, or its sum over every label
+ * set when l1 is NULL (tests, benchmarks). */
+uint64_t ops_metrics_counter_value(struct ops_metrics *m, const char *name, const char *l1, const char *v1,
+                                   const char *l2, const char *v2);
 /* Append the Prometheus text exposition: sb_http_requests_total{method,route,status},
  * sb_http_request_duration_seconds histogram, sb_http_requests_in_flight,
- * sb_db_queries_total, sb_db_query_seconds_total (from store_stats; db may be NULL). */
+ * sb_db_queries_total, sb_db_query_seconds_total (from store_stats; db may be
+ * NULL) and the ops_metrics_count counters. */
 void ops_metrics_render(struct ops_metrics *m, struct store *db, struct buf *out);
 
 /* ----------------------------------------------------------- readiness */
@@ -87,15 +98,38 @@ int ops_keys_rotate(struct ops_keyring *kr, struct store *db, char new_id[32], i
 
 /* ----------------------------------------------------- security events */
 
-/* Record a refusal worth an operator's attention (a webhook with a bad or
- * missing signature, a replay): who (tenant may be NULL when unknown),
- * provider, account, source ip and a reason slug; never a payload. Cheap to
- * call on a hot path: repeated events with the same (kind, account, ip,
- * reason) are written at most once a second and counted in the metric
- * sb_security_events_total{kind,reason} every time. Implemented in
- * ops_security.c. */
-int ops_security_event(struct store *db, const char *tenant_id, const char *kind, const char *provider,
+/* Security events: refusals worth an operator's attention (a webhook with a
+ * bad or missing signature, a replay), recorded with who (tenant may be NULL
+ * when unknown), provider, account, source ip and a reason slug; never a
+ * payload. Cheap on a hot path and flood-proof: every event is counted in
+ * sb_security_events_total{kind,reason}, but one with the same (kind,
+ * account, ip, reason) as one written less than interval_ms ago is not
+ * written again (sb_security_events_throttled_total), and at most
+ * max_per_second are written in any one second overall. With a writer the
+ * row goes through its group commit without waiting for it; without one
+ * (CLI, tests) it is written before the call returns. The throttle table
+ * lives in the handle. Implemented in ops_security.c. */
+struct ops_security;
+
+struct ops_security_options {
+    struct store *db;              /* borrowed */
+    struct ops_metrics *metrics;   /* borrowed; NULL: not counted */
+    struct store_writer *writer;   /* borrowed; NULL: written inline */
+    int64_t interval_ms;           /* per-key throttle; <= 0 means 1000 */
+    int max_per_second;            /* global cap; <= 0 means 50 */
+};
+
+int ops_security_new(struct ops_security **out, const struct ops_security_options *opt, struct err *e);
+void ops_security_free(struct ops_security *s); /* NULL is a no-op */
+/* Count the event and write it unless throttled. Returns 0 (also when
+ * throttled, and when the asynchronous write is queued) or the inline
+ * write's error; ERR_INVALID without kind or reason. Thread-safe. */
+int ops_security_event(struct ops_security *s, const char *tenant_id, const char *kind, const char *provider,
                        const char *account_id, const char *ip, const char *reason, struct err *e);
+/* The tenant's security events, newest first, at most limit, id < before_id
+ * when before_id > 0. cb runs while a store connection is held. */
+int ops_security_list(struct store *db, const char *tenant_id, int64_t before_id, int limit,
+                      store_security_event_cb cb, void *ud, struct err *e);
 
 /* ---------------------------------------------------- realtime events */
 

@@ -7,7 +7,9 @@
  * claimed once with a CAS (EMPTY -> BUSY -> READY) and never freed; counters
  * are relaxed atomics. Routes are router patterns, a bounded set; when a
  * table fills up, new label sets fall into one "other" overflow series so the
- * registry can never grow without bound.
+ * registry can never grow without bound. Domain counters
+ * (ops_metrics_count: security events, webhooks) live in a third table of
+ * the same kind, keyed by metric name and a pre-rendered label string.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -40,7 +42,18 @@ struct ops_series {
     atomic_uint_fast64_t buckets[OPS_NBUCKETS]; /* non-cumulative; histogram only */
 };
 
+/* A domain counter: name{labels}. */
+struct ops_counter {
+    atomic_int state;
+    char name[64];
+    char labels[192];                      /* rendered: a="x",b="y" */
+    atomic_uint_fast64_t count;
+};
+
+#define OPS_COUNTER_CAP 256              /* power of two */
+
 struct ops_metrics {
+    struct ops_counter counters[OPS_COUNTER_CAP];
     struct ops_series requests[OPS_SERIES_CAP];  /* (method, route, status) */
     struct ops_series latency[OPS_SERIES_CAP];   /* (route) */
     struct ops_series req_other;                 /* overflow series */
@@ -56,6 +69,8 @@ int ops_metrics_new(struct ops_metrics **out)
         return ERR_NOMEM;
     /* calloc gives all-zero atomics, which C17 permits for lock-free types
      * on every platform we build for; initialise explicitly anyway. */
+    for (size_t i = 0; i < OPS_COUNTER_CAP; i++)
+        atomic_init(&m->counters[i].state, SLOT_EMPTY);
     for (size_t i = 0; i < OPS_SERIES_CAP; i++) {
         atomic_init(&m->requests[i].state, SLOT_EMPTY);
         atomic_init(&m->latency[i].state, SLOT_EMPTY);
@@ -149,6 +164,120 @@ void ops_metrics_request(struct ops_metrics *m, const char *method, const char *
         atomic_fetch_add_explicit(&l->buckets[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&l->sum_ns, (uint64_t)duration_ns, memory_order_relaxed);
     atomic_fetch_add_explicit(&l->count, 1, memory_order_relaxed);
+}
+
+/* A label value per the exposition format: \\, \" and \n escaped. */
+static void put_label(struct buf *out, const char *v);
+
+/* Append name="value" (escaped) to a fixed buffer; 0 when it did not fit. */
+static int label_append(char *dst, size_t cap, const char *name, const char *value)
+{
+    struct buf b = {0};
+    size_t used = strlen(dst);
+    if (used)
+        buf_putc(&b, ',');
+    buf_puts(&b, name);
+    buf_puts(&b, "=\"");
+    put_label(&b, value ? value : "");
+    buf_putc(&b, '"');
+    int ok = used + b.len < cap;
+    if (ok)
+        memcpy(dst + used, b.data, b.len + 1);
+    buf_free(&b);
+    return ok;
+}
+
+void ops_metrics_count(struct ops_metrics *m, const char *name, const char *l1, const char *v1, const char *l2,
+                       const char *v2, uint64_t delta)
+{
+    char labels[192] = "";
+    if (!m || !name || strlen(name) >= sizeof m->counters[0].name)
+        return;
+    if ((l1 && !label_append(labels, sizeof labels, l1, v1)) || (l2 && !label_append(labels, sizeof labels, l2, v2)))
+        return; /* labels too long to store exactly: dropped, never truncated */
+    uint64_t h = series_hash(name, labels, 0);
+    for (size_t probe = 0; probe < OPS_COUNTER_CAP; probe++) {
+        struct ops_counter *c = &m->counters[(h + probe) & (OPS_COUNTER_CAP - 1)];
+        int st = atomic_load_explicit(&c->state, memory_order_acquire);
+        if (st == SLOT_EMPTY) {
+            int expected = SLOT_EMPTY;
+            if (atomic_compare_exchange_strong_explicit(&c->state, &expected, SLOT_BUSY, memory_order_acq_rel,
+                                                        memory_order_acquire)) {
+                strcpy(c->name, name);
+                strcpy(c->labels, labels);
+                atomic_store_explicit(&c->state, SLOT_READY, memory_order_release);
+                atomic_fetch_add_explicit(&c->count, delta, memory_order_relaxed);
+                return;
+            }
+            st = expected;
+        }
+        while (st == SLOT_BUSY)
+            st = atomic_load_explicit(&c->state, memory_order_acquire);
+        if (strcmp(c->name, name) == 0 && strcmp(c->labels, labels) == 0) {
+            atomic_fetch_add_explicit(&c->count, delta, memory_order_relaxed);
+            return;
+        }
+    }
+    /* Full: callers use small fixed label sets, so this is not reached. */
+}
+
+uint64_t ops_metrics_counter_value(struct ops_metrics *m, const char *name, const char *l1, const char *v1,
+                                   const char *l2, const char *v2)
+{
+    char labels[192] = "";
+    uint64_t total = 0;
+    if (!m || !name)
+        return 0;
+    if ((l1 && !label_append(labels, sizeof labels, l1, v1)) || (l2 && !label_append(labels, sizeof labels, l2, v2)))
+        return 0;
+    for (size_t i = 0; i < OPS_COUNTER_CAP; i++) {
+        struct ops_counter *c = &m->counters[i];
+        if (atomic_load_explicit(&c->state, memory_order_acquire) != SLOT_READY || strcmp(c->name, name) != 0)
+            continue;
+        if (!l1 || strcmp(c->labels, labels) == 0)
+            total += atomic_load_explicit(&c->count, memory_order_relaxed);
+    }
+    return total;
+}
+
+/* HELP text of the domain counters we know; others get a generic one. */
+static const struct {
+    const char *name, *help;
+} ops_counter_help[] = {
+    {"sb_security_events_total",
+     "Security-relevant refusals by kind and reason, every one (also those the throttle did not write)."},
+    {"sb_security_events_throttled_total", "Security events counted but not written (repeats within the throttle)."},
+    {"sb_webhook_requests_total", "Webhook requests by provider and outcome."},
+    {"sb_webhook_events_total", "Webhook events by provider and result (stored, duplicate)."},
+};
+
+static int counter_cmp(const void *a, const void *b)
+{
+    const struct ops_counter *x = *(const struct ops_counter *const *)a, *y = *(const struct ops_counter *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->labels, y->labels);
+}
+
+static void render_counters(struct ops_metrics *m, struct buf *out)
+{
+    const struct ops_counter *ready[OPS_COUNTER_CAP];
+    size_t n = 0;
+    for (size_t i = 0; i < OPS_COUNTER_CAP; i++)
+        if (atomic_load_explicit(&m->counters[i].state, memory_order_acquire) == SLOT_READY)
+            ready[n++] = &m->counters[i];
+    qsort(ready, n, sizeof *ready, counter_cmp);
+    for (size_t i = 0; i < n; i++) {
+        const struct ops_counter *c = ready[i];
+        if (i == 0 || strcmp(ready[i - 1]->name, c->name) != 0) {
+            const char *help = "A counter.";
+            for (size_t k = 0; k < sizeof ops_counter_help / sizeof *ops_counter_help; k++)
+                if (strcmp(ops_counter_help[k].name, c->name) == 0)
+                    help = ops_counter_help[k].help;
+            buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", c->name, help, c->name);
+        }
+        buf_printf(out, "%s{%s} %llu\n", c->name, c->labels,
+                   (unsigned long long)atomic_load_explicit(&c->count, memory_order_relaxed));
+    }
 }
 
 void ops_metrics_inflight(struct ops_metrics *m, int delta)
@@ -245,6 +374,8 @@ void ops_metrics_render(struct ops_metrics *m, struct store *db, struct buf *out
                    "sb_db_query_seconds_total %.9f\n",
                    (unsigned long long)queries, (double)query_ns / 1e9);
     }
+
+    render_counters(m, out);
 
     buf_printf(out,
                "# HELP sb_process_start_time_seconds Start time of the process since the Unix epoch.\n"

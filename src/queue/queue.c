@@ -8,7 +8,10 @@
  * failure under its own lease check. One heartbeat thread extends the leases
  * of every running worker's jobs every lease/3 and prunes old done jobs.
  * q->mu guards the worker slots, the stop flag and the counters; it is never
- * held across a database call or a handler.
+ * held across a database call or a handler. With a group-commit writer
+ * (SQLite), a claim is an operation of the writer's next batch (the worker
+ * waits for it) and a batch's outcomes are one operation queued to it
+ * without waiting: no worker commits on its own.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -227,26 +230,90 @@ static void claim_reset(struct claim_out *co)
     co->n = 0;
 }
 
-/* Record one failed run: queued again after the backoff (or the handler's
- * retry-after), or dead when permanent or out of attempts. */
-static void record_failure(struct worker *w, struct qtype *qt, const struct store_job *j, int outcome,
-                           struct queue_result *res)
-{
-    struct queue *q = w->q;
-    struct err e = {0};
-    int64_t now = time_now_ms(), delay;
-    uint64_t rnd;
+/* One job's outcome, to record under the lease check. */
+struct outcome {
+    char job_id[CORE_ID_MAX];
+    int done;                  /* 1: complete, 0: fail */
+    char error[512];
+    int64_t retry_at;
     int dead;
+};
+
+/* A batch's outcomes as one write operation; owns its memory. */
+struct outcome_op {
+    char worker_id[64];
+    int64_t now;
+    int n;
+    struct outcome o[];
+};
+
+static int outcome_fn(void *ud, struct store_tx *tx, struct err *e)
+{
+    struct outcome_op *op = ud;
+    for (int i = 0; i < op->n; i++) {
+        const struct outcome *o = &op->o[i];
+        int rc = o->done ? store_job_complete_tx(tx, o->job_id, op->worker_id, op->now, e)
+                         : store_job_fail_tx(tx, o->job_id, op->worker_id, o->error, o->retry_at, o->dead, op->now, e);
+        if (rc == ERR_NOTFOUND) /* the lease was lost: the job is someone else's now */
+            err_clear(e);
+        else if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void outcome_done(void *ud, int rc, const struct err *e)
+{
+    (void)rc;
+    (void)e; /* a failed batch: the jobs run again after their leases expire */
+    free(ud);
+}
+
+/* Record op's outcomes: through the writer when there is one (not waiting
+ * for its commit), else directly. Takes op. */
+static void record_outcomes(struct queue *q, struct outcome_op *op)
+{
+    struct err e = {0};
+    const char *done_ids[QUEUE_MAX_BATCH];
+    int i, ndone = 0;
+
+    if (op->n == 0) {
+        free(op);
+        return;
+    }
+    if (q->opt.writer && store_writer_submit(q->opt.writer, outcome_fn, outcome_done, op, &e) == 0)
+        return;
+    /* No writer (or it is stopping): successes in one transaction, failures each. */
+    for (i = 0; i < op->n; i++)
+        if (op->o[i].done)
+            done_ids[ndone++] = op->o[i].job_id;
+    store_job_complete_many(q->db, done_ids, ndone, op->worker_id, op->now, NULL, &e);
+    for (i = 0; i < op->n; i++)
+        if (!op->o[i].done)
+            store_job_fail(q->db, op->o[i].job_id, op->worker_id, op->o[i].error, op->o[i].retry_at, op->o[i].dead,
+                           op->now, &e);
+    free(op);
+}
+
+/* A failed run's outcome: queued again after the backoff (or the handler's
+ * retry-after), or dead when permanent or out of attempts. */
+static void failure(struct queue *q, struct qtype *qt, const struct store_job *j, int outcome,
+                    struct queue_result *res, int64_t now, struct outcome *o)
+{
+    uint64_t rnd;
+    int64_t delay;
 
     if (!res->error[0])
         snprintf(res->error, sizeof(res->error), "%s", outcome == QUEUE_FAIL ? "failed" : "transient failure");
-    dead = outcome != QUEUE_RETRY || j->attempts >= j->max_attempts;
-    crypto_random(&rnd, sizeof(rnd));
+    snprintf(o->job_id, sizeof(o->job_id), "%s", j->id);
+    snprintf(o->error, sizeof(o->error), "%s", res->error);
+    o->dead = outcome != QUEUE_RETRY || j->attempts >= j->max_attempts;
+    crypto_random_fast(&rnd, sizeof(rnd));
     delay = res->retry_after_ms > 0 ? res->retry_after_ms : queue_backoff_ms(j->attempts, qt->base_ms, qt->cap_ms, rnd);
-    store_job_fail(q->db, j->id, w->id, res->error, now + delay, dead, now, &e);
+    o->retry_at = now + delay;
     pthread_mutex_lock(&q->mu);
     q->st.failed++;
-    if (dead) {
+    if (o->dead) {
         q->st.dead++;
         qt->dead++;
     } else {
@@ -261,15 +328,18 @@ static void run_batch(struct worker *w, struct qtype *qt, struct claim_out *co)
     struct queue *q = w->q;
     struct queue_job jobs[QUEUE_MAX_BATCH];
     struct queue_result *res = calloc((size_t)co->n, sizeof(*res));
+    struct outcome_op *op = calloc(1, sizeof(*op) + (size_t)co->n * sizeof(struct outcome));
     int outcomes[QUEUE_MAX_BATCH];
-    const char *done_ids[QUEUE_MAX_BATCH];
     int from[QUEUE_MAX_BATCH]; /* jobs[i] is co->j[from[i]] */
-    struct err e = {0};
     int i, n = 0, ndone = 0;
-    int64_t t0, spent;
+    int64_t t0, spent, now;
 
-    if (!res)
+    if (!res || !op) {
+        free(res);
+        free(op);
         return; /* out of memory: the leases expire and the jobs run again */
+    }
+    snprintf(op->worker_id, sizeof(op->worker_id), "%s", w->id);
     for (i = 0; i < co->n; i++) {
         const struct store_job *j = &co->j[i];
         if (j->attempts > j->max_attempts) {
@@ -278,7 +348,7 @@ static void run_batch(struct worker *w, struct qtype *qt, struct claim_out *co)
             memset(&r, 0, sizeof(r));
             snprintf(r.error, sizeof(r.error), "attempts exhausted by expired leases%s%.400s",
                      j->last_error[0] ? "; last error: " : "", j->last_error);
-            record_failure(w, qt, j, QUEUE_FAIL, &r);
+            failure(q, qt, j, QUEUE_FAIL, &r, time_now_ms(), &op->o[op->n++]);
             continue;
         }
         jobs[n] = (struct queue_job){j->id, j->tenant_id, j->type, j->payload, j->attempts, j->max_attempts};
@@ -286,36 +356,65 @@ static void run_batch(struct worker *w, struct qtype *qt, struct claim_out *co)
         from[n] = i;
         n++;
     }
-    if (n == 0)
-        goto out;
-    pthread_mutex_lock(&q->mu);
-    w->busy = 1;
-    pthread_mutex_unlock(&q->mu);
-    t0 = time_mono_ns();
-    if (qt->batch_handler)
-        qt->batch_handler(qt->ud, jobs, n, outcomes, res);
-    else
-        outcomes[0] = qt->handler(qt->ud, &jobs[0], &res[0]);
-    spent = time_mono_ns() - t0;
-    pthread_mutex_lock(&q->mu);
-    w->busy = 0;
-    q->st.processed += (uint64_t)n;
-    q->st.processing_ns += (uint64_t)spent;
-    qt->processing_ns += (uint64_t)spent;
-    pthread_mutex_unlock(&q->mu);
-    for (i = 0; i < n; i++)
-        if (outcomes[i] == QUEUE_DONE)
-            done_ids[ndone++] = jobs[i].id;
-    store_job_complete_many(q->db, done_ids, ndone, w->id, time_now_ms(), NULL, &e);
+    if (n > 0) {
+        pthread_mutex_lock(&q->mu);
+        w->busy = 1;
+        pthread_mutex_unlock(&q->mu);
+        t0 = time_mono_ns();
+        if (qt->batch_handler)
+            qt->batch_handler(qt->ud, jobs, n, outcomes, res);
+        else
+            outcomes[0] = qt->handler(qt->ud, &jobs[0], &res[0]);
+        spent = time_mono_ns() - t0;
+        pthread_mutex_lock(&q->mu);
+        w->busy = 0;
+        q->st.processed += (uint64_t)n;
+        q->st.processing_ns += (uint64_t)spent;
+        qt->processing_ns += (uint64_t)spent;
+        pthread_mutex_unlock(&q->mu);
+    }
+    now = time_now_ms();
+    for (i = 0; i < n; i++) {
+        struct outcome *o = &op->o[op->n++];
+        if (outcomes[i] == QUEUE_DONE) {
+            snprintf(o->job_id, sizeof(o->job_id), "%s", jobs[i].id);
+            o->done = 1;
+            ndone++;
+        } else {
+            failure(q, qt, &co->j[from[i]], outcomes[i], &res[i], now, o);
+        }
+    }
+    op->now = now;
     pthread_mutex_lock(&q->mu);
     q->st.succeeded += (uint64_t)ndone;
     qt->done += (uint64_t)ndone;
     pthread_mutex_unlock(&q->mu);
-    for (i = 0; i < n; i++)
-        if (outcomes[i] != QUEUE_DONE)
-            record_failure(w, qt, &co->j[from[i]], outcomes[i], &res[i]);
-out:
+    record_outcomes(q, op);
     free(res);
+}
+
+/* A claim as an operation of the writer's batch: a batch of the first type
+ * (round robin from w->rr) with ready jobs. */
+struct claim_op {
+    struct worker *w;
+    struct claim_out *co;
+    struct qtype *qt;
+};
+
+static int claim_fn(void *ud, struct store_tx *tx, struct err *e)
+{
+    struct claim_op *c = ud;
+    struct queue *q = c->w->q;
+    int i, rc;
+
+    for (i = 0; i < q->ntypes && c->co->n == 0; i++) {
+        c->qt = &q->types[(c->w->rr + (unsigned)i) % (unsigned)q->ntypes];
+        c->co->cap = c->qt->batch_max;
+        if ((rc = store_job_claim_tx(tx, c->w->id, c->qt->name, time_now_ms(), q->opt.lease_ms, c->qt->batch_max,
+                                     on_claim, c->co, NULL, e)))
+            return rc;
+    }
+    return 0;
 }
 
 static void *worker_main(void *arg)
@@ -337,13 +436,20 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&q->mu);
         if (stop)
             break;
-        for (i = 0; i < q->ntypes && co.n == 0; i++) {
-            qt = &q->types[(w->rr + (unsigned)i) % (unsigned)q->ntypes];
-            co.cap = qt->batch_max;
-            if (store_job_claim(q->db, w->id, qt->name, time_now_ms(), q->opt.lease_ms, qt->batch_max, on_claim,
-                                &co, NULL, &e) != 0) {
-                claim_reset(&co);
-                break;
+        if (q->opt.writer) {
+            struct claim_op c = {w, &co, NULL};
+            if (store_writer_run(q->opt.writer, claim_fn, &c, &e) != 0)
+                claim_reset(&co); /* the batch did not commit: not ours */
+            qt = c.qt;
+        } else {
+            for (i = 0; i < q->ntypes && co.n == 0; i++) {
+                qt = &q->types[(w->rr + (unsigned)i) % (unsigned)q->ntypes];
+                co.cap = qt->batch_max;
+                if (store_job_claim(q->db, w->id, qt->name, time_now_ms(), q->opt.lease_ms, qt->batch_max, on_claim,
+                                    &co, NULL, &e) != 0) {
+                    claim_reset(&co);
+                    break;
+                }
             }
         }
         w->rr++;

@@ -73,6 +73,9 @@ struct queue_options {
     int64_t poll_ms;           /* idle sleep between claims; <= 0 means 200 */
     const char *worker_prefix; /* worker ids are "<prefix>-<pid>-<n>"; NULL means "w" */
     int64_t done_retention_ms; /* done jobs older than this are deleted; <= 0 means 1 hour */
+    struct store_writer *writer; /* borrowed; when set, claims and outcomes are written through this
+                                  * group-commit writer (one fsync for many, and no fight with it
+                                  * for SQLite's write lock); it must outlive queue_stop */
 };
 
 /* Counters since queue_start, for metrics (read with queue_stats). */

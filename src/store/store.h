@@ -293,13 +293,19 @@ int store_job_insert(struct store_tx *tx, const char *tenant_id, struct store_jo
 /* store_job_insert in its own transaction. */
 int store_job_push(struct store *db, const char *tenant_id, struct store_job *j, int *out_dup, struct err *e);
 /* Global (worker): atomically claim up to max ready jobs (queued with
- * run_at <= now, or running with lease_until < now), oldest run_at first,
+ * run_at <= now, or running with lease_until < now; expired leases first,
+ * then by run_at, each an index walk that stops at max),
  * of this type (NULL/"" = any): each becomes running, locked_by worker_id,
  * lease_until now + lease_ms, attempts + 1; cb is called for each claimed
  * row after the claim committed. PostgreSQL: FOR UPDATE SKIP LOCKED, so
  * concurrent claimers never get the same job. *out_n (may be NULL) = count. */
 int store_job_claim(struct store *db, const char *worker_id, const char *type, int64_t now, int64_t lease_ms,
                     int max, store_job_cb cb, void *ud, int *out_n, struct err *e);
+/* store_job_claim inside the caller's transaction (the group writer's): cb
+ * runs for each claimed row inside tx, and the claim holds only once tx
+ * commits. */
+int store_job_claim_tx(struct store_tx *tx, const char *worker_id, const char *type, int64_t now, int64_t lease_ms,
+                       int max, store_job_cb cb, void *ud, int *out_n, struct err *e);
 /* Global (worker): set lease_until if the job is still running and locked by
  * worker_id; ERR_NOTFOUND when the lease was lost. */
 int store_job_extend(struct store *db, const char *job_id, const char *worker_id, int64_t lease_until,
@@ -316,10 +322,14 @@ int store_job_extend_worker(struct store *db, const char *worker_id, int64_t lea
  * they were last scheduled) is before before, oldest first, using the claim
  * index; *out_deleted (may be NULL) receives how many. */
 int store_job_prune_done(struct store *db, int64_t before, int limit, int64_t *out_deleted, struct err *e);
+int store_job_complete_tx(struct store_tx *tx, const char *job_id, const char *worker_id, int64_t now,
+                          struct err *e);
 /* Global (worker): record error; dead != 0 -> dead, else queued again at
  * retry_at. ERR_NOTFOUND when the lease was lost. */
 int store_job_fail(struct store *db, const char *job_id, const char *worker_id, const char *error,
                    int64_t retry_at, int dead, int64_t now, struct err *e);
+int store_job_fail_tx(struct store_tx *tx, const char *job_id, const char *worker_id, const char *error,
+                      int64_t retry_at, int dead, int64_t now, struct err *e);
 /* The tenant's job by id (payload borrowed for the callback), ERR_NOTFOUND. */
 int store_job_get(struct store *db, const char *tenant_id, const char *job_id, store_job_cb cb, void *ud,
                   struct err *e);
@@ -346,7 +356,12 @@ int store_job_stats(struct store *db, int64_t now, store_job_stat_cb cb, void *u
  * rolled back alone), commits once, and only then reports each operation's
  * outcome. On SQLite it is the one thread that writes ingestion traffic, so
  * one fsync (synchronous=FULL) covers a whole batch; on PostgreSQL it saves
- * a commit round trip per operation. Implemented in store_writer.c. */
+ * a commit round trip per operation. No busy-waiting: the threads sleep on a
+ * condition variable, and a batch forms while the previous commit's fsync
+ * runs. Each batch takes a pooled connection for its transaction and gives
+ * it back before the done callbacks run, which they do on the writer's
+ * completion thread, in commit order, while the next batch is written.
+ * Implemented in store_writer.c. */
 struct store_writer;
 
 struct store_writer_options {
@@ -354,25 +369,54 @@ struct store_writer_options {
     int threads;          /* writer threads; <= 0 means 1 (SQLite always 1) */
 };
 
-/* Runs on the writer thread inside tx (a savepoint of the batch); returns 0
- * or an error (filled into e), which rolls back this operation only. */
+#define STORE_WRITER_HIST 10
+
+/* Counters since store_writer_new (for metrics and the benchmark). */
+struct store_writer_stats {
+    uint64_t batches;     /* transactions run (committed or failed) */
+    uint64_t ops;         /* operations run */
+    uint64_t failed;      /* operations reported failed */
+    uint64_t exec_ns;     /* time spent running the operations (their statements, savepoints) */
+    uint64_t commit_ns;   /* time spent in COMMIT (the fsync on SQLite) */
+    uint64_t done_ns;     /* time spent in done callbacks */
+    int max_batch;        /* largest batch so far */
+    int queued;           /* operations waiting now */
+    int max_queued;       /* most operations ever waiting at once */
+    /* batches by size: [0] 1, [1] 2-3, [2] 4-7, … [k] 2^k..2^(k+1)-1, last: the rest */
+    uint64_t size_hist[STORE_WRITER_HIST];
+};
+
+/* Runs on a writer thread inside tx (a savepoint of the batch's transaction;
+ * tx works with every function that takes a struct store_tx, e.g.
+ * store_job_insert). Returns 0 or an error filled into e, which rolls back
+ * this operation only. Must not commit or roll back tx itself. */
 typedef int (*store_write_fn)(void *ud, struct store_tx *tx, struct err *e);
-/* Runs on the writer thread after the batch committed (rc 0) or failed
- * (rc and e say why; nothing of the operation is stored). Must not block
- * and must not submit to the same writer. */
+/* Runs on the writer's completion thread after the batch committed (rc 0: the operation
+ * is durable) or failed (rc and e say why; nothing of the operation is
+ * stored: its own error, or the batch's when BEGIN, a savepoint or COMMIT
+ * failed). Runs exactly once per submitted operation, in commit order. Must
+ * not block (it delays every later caller's answer); it may submit to the
+ * same writer, but must not wait for that (store_writer_run). */
 typedef void (*store_write_done_fn)(void *ud, int rc, const struct err *e);
 
+/* Start the writer threads. ERR_NOMEM, ERR_INTERNAL (no thread). */
 int store_writer_new(struct store_writer **out, struct store *db, const struct store_writer_options *opt,
                      struct err *e);
-/* Runs every operation already submitted, then stops the threads and frees.
- * NULL is a no-op. */
+/* Stop taking operations (submit then fails with ERR_CONFLICT), run every
+ * operation already submitted, and join the threads. Idempotent. */
+void store_writer_stop(struct store_writer *w);
+/* store_writer_stop, then free. NULL is a no-op. */
 void store_writer_free(struct store_writer *w);
 /* Queue an operation; fn and then done run later on a writer thread.
- * ERR_CONFLICT when the writer is stopping (done is not called then). */
+ * ERR_CONFLICT (slug "writer_stopped") when the writer is stopping: done is
+ * not called then. ERR_INVALID without fn or done, ERR_NOMEM. Thread-safe. */
 int store_writer_submit(struct store_writer *w, store_write_fn fn, store_write_done_fn done, void *ud,
                         struct err *e);
-/* Submit and wait for the commit; returns the operation's outcome. */
+/* Submit and wait for the commit; returns the operation's outcome. Never
+ * call it from fn or done: that would wait forever. */
 int store_writer_run(struct store_writer *w, store_write_fn fn, void *ud, struct err *e);
+/* A consistent snapshot of the counters. */
+void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);
 
 /* ------------------------------------- channel accounts (store_account.c) */
 
@@ -663,6 +707,57 @@ int store_crm_account_seed(struct store *db, const char *tenant_id, const char *
 
 
 /* -------------------- ingestion, security events, opt-outs (store_ingest.c) */
+
+/* One received provider event (inbound_events): the normalised event as JSON
+ * (src/webhook/ writes it, the inbound.process job reads it back), keyed by
+ * the receipt (account_id, event_id) that makes a redelivery a no-op. */
+struct store_inbound_event {
+    char id[CORE_ID_MAX];          /* "iev_…"; filled by insert when empty */
+    char tenant_id[CORE_ID_MAX];
+    char account_id[CORE_ID_MAX];
+    const char *event_id;          /* provider id, or hex sha256 of the canonical event; borrowed */
+    char kind[16];                 /* message | status */
+    const char *payload;           /* JSON object text; borrowed */
+    int64_t received_at;           /* Unix ms */
+};
+
+/* Insert inside tx unless the account already has this event_id; then
+ * nothing is written. *out_inserted (may be NULL): 1 when the row is new, 0
+ * for a duplicate. Fills ev->id when empty and ev->tenant_id. ERR_INVALID
+ * (missing field, kind not message|status), ERR_INVALID for an unknown
+ * account (foreign key), store errors. */
+int store_inbound_insert(struct store_tx *tx, const char *tenant_id, struct store_inbound_event *ev,
+                         int *out_inserted, struct err *e);
+typedef int (*store_inbound_cb)(void *ud, const struct store_inbound_event *ev);
+/* The tenant's inbound event by id (strings borrowed for the callback);
+ * ERR_NOTFOUND, also when it belongs to another tenant. */
+int store_inbound_get(struct store *db, const char *tenant_id, const char *id, store_inbound_cb cb, void *ud,
+                      struct err *e);
+
+/* A security-relevant refusal: who, from where, why; never a payload. */
+struct store_security_event {
+    int64_t id;                    /* assigned by insert; ascending */
+    char tenant_id[CORE_ID_MAX];   /* "" when no tenant could be named */
+    int64_t at;                    /* Unix ms */
+    char kind[32];                 /* e.g. webhook_refused */
+    char provider[16];
+    char account_id[CORE_ID_MAX];  /* "" when none */
+    char ip[64];
+    char reason[48];               /* bad_signature | missing_signature | replay | … */
+};
+
+/* Record one (tenant_id NULL or "" when unknown: the only case that is not
+ * tenant-scoped). ERR_INVALID without kind or reason, store errors. The tx
+ * variant writes inside a caller's (or the group writer's) transaction. */
+int store_security_event_insert(struct store *db, const char *tenant_id, const struct store_security_event *ev,
+                                struct err *e);
+int store_security_event_insert_tx(struct store_tx *tx, const char *tenant_id,
+                                   const struct store_security_event *ev, struct err *e);
+typedef int (*store_security_event_cb)(void *ud, const struct store_security_event *ev);
+/* The tenant's security events, newest first, at most limit (<= 0: 100),
+ * with id < before_id when before_id > 0 (cursor). */
+int store_security_event_list(struct store *db, const char *tenant_id, int64_t before_id, int limit,
+                              store_security_event_cb cb, void *ud, struct err *e);
 
 
 /* ------------------------------------ realtime event log (store_events.c) */

@@ -136,7 +136,7 @@ int store_job_insert(struct store_tx *tx, const char *tenant_id, struct store_jo
     if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(j->type, "job type", e)))
         return rc;
     if (!j->id[0])
-        crypto_random_id(j->id, sizeof(j->id), "job_");
+        crypto_time_id(j->id, sizeof(j->id), "job", now);
     store__cpy(j->tenant_id, sizeof(j->tenant_id), tenant_id);
     store__cpy(j->state, sizeof(j->state), "queued");
     j->attempts = 0;
@@ -216,22 +216,59 @@ static int row_claimed(void *ud, const struct store_row *r)
     return row_job_cb(&it, r);
 }
 
-int store_job_claim(struct store *db, const char *worker_id, const char *type, int64_t now, int64_t lease_ms,
-                    int max, store_job_cb cb, void *ud, int *out_n, struct err *e)
+/* Claims run as two statements, each a walk of the (state, run_at) index in
+ * run_at order that stops after LIMIT rows: expired leases first, then
+ * ready queued jobs. One statement with an OR of both would make SQLite
+ * collect and sort every ready job on each claim, so a claim would cost as
+ * much as the backlog is long (while holding the write lock). */
+static const char *const claim_sql_pg[2] = {
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ? AND (? = '' OR type = ?)"
+    " ORDER BY run_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS,
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ? AND (? = '' OR type = ?)"
+    " ORDER BY run_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS,
+};
+static const char *const claim_sql_lite[2] = {
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ? AND (? = '' OR type = ?)"
+    " ORDER BY run_at LIMIT ?) RETURNING " JOB_COLS,
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ? AND (? = '' OR type = ?)"
+    " ORDER BY run_at LIMIT ?) RETURNING " JOB_COLS,
+};
+
+/* Run both claim statements on c (inside a write transaction), collecting
+ * the claimed rows into cl. */
+static int claim_rows(struct store *db, struct store_conn *c, const char *worker_id, const char *type, int64_t now,
+                      int64_t lease_ms, int max, struct claimed *cl, struct err *e)
 {
-    static const char *pg_sql =
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?,"
-        " updated_at = ? WHERE id IN (SELECT id FROM jobs WHERE ((state = 'queued' AND run_at <= ?)"
-        " OR (state = 'running' AND lease_until < ?)) AND (? = '' OR type = ?)"
-        " ORDER BY run_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS;
-    static const char *lite_sql =
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?,"
-        " updated_at = ? WHERE id IN (SELECT id FROM jobs WHERE ((state = 'queued' AND run_at <= ?)"
-        " OR (state = 'running' AND lease_until < ?)) AND (? = '' OR type = ?)"
-        " ORDER BY run_at LIMIT ?) RETURNING " JOB_COLS;
+    const char *const *sql = strcmp(db->be->name, "postgres") == 0 ? claim_sql_pg : claim_sql_lite;
+    struct store_param p[7];
+    int rc = 0;
+
+    p[0] = store__pint(now + lease_ms);
+    p[1] = store__ptext(worker_id);
+    p[2] = store__pint(now);
+    p[3] = store__pint(now);
+    p[4] = store__ptext(type ? type : "");
+    p[5] = store__ptext(type ? type : "");
+    for (int i = 0; i < 2 && rc == 0 && cl->n < max; i++) {
+        p[6] = store__pint(max - cl->n);
+        rc = store__q(db, c, sql[i], p, 7, row_claimed, cl, NULL, e);
+    }
+    if (rc == ERR_NOMEM)
+        err_set(e, ERR_NOMEM, NULL, "out of memory");
+    return rc;
+}
+
+/* Claim in tx (the caller's transaction, e.g. the group writer's) or, with
+ * tx NULL, in a transaction of our own; then hand the rows to cb. */
+static int claim(struct store *db, struct store_tx *tx, const char *worker_id, const char *type, int64_t now,
+                 int64_t lease_ms, int max, store_job_cb cb, void *ud, int *out_n, struct err *e)
+{
     struct store_conn *c = NULL;
     struct claimed cl = {0};
-    struct store_param p[8];
     int rc, i;
 
     if (out_n)
@@ -247,24 +284,19 @@ int store_job_claim(struct store *db, const char *worker_id, const char *type, i
         rc = err_set(e, ERR_NOMEM, NULL, "out of memory");
         goto out;
     }
-    p[0] = store__pint(now + lease_ms);
-    p[1] = store__ptext(worker_id);
-    p[2] = store__pint(now);
-    p[3] = store__pint(now);
-    p[4] = store__pint(now);
-    p[5] = store__ptext(type ? type : "");
-    p[6] = store__ptext(type ? type : "");
-    p[7] = store__pint(max);
-    if ((rc = store__pool_get(db, &c, e)))
-        goto out;
-    if ((rc = store__tx_begin(db, c, e)) == 0) {
-        rc = store__q(db, c, strcmp(db->be->name, "postgres") == 0 ? pg_sql : lite_sql, p, 8, row_claimed, &cl,
-                      NULL, e);
-        if (rc == ERR_NOMEM)
-            err_set(e, ERR_NOMEM, NULL, "out of memory");
-        rc = store__tx_end(db, c, rc, e);
+    if (tx) {
+        if (!tx->c) {
+            rc = err_set(e, ERR_INVALID, NULL, "store: no transaction");
+            goto out;
+        }
+        rc = claim_rows(db, tx->c, worker_id, type, now, lease_ms, max, &cl, e);
+    } else {
+        if ((rc = store__pool_get(db, &c, e)))
+            goto out;
+        if ((rc = store__tx_begin(db, c, e)) == 0)
+            rc = store__tx_end(db, c, claim_rows(db, c, worker_id, type, now, lease_ms, max, &cl, e), e);
+        store__pool_put(db, c);
     }
-    store__pool_put(db, c);
     if (rc)
         goto out;
     if (out_n)
@@ -280,6 +312,18 @@ out:
     return rc;
 }
 
+int store_job_claim(struct store *db, const char *worker_id, const char *type, int64_t now, int64_t lease_ms,
+                    int max, store_job_cb cb, void *ud, int *out_n, struct err *e)
+{
+    return claim(db, NULL, worker_id, type, now, lease_ms, max, cb, ud, out_n, e);
+}
+
+int store_job_claim_tx(struct store_tx *tx, const char *worker_id, const char *type, int64_t now, int64_t lease_ms,
+                       int max, store_job_cb cb, void *ud, int *out_n, struct err *e)
+{
+    return claim(tx->db, tx, worker_id, type, now, lease_ms, max, cb, ud, out_n, e);
+}
+
 int store_job_extend(struct store *db, const char *job_id, const char *worker_id, int64_t lease_until,
                      struct err *e)
 {
@@ -291,13 +335,54 @@ int store_job_extend(struct store *db, const char *job_id, const char *worker_id
                             p, 4, "job lease", e);
 }
 
-int store_job_complete(struct store *db, const char *job_id, const char *worker_id, int64_t now, struct err *e)
+/* An UPDATE under the lease check, on tx or in its own statement. */
+static int lease_write(struct store *db, struct store_tx *tx, const char *sql, const struct store_param *p, int np,
+                       struct err *e)
+{
+    int64_t rows = 0;
+    int rc;
+
+    if (!tx)
+        return store__write_one(db, sql, p, np, "job lease", e);
+    if (!tx->c)
+        return err_set(e, ERR_INVALID, NULL, "store: no transaction");
+    rc = store__q(tx->db, tx->c, sql, p, np, NULL, NULL, &rows, e);
+    if (rc == 0 && rows == 0)
+        rc = err_set(e, ERR_NOTFOUND, NULL, "job lease not found");
+    return rc;
+}
+
+static int job_complete(struct store *db, struct store_tx *tx, const char *job_id, const char *worker_id,
+                        int64_t now, struct err *e)
 {
     struct store_param p[3] = {store__pint(now), store__ptext(job_id), store__ptext(worker_id)};
-    return store__write_one(db,
-                            "UPDATE jobs SET state = 'done', lease_until = 0, updated_at = ? WHERE id = ?"
-                            " AND locked_by = ? AND state = 'running'",
-                            p, 3, "job lease", e);
+    return lease_write(db, tx,
+                       "UPDATE jobs SET state = 'done', lease_until = 0, updated_at = ? WHERE id = ?"
+                       " AND locked_by = ? AND state = 'running'",
+                       p, 3, e);
+}
+
+int store_job_complete(struct store *db, const char *job_id, const char *worker_id, int64_t now, struct err *e)
+{
+    return job_complete(db, NULL, job_id, worker_id, now, e);
+}
+
+int store_job_complete_tx(struct store_tx *tx, const char *job_id, const char *worker_id, int64_t now,
+                          struct err *e)
+{
+    return job_complete(tx->db, tx, job_id, worker_id, now, e);
+}
+
+static int job_fail(struct store *db, struct store_tx *tx, const char *job_id, const char *worker_id,
+                    const char *error, int64_t retry_at, int dead, int64_t now, struct err *e)
+{
+    struct store_param p[6] = {store__ptext(dead ? "dead" : "queued"), store__pint(retry_at),
+                               store__ptext_or_null(error), store__pint(now), store__ptext(job_id),
+                               store__ptext(worker_id)};
+    return lease_write(db, tx,
+                       "UPDATE jobs SET state = ?, run_at = ?, lease_until = 0, locked_by = NULL,"
+                       " last_error = ?, updated_at = ? WHERE id = ? AND locked_by = ? AND state = 'running'",
+                       p, 6, e);
 }
 
 int store_job_complete_many(struct store *db, const char *const *job_ids, int n, const char *worker_id, int64_t now,
@@ -362,13 +447,13 @@ int store_job_prune_done(struct store *db, int64_t before, int limit, int64_t *o
 int store_job_fail(struct store *db, const char *job_id, const char *worker_id, const char *error,
                    int64_t retry_at, int dead, int64_t now, struct err *e)
 {
-    struct store_param p[6] = {store__ptext(dead ? "dead" : "queued"), store__pint(retry_at),
-                               store__ptext_or_null(error), store__pint(now), store__ptext(job_id),
-                               store__ptext(worker_id)};
-    return store__write_one(db,
-                            "UPDATE jobs SET state = ?, run_at = ?, lease_until = 0, locked_by = NULL,"
-                            " last_error = ?, updated_at = ? WHERE id = ? AND locked_by = ? AND state = 'running'",
-                            p, 6, "job lease", e);
+    return job_fail(db, NULL, job_id, worker_id, error, retry_at, dead, now, e);
+}
+
+int store_job_fail_tx(struct store_tx *tx, const char *job_id, const char *worker_id, const char *error,
+                      int64_t retry_at, int dead, int64_t now, struct err *e)
+{
+    return job_fail(tx->db, tx, job_id, worker_id, error, retry_at, dead, now, e);
 }
 
 int store_job_get(struct store *db, const char *tenant_id, const char *job_id, store_job_cb cb, void *ud,

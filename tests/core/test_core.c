@@ -433,6 +433,27 @@ static void test_core__crypto_random_id_and_token(void)
     CHECK(strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 43);
 }
 
+static void test_core__crypto_time_id(void)
+{
+    char a[CORE_ID_MAX], b[CORE_ID_MAX], c[CORE_ID_MAX], d[CORE_ID_MAX];
+    uint8_t r1[16], r2[16];
+
+    crypto_time_id(a, sizeof(a), "iev", 1764680000000LL);
+    crypto_time_id(b, sizeof(b), "iev", 1764680000000LL);
+    crypto_time_id(c, sizeof(c), "iev", 1764680000001LL);
+    crypto_time_id(d, sizeof(d), "iev", 1999999999999LL);
+    CHECK_EQ_INT(strlen(a), 30);
+    CHECK(strncmp(a, "iev_", 4) == 0);
+    CHECK(strspn(a + 4, "abcdefghijklmnopqrstuvwxyz234567") == 26);
+    CHECK(strncmp(a, b, 14) == 0); /* same millisecond, same time part */
+    CHECK(strcmp(a, b) != 0);      /* random part differs */
+    CHECK(strcmp(a, c) < 0 && strcmp(b, c) < 0 && strcmp(c, d) < 0); /* text order is time order */
+    /* Identifier randomness: never the same bytes twice. */
+    crypto_random_fast(r1, sizeof r1);
+    crypto_random_fast(r2, sizeof r2);
+    CHECK(memcmp(r1, r2, sizeof r1) != 0);
+}
+
 /* 1 when fn(ud) kills a child process with SIGABRT. */
 static int aborts(void (*fn)(void))
 {
@@ -1211,6 +1232,7 @@ int main(void)
     TEST_RUN(test_core__time_parse_iso_rejects);
     TEST_RUN(test_core__time_clocks_advance);
     TEST_RUN(test_core__crypto_random_id_and_token);
+    TEST_RUN(test_core__crypto_time_id);
     TEST_RUN(test_core__crypto_small_buffers_abort);
     TEST_RUN(test_core__crypto_hex);
     TEST_RUN(test_core__crypto_base64_variants);

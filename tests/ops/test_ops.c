@@ -668,6 +668,147 @@ static void test_ops__keyring(void)
     ops_keyring_free(kr);
 }
 
+/* ------------------------------------------------------ security events */
+
+static void test_ops__counters(void)
+{
+    struct ops_metrics *m = NULL;
+    struct buf out = {0};
+    CHECK_EQ_INT(ops_metrics_new(&m), 0);
+    ops_metrics_count(m, "sb_webhook_requests_total", "provider", "twilio", "outcome", "stored", 3);
+    ops_metrics_count(m, "sb_webhook_requests_total", "provider", "twilio", "outcome", "stored", 2);
+    ops_metrics_count(m, "sb_webhook_requests_total", "provider", "whatsapp", "outcome", "bad\"sig", 1);
+    CHECK_EQ_INT(ops_metrics_counter_value(m, "sb_webhook_requests_total", "provider", "twilio", "outcome", "stored"),
+                 5);
+    CHECK_EQ_INT(ops_metrics_counter_value(m, "sb_webhook_requests_total", NULL, NULL, NULL, NULL), 6);
+    ops_metrics_render(m, NULL, &out);
+    CHECK(strstr(out.data, "# TYPE sb_webhook_requests_total counter\n") != NULL);
+    CHECK(strstr(out.data, "sb_webhook_requests_total{provider=\"twilio\",outcome=\"stored\"} 5\n") != NULL);
+    CHECK(strstr(out.data, "sb_webhook_requests_total{provider=\"whatsapp\",outcome=\"bad\\\"sig\"} 1\n") != NULL);
+    /* One TYPE line per metric, however many series. */
+    CHECK(strstr(strstr(out.data, "# TYPE sb_webhook_requests_total") + 1, "# TYPE sb_webhook_requests_total") ==
+          NULL);
+    buf_free(&out);
+    ops_metrics_free(m);
+}
+
+struct sec_list {
+    int n;
+    int64_t ids[16];
+    char reasons[16][48];
+    char ips[16][64];
+    int has_tenant_other;
+};
+
+static int sec_cb(void *ud, const struct store_security_event *ev)
+{
+    struct sec_list *l = ud;
+    if (l->n < 16) {
+        l->ids[l->n] = ev->id;
+        snprintf(l->reasons[l->n], sizeof l->reasons[0], "%s", ev->reason);
+        snprintf(l->ips[l->n], sizeof l->ips[0], "%s", ev->ip);
+    }
+    if (strcmp(ev->tenant_id, "ten_sec_a") != 0)
+        l->has_tenant_other = 1;
+    l->n++;
+    return 0;
+}
+
+static void test_ops__security_events_throttled(void)
+{
+    struct ops_metrics *m = NULL;
+    struct ops_security *s = NULL;
+    struct ops_security_options o = {0};
+    struct sec_list l;
+    struct err e = {0};
+
+    make_tenant("ten_sec_a", "Security A");
+    make_tenant("ten_sec_b", "Security B");
+    CHECK_EQ_INT(ops_metrics_new(&m), 0);
+    o.db = T.db;
+    o.metrics = m;
+    o.interval_ms = 60000;
+    o.max_per_second = 1000;
+    CHECK_EQ_INT(ops_security_new(&s, &o, &e), 0);
+    /* A flood from one source: one row, every one counted. */
+    for (int i = 0; i < 50; i++)
+        CHECK_EQ_INT(ops_security_event(s, "ten_sec_a", "webhook_refused", "twilio", "cha_1", "203.0.113.9",
+                                        "bad_signature", &e),
+                     0);
+    /* Another reason, another ip: rows of their own. */
+    CHECK_EQ_INT(ops_security_event(s, "ten_sec_a", "webhook_refused", "twilio", "cha_1", "203.0.113.9",
+                                    "missing_signature", &e),
+                 0);
+    CHECK_EQ_INT(ops_security_event(s, "ten_sec_a", "webhook_refused", "twilio", "cha_1", "198.51.100.7",
+                                    "bad_signature", &e),
+                 0);
+    CHECK_EQ_INT(ops_security_event(s, "ten_sec_b", "webhook_refused", "whatsapp", "cha_2", "198.51.100.7",
+                                    "replay", &e),
+                 0);
+    CHECK_EQ_INT(ops_security_event(s, NULL, "webhook_refused", "twilio", NULL, "198.51.100.7", "", &e),
+                 ERR_INVALID);
+    CHECK_EQ_INT(ops_metrics_counter_value(m, "sb_security_events_total", "kind", "webhook_refused", "reason",
+                                           "bad_signature"),
+                 51);
+    CHECK_EQ_INT(ops_metrics_counter_value(m, "sb_security_events_throttled_total", NULL, NULL, NULL, NULL), 49);
+
+    memset(&l, 0, sizeof l);
+    CHECK_EQ_INT(ops_security_list(T.db, "ten_sec_a", 0, 10, sec_cb, &l, &e), 0);
+    CHECK_EQ_INT(l.n, 3);
+    CHECK_EQ_INT(l.has_tenant_other, 0);
+    /* Newest first. */
+    CHECK(l.ids[0] > l.ids[1] && l.ids[1] > l.ids[2]);
+    CHECK_EQ_STR(l.reasons[0], "bad_signature");
+    CHECK_EQ_STR(l.ips[0], "198.51.100.7");
+    CHECK_EQ_STR(l.reasons[2], "bad_signature");
+    CHECK_EQ_STR(l.ips[2], "203.0.113.9");
+    /* Cursor and limit. */
+    int64_t second = l.ids[1];
+    memset(&l, 0, sizeof l);
+    CHECK_EQ_INT(ops_security_list(T.db, "ten_sec_a", second, 10, sec_cb, &l, &e), 0);
+    CHECK_EQ_INT(l.n, 1);
+    memset(&l, 0, sizeof l);
+    CHECK_EQ_INT(ops_security_list(T.db, "ten_sec_a", 0, 2, sec_cb, &l, &e), 0);
+    CHECK_EQ_INT(l.n, 2);
+    /* The other tenant sees only its own. */
+    memset(&l, 0, sizeof l);
+    CHECK_EQ_INT(ops_security_list(T.db, "ten_sec_b", 0, 10, sec_cb, &l, &e), 0);
+    CHECK_EQ_INT(l.n, 1);
+    CHECK_EQ_STR(l.reasons[0], "replay");
+    ops_security_free(s);
+    ops_metrics_free(m);
+}
+
+static void test_ops__security_events_global_cap(void)
+{
+    struct ops_security *s = NULL;
+    struct ops_security_options o = {0};
+    struct store_writer *w = NULL;
+    struct store_writer_options wo = {0};
+    struct sec_list l;
+    struct err e = {0};
+    char ip[32];
+
+    make_tenant("ten_sec_c", "Security C");
+    CHECK_EQ_INT(store_writer_new(&w, T.db, &wo, &e), 0);
+    o.db = T.db;
+    o.writer = w; /* asynchronous, through the group commit */
+    o.max_per_second = 5;
+    CHECK_EQ_INT(ops_security_new(&s, &o, &e), 0);
+    /* A flood from many sources: at most the per-second budget is written. */
+    for (int i = 0; i < 200; i++) {
+        snprintf(ip, sizeof ip, "192.0.2.%d", i);
+        CHECK_EQ_INT(ops_security_event(s, "ten_sec_c", "webhook_refused", "twilio", "cha_3", ip, "bad_signature", &e),
+                     0);
+    }
+    store_writer_free(w); /* drains the queued writes */
+    memset(&l, 0, sizeof l);
+    CHECK_EQ_INT(ops_security_list(T.db, "ten_sec_c", 0, 500, sec_cb, &l, &e), 0);
+    CHECK(l.n >= 1);
+    CHECK(l.n <= 10); /* 5 per second; the loop may straddle one second boundary */
+    ops_security_free(s);
+}
+
 int main(int argc, char **argv)
 {
     const char *backend = argc > 1 ? argv[1] : "sqlite";
@@ -690,6 +831,9 @@ int main(int argc, char **argv)
     TEST_RUN(test_ops__events_refused_and_rolled_back);
     TEST_RUN(test_ops__events_prune);
     TEST_RUN(test_ops__events_concurrent_gapless);
+    TEST_RUN(test_ops__counters);
+    TEST_RUN(test_ops__security_events_throttled);
+    TEST_RUN(test_ops__security_events_global_cap);
     db_teardown();
     TEST_DONE();
 }

@@ -280,6 +280,47 @@ static void test_queue__pool_retries_then_succeeds(void)
     queue_free(q);
 }
 
+/* With a group-commit writer, claims and outcomes go through its batches:
+ * the same results, retries included, and no worker commits on its own. */
+static void test_queue__pool_through_writer(void)
+{
+    enum { N = 12 };
+    struct flaky f = {PTHREAD_MUTEX_INITIALIZER, 3, 0, 0, 0, 0};
+    struct store_writer *w = NULL;
+    struct store_writer_options wo = {.threads = 1};
+    struct store_writer_stats ws;
+    struct queue *q = NULL;
+    struct err e = {0};
+    struct queue_options o = {.workers = 2, .lease_ms = 2000, .poll_ms = 10, .worker_prefix = "tw"};
+    struct queue_type t = {.name = "t.writer", .handler = flaky_handler, .ud = &f, .max_attempts = 5,
+                           .base_backoff_ms = 10, .max_backoff_ms = 50};
+    struct store_job got;
+    char ids[N][CORE_ID_MAX];
+    int done = 0;
+
+    CHECK_EQ_INT(store_writer_new(&w, T.db, &wo, &e), 0);
+    o.writer = w;
+    CHECK_EQ_INT(queue_new(&q, T.db, &o, &e), 0);
+    CHECK_EQ_INT(queue_register(q, &t, &e), 0);
+    for (int i = 0; i < N; i++)
+        CHECK_EQ_INT(queue_push(q, "ten_a", "t.writer", "{}", NULL, 0, ids[i], NULL, &e), 0);
+    CHECK_EQ_INT(queue_start(q, &e), 0);
+    CHECK(wait_for(&f, 1, N, 20000));
+    queue_stop(q);
+    store_writer_stop(w); /* the last outcomes are queued on the writer */
+    for (int i = 0; i < N; i++) {
+        memset(&got, 0, sizeof got);
+        CHECK_EQ_INT(store_job_get(T.db, "ten_a", ids[i], copy_job, &got, &e), 0);
+        done += strcmp(got.state, "done") == 0;
+    }
+    CHECK_EQ_INT(done, N);
+    CHECK_EQ_INT(f.runs, N + 3); /* three failed runs were retried */
+    store_writer_stats(w, &ws);
+    CHECK(ws.ops >= (uint64_t)(2 * (N + 3)));  /* a claim and an outcome per run, at least */
+    queue_free(q);
+    store_writer_free(w);
+}
+
 static void test_queue__dead_letter_retry_discard(void)
 {
     struct flaky f = {PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0, 0};
@@ -733,6 +774,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_queue__idempotency);
     TEST_RUN(test_queue__stats);
     TEST_RUN(test_queue__pool_retries_then_succeeds);
+    TEST_RUN(test_queue__pool_through_writer);
     TEST_RUN(test_queue__dead_letter_retry_discard);
     TEST_RUN(test_queue__retry_after);
     TEST_RUN(test_queue__heartbeat_and_expired_leases);
