@@ -30,9 +30,12 @@ def query(srv, statement):
 
 
 def dead_job(srv, tenant, job_id, error="provider returned 500 five times"):
+    """A dead job of a type no worker of this server runs, so a retried one
+    stays queued for the test to look at (tests/integration/test_messages.py
+    retries real outbound.send jobs end to end)."""
     now = int(time.time() * 1000)
     sql(srv, "INSERT INTO jobs (id, tenant_id, type, payload, state, attempts, max_attempts, run_at, "
-             "last_error, created_at, updated_at) VALUES ('%s', '%s', 'outbound.send', "
+             "last_error, created_at, updated_at) VALUES ('%s', '%s', 'report.export', "
              "'{\"body\":\"TOPSECRET-BODY-7f3a\"}', 'dead', 5, 5, %d, '%s', %d, %d)"
         % (job_id, tenant, now, error, now, now))
 
@@ -60,7 +63,7 @@ class JobsApiTest(unittest.TestCase):
         self.assertIn("job_list_a", ids)
         job = next(j for j in body["data"] if j["id"] == "job_list_a")
         self.assertEqual((job["type"], job["attempts"], job["last_error"]),
-                         ("outbound.send", 5, "provider returned 500 five times"))
+                         ("report.export", 5, "provider returned 500 five times"))
         self.assertNotIn("payload", job)
         st, body = self.srv.json("GET", "/api/v1/jobs/dead", key=self.admin_b)
         self.assertEqual(st, 200, body)

@@ -312,7 +312,7 @@ class WebhookTest(unittest.TestCase):
                 self.assertEqual(st, 404, body)
                 self.assertEqual(json.loads(body)["error"]["code"], "not_found")
         gone_id, gone_key = wu.add_account(self.srv, self.tenant, "twilio",
-                                           {"account_sid": "AC" + "2" * 32, "auth_token": TOKEN, "from": "+1555"})
+                                           {"account_sid": "AC" + "2" * 32, "auth_token": TOKEN, "from": "+15550000002"})
         wu.sql(self.srv, "UPDATE channel_accounts SET removed_at = ? WHERE id = ?", (int(time.time() * 1000), gone_id))
         st, _, _ = wu.twilio_post(self.srv, "/webhooks/twilio/" + gone_key, params, TOKEN, PUBLIC)
         self.assertEqual(st, 404)
