@@ -12,7 +12,8 @@ fields, id always)], "paging": {"cursors": {"before", "after"}, "next": URL}},
 Errors use Graph's shape {"error": {message, type, code, error_subcode, fbtrace_id}}.
 Control: POST /_fake/mode {"mode": "ok"|"500"|"429"|"slow"|"malformed"|"close",
 "retry_after": N, "delay": seconds, "callbacks": ["sent", "delivered", "read"],
-"templates": [templates in Meta's shape], "page_size": N (caps limit)};
+"templates": [templates in Meta's shape], "page_size": N (caps limit),
+"webhook_url": where status webhooks go (else --webhook-url)};
 GET /_fake/requests lists what was received. With "callbacks" set and
 --webhook-url given, each accepted message gets one status webhook per listed
 status, signed X-Hub-Signature-256 with --app-secret as Meta signs.
@@ -109,11 +110,17 @@ class Handler(FakeHandler):
         to = str(body["to"])
         wamid = "wamid." + secrets.token_urlsafe(30)
         statuses = callbacks()
-        if statuses and ARGS.webhook_url:
+        if statuses and webhook_url():
             threading.Thread(target=send_callbacks, daemon=True,
                              args=(m.group(1), wamid, to.lstrip("+"), statuses)).start()
         self.reply(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
                          "messages": [{"id": wamid}]})
+
+
+def webhook_url():
+    """Where status webhooks go: --webhook-url, or "webhook_url" set through /_fake/mode."""
+    with LOCK:
+        return STATE.get("webhook_url") or ARGS.webhook_url
 
 
 def send_callbacks(pnid, wamid, recipient, statuses):
@@ -127,7 +134,7 @@ def send_callbacks(pnid, wamid, recipient, statuses):
                       "metadata": {"display_phone_number": "15550000000", "phone_number_id": pnid},
                       "statuses": [status]}, "field": "messages"}]}]}, separators=(",", ":")).encode()
         sig = "sha256=" + hmac.new(ARGS.app_secret.encode(), body, hashlib.sha256).hexdigest()
-        deliver_callback(ARGS.webhook_url, body, {"Content-Type": "application/json", "X-Hub-Signature-256": sig},
+        deliver_callback(webhook_url(), body, {"Content-Type": "application/json", "X-Hub-Signature-256": sig},
                          {"id": wamid, "status": st})
 
 

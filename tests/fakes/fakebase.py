@@ -62,6 +62,7 @@ class FakeHandler(BaseHTTPRequestHandler):
         """Remember a provider request; returns the current (mode, retry_after, delay)."""
         entry["authorization"] = self.headers.get("Authorization")
         entry["conn"] = self.conn_id
+        entry["at"] = time.time()
         with LOCK:
             STATE["requests"].append(entry)
             return STATE["mode"], STATE["retry_after"], STATE["delay"]

@@ -2,11 +2,8 @@
 Helpers for the webhook integration tests: channel accounts, raw SQL counts,
 and requests signed exactly as the providers sign them.
 
-Channel accounts are inserted directly: a channel_accounts row (SQLite file or
-psql) plus its credentials as the sealed secret "channel/<id>" (a JSON object
-of the provider settings) through `switchboard secret set`. This is the
-storage layout of the messaging module's accounts; `switchboard channel add`
-is not used here.
+Channel accounts are added as an operator would, with `switchboard channel
+add --set-stdin`.
 
 Signing: Twilio X-Twilio-Signature = base64(HMAC-SHA1(auth_token, URL + each
 POST parameter name and value, sorted by name)); Meta X-Hub-Signature-256 =
