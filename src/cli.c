@@ -6,35 +6,15 @@
  * Nothing here holds SQL or business rules; it only wires modules together.
  */
 #include "cli.h"
+#include "cli_int.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth/auth.h"
-#include "core/core.h"
 #include "http/http.h"
-#include "messaging/messaging.h"
-#include "ops/ops.h"
-#include "queue/queue.h"
-#include "store/store.h"
-#include "webhook/webhook.h"
-
-#define CLI_MAX_FLAGS 64
-
-/* Parsed "--name value" pairs, in order, repeated ones kept (--set);
- * boolean flags get the value "1". */
-struct cli_args {
-    const char *cmd;
-    const char *sub;
-    int nflags;
-    const char *name[CLI_MAX_FLAGS];
-    const char *value[CLI_MAX_FLAGS];
-};
 
 /* Flags that take no value. */
 static int cli_is_bool_flag(const char *name)
@@ -44,7 +24,7 @@ static int cli_is_bool_flag(const char *name)
            strcmp(name, "sync") == 0;
 }
 
-static const char *cli_flag(const struct cli_args *a, const char *name)
+const char *cli__flag(const struct cli_args *a, const char *name)
 {
     for (int i = 0; i < a->nflags; i++)
         if (strcmp(a->name[i], name) == 0)
@@ -52,7 +32,7 @@ static const char *cli_flag(const struct cli_args *a, const char *name)
     return NULL;
 }
 
-static int cli_usage(void)
+int cli__usage(void)
 {
     fputs("usage: switchboard <command> [options]\n"
           "\n"
@@ -137,7 +117,7 @@ static int cli_exit_for(const struct err *e)
     }
 }
 
-static int cli_fail(const struct err *e)
+int cli__fail(const struct err *e)
 {
     fprintf(stderr, "switchboard: %s (%s)\n", e->msg, err_slug(e));
     return cli_exit_for(e);
@@ -147,7 +127,7 @@ static int cli_fail(const struct err *e)
 static int cli_config(struct config *cfg, const struct cli_args *a)
 {
     struct err e = {0};
-    const char *env_file = cli_flag(a, "env-file");
+    const char *env_file = cli__flag(a, "env-file");
     if (config_load(cfg, env_file, &e) != 0) {
         fprintf(stderr, "switchboard: configuration: %s\n", e.msg);
         return CLI_CONFIG;
@@ -158,7 +138,7 @@ static int cli_config(struct config *cfg, const struct cli_args *a)
         {"database-url", "SB_DATABASE_URL"},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        const char *v = cli_flag(a, map[i].flag);
+        const char *v = cli__flag(a, map[i].flag);
         if (v && config_set(cfg, map[i].var, v, &e) != 0) {
             fprintf(stderr, "switchboard: --%s: %s\n", map[i].flag, e.msg);
             config_free(cfg);
@@ -210,7 +190,7 @@ static int cli_threads(const struct config *cfg)
     return n > 0 ? (int)n : 1;
 }
 
-static int cli_store_open(struct store **out, const struct config *cfg)
+int cli__store_open(struct store **out, const struct config *cfg)
 {
     struct err e = {0};
     char path[4096] = "";
@@ -233,27 +213,17 @@ static int cli_store_open(struct store **out, const struct config *cfg)
     return 0;
 }
 
-static int cli_migrate_store(struct store *db)
+int cli__migrate_store(struct store *db)
 {
     struct err e = {0};
     struct store_migration_info info = {0};
     if (store_migrate(db, &info, &e) != 0)
-        return cli_fail(&e);
+        return cli__fail(&e);
     return 0;
 }
 
-/* Everything a command may need, opened in order and closed in reverse. */
-struct cli_ctx {
-    struct config cfg;
-    struct store *db;
-    struct ops_keyring *keys;
-    struct auth *auth;
-    struct messaging *msg;
-};
 
-enum { CTX_DB = 1, CTX_KEYS = 2, CTX_AUTH = 4, CTX_MSG = 8 };
-
-static void cli_ctx_close(struct cli_ctx *c)
+void cli__ctx_close(struct cli_ctx *c)
 {
     messaging_free(c->msg);
     auth_free(c->auth);
@@ -262,7 +232,7 @@ static void cli_ctx_close(struct cli_ctx *c)
     config_free(&c->cfg);
 }
 
-static int cli_ctx_open(struct cli_ctx *c, const struct cli_args *a, int what)
+int cli__ctx_open(struct cli_ctx *c, const struct cli_args *a, int what)
 {
     memset(c, 0, sizeof(*c));
     int rc = cli_config(&c->cfg, a);
@@ -272,13 +242,13 @@ static int cli_ctx_open(struct cli_ctx *c, const struct cli_args *a, int what)
         what |= CTX_KEYS;
     if (!(what & (CTX_DB | CTX_KEYS | CTX_AUTH)))
         return 0;
-    rc = cli_store_open(&c->db, &c->cfg);
+    rc = cli__store_open(&c->db, &c->cfg);
     if (rc != 0)
         goto fail;
     struct err e = {0};
     struct store_migration_info info = {0};
     if (store_migration_status(c->db, &info, &e) != 0) {
-        rc = cli_fail(&e);
+        rc = cli__fail(&e);
         goto fail;
     }
     if (info.pending > 0) {
@@ -290,32 +260,32 @@ static int cli_ctx_open(struct cli_ctx *c, const struct cli_args *a, int what)
     if (what & CTX_KEYS) {
         uint8_t master[CRYPTO_KEY_BYTES];
         if (config_master_key(&c->cfg, master, &e) != 0 || ops_keyring_open(&c->keys, c->db, master, &e) != 0) {
-            rc = cli_fail(&e);
+            rc = cli__fail(&e);
             goto fail;
         }
     }
     if ((what & CTX_AUTH) && auth_new(&c->auth, c->db, &c->cfg, &e) != 0) {
-        rc = cli_fail(&e);
+        rc = cli__fail(&e);
         goto fail;
     }
     if (what & CTX_MSG) {
         struct messaging_options mo = {.cfg = &c->cfg, .db = c->db, .keys = c->keys};
         if (messaging_new(&c->msg, &mo, &e) != 0) {
-            rc = cli_fail(&e);
+            rc = cli__fail(&e);
             goto fail;
         }
     }
     return 0;
 fail:
-    cli_ctx_close(c);
+    cli__ctx_close(c);
     return rc;
 }
 
-static int cli_require(const struct cli_args *a, const char *const *names)
+int cli__require(const struct cli_args *a, const char *const *names)
 {
     int rc = 0;
     for (; *names; names++) {
-        if (!cli_flag(a, *names)) {
+        if (!cli__flag(a, *names)) {
             fprintf(stderr, "switchboard: %s %s needs --%s\n", a->cmd, a->sub ? a->sub : "", *names);
             rc = CLI_USAGE;
         }
@@ -324,7 +294,7 @@ static int cli_require(const struct cli_args *a, const char *const *names)
 }
 
 /* Read all of stdin (bounded), strip one trailing newline. Caller frees. */
-static char *cli_read_stdin(size_t max)
+char *cli__read_stdin(size_t max)
 {
     struct buf b = {0};
     char chunk[4096];
@@ -350,26 +320,26 @@ static char *cli_read_stdin(size_t max)
 static int cmd_migrate(const struct cli_args *a)
 {
     struct cli_ctx c;
-    int rc = cli_ctx_open(&c, a, 0);
+    int rc = cli__ctx_open(&c, a, 0);
     if (rc != 0)
         return rc;
-    rc = cli_store_open(&c.db, &c.cfg);
+    rc = cli__store_open(&c.db, &c.cfg);
     if (rc == 0) {
         struct err e = {0};
         struct store_migration_info before = {0}, after = {0};
         if (store_migration_status(c.db, &before, &e) != 0 || store_migrate(c.db, &after, &e) != 0 ||
             store_migration_status(c.db, &after, &e) != 0)
-            rc = cli_fail(&e);
+            rc = cli__fail(&e);
         else
             printf("migrations: %d applied, schema version %d (%s)\n", before.pending, after.applied,
                    store_backend(c.db));
     }
-    cli_ctx_close(&c);
+    cli__ctx_close(&c);
     return rc;
 }
 
 /* Refuse to serve with unsafe production settings; returns problems found. */
-static int cli_production_problems(const struct config *cfg, struct store *db, struct buf *problems)
+int cli__production_problems(const struct config *cfg, struct store *db, struct buf *problems)
 {
     int n = config_check_production(cfg, problems);
     if (db && !cfg->require_api_keys) {
@@ -384,204 +354,10 @@ static int cli_production_problems(const struct config *cfg, struct store *db, s
     return n;
 }
 
-/* What a process that runs jobs needs beyond cli_ctx, opened in order and
- * closed in reverse: the group-commit writer (webhooks, the outbound API
- * and, on SQLite, the workers' claims and outcomes go through it, so one
- * fsync covers many), the job queue, the messaging core with its job types,
- * security events and, for `serve`, the webhook pipeline and the realtime
- * event bell. */
-struct cli_runtime {
-    struct ops_metrics *metrics;
-    struct http_event_bell *bell;
-    struct store_writer *writer;
-    struct queue *queue;
-    struct ops_security *security;
-    struct webhook *webhook;
-};
-
-static void cli_runtime_close(struct cli_ctx *c, struct cli_runtime *rt)
-{
-    /* What still runs stops first: workers finish their batches (through the
-     * writer), then the writer drains what is queued. */
-    if (rt->queue)
-        queue_stop(rt->queue);
-    if (rt->writer)
-        store_writer_stop(rt->writer);
-    webhook_free(rt->webhook);
-    messaging_free(c->msg);
-    c->msg = NULL;
-    queue_free(rt->queue);
-    store_writer_free(rt->writer);
-    ops_security_free(rt->security);
-    http_event_bell_free(rt->bell);
-    ops_metrics_free(rt->metrics);
-    memset(rt, 0, sizeof(*rt));
-}
-
-static int cli_runtime_open(struct cli_ctx *c, struct cli_runtime *rt, const char *role, int serve)
-{
-    struct err e = {0};
-    int sqlite = strcmp(store_backend(c->db), "sqlite") == 0;
-    uint8_t master[CRYPTO_KEY_BYTES];
-
-    memset(rt, 0, sizeof(*rt));
-    if (config_master_key(&c->cfg, master, &e) != 0 || ops_keyring_open(&c->keys, c->db, master, &e) != 0 ||
-        auth_new(&c->auth, c->db, &c->cfg, &e) != 0)
-        goto fail;
-    explicit_bzero(master, sizeof(master));
-    if (ops_metrics_new(&rt->metrics) != 0) {
-        err_set(&e, ERR_NOMEM, NULL, "out of memory");
-        goto fail;
-    }
-    /* In-process producers of realtime events (the API, the job workers)
-     * ring the bell after each commit that appended some. */
-    if (serve && http_event_bell_new(&rt->bell, &e) != 0)
-        goto fail;
-    struct store_writer_options wo = {.threads = sqlite ? 1 : 2};
-    if (store_writer_new(&rt->writer, c->db, &wo, &e) != 0)
-        goto fail;
-    /* SQLite has one write lock and a commit costs an fsync: the workers'
-     * claims and outcomes ride in the writer's batches instead of taking the
-     * lock (and an fsync) for each job. */
-    struct queue_options qo = {.workers = (int)c->cfg.workers, .worker_prefix = role,
-                               .writer = sqlite ? rt->writer : NULL};
-    if (queue_new(&rt->queue, c->db, &qo, &e) != 0)
-        goto fail;
-    struct ops_security_options so = {.db = c->db, .metrics = rt->metrics, .writer = rt->writer};
-    struct messaging_options mo = {.cfg = &c->cfg, .db = c->db, .keys = c->keys, .queue = rt->queue,
-                                   .writer = rt->writer, .notify = rt->bell ? http_event_poke : NULL,
-                                   .notify_ud = rt->bell};
-    if (ops_security_new(&rt->security, &so, &e) != 0 || messaging_new(&c->msg, &mo, &e) != 0)
-        goto fail;
-    if (serve) {
-        struct webhook_options wh = {.cfg = &c->cfg, .writer = rt->writer, .queue = rt->queue,
-                                     .messaging = c->msg, .security = rt->security, .metrics = rt->metrics};
-        if (webhook_new(&rt->webhook, &wh, &e) != 0)
-            goto fail;
-    }
-    if (c->cfg.workers > 0 && queue_start(rt->queue, &e) != 0)
-        goto fail;
-    return 0;
-fail:
-    explicit_bzero(master, sizeof(master));
-    cli_runtime_close(c, rt);
-    return cli_fail(&e);
-}
-
-/* Migrations and production refusals before a long-running command starts.
- * Production never migrates by itself; development does. */
-static int cli_prepare_run(struct cli_ctx *c, struct buf *problems)
-{
-    struct err e = {0};
-    int rc, prod = config_is_production(&c->cfg);
-
-    if (prod && config_check_production(&c->cfg, problems) > 0) {
-        fprintf(stderr, "switchboard: refusing to start in production:\n%s", problems->data);
-        return CLI_CONFIG;
-    }
-    if ((rc = cli_store_open(&c->db, &c->cfg)) != 0)
-        return rc;
-    if (prod) {
-        struct store_migration_info info = {0};
-        if (store_migration_status(c->db, &info, &e) != 0)
-            return cli_fail(&e);
-        if (info.pending > 0) {
-            fprintf(stderr, "switchboard: refusing to start in production with %d pending migration(s); "
-                            "run `switchboard migrate` first\n", info.pending);
-            return CLI_CONFIG;
-        }
-    } else if ((rc = cli_migrate_store(c->db)) != 0) {
-        return rc;
-    }
-    buf_reset(problems);
-    if (cli_production_problems(&c->cfg, c->db, problems) > 0) {
-        if (prod) {
-            fprintf(stderr, "switchboard: refusing to start in production:\n%s", problems->data);
-            return CLI_CONFIG;
-        }
-        /* One log line: the problems are newline-separated, join them with "; ". */
-        for (char *nl = strchr(problems->data, '\n'); nl; nl = strchr(nl, '\n'))
-            *nl = nl[1] ? ';' : '\0';
-        log_warn(NULL, "development mode: these settings would be refused in production: %s", problems->data);
-    }
-    if (!prod)
-        log_warn(NULL, "running in DEVELOPMENT mode (SB_ENV=development): not for production use");
-    return 0;
-}
-
-static int cmd_serve(const struct cli_args *a)
-{
-    struct cli_ctx c;
-    struct cli_runtime rt = {0};
-    struct buf problems = {0};
-    struct err e = {0};
-    int rc = cli_ctx_open(&c, a, 0);
-
-    if (rc != 0)
-        return rc;
-    if ((rc = cli_prepare_run(&c, &problems)) != 0 || (rc = cli_runtime_open(&c, &rt, "serve", 1)) != 0)
-        goto out;
-    struct http_app app = {
-        .cfg = &c.cfg, .db = c.db, .auth = c.auth, .metrics = rt.metrics, .keys = c.keys, .queue = rt.queue,
-        .events_bell = rt.bell, .messaging = c.msg, .webhook = rt.webhook,
-    };
-    if (http_serve(&app, &e) != 0)
-        rc = cli_fail(&e);
-    /* HTTP has stopped taking requests; every acknowledged webhook and
-     * accepted message is committed already. */
-out:
-    cli_runtime_close(&c, &rt);
-    buf_free(&problems);
-    cli_ctx_close(&c);
-    return rc;
-}
-
-/* `switchboard worker`: job workers only (no HTTP), for scale-out on
- * PostgreSQL or a second process on the same SQLite file. Stops on SIGTERM
- * or SIGINT after the running batches finish. */
-static int cmd_worker(const struct cli_args *a)
-{
-    struct cli_ctx c;
-    struct cli_runtime rt = {0};
-    struct buf problems = {0};
-    sigset_t set, old;
-    int sig = 0, rc = cli_ctx_open(&c, a, 0);
-
-    if (rc != 0)
-        return rc;
-    if (c.cfg.workers <= 0) {
-        fprintf(stderr, "switchboard: worker needs SB_WORKERS >= 1\n");
-        rc = CLI_CONFIG;
-        goto out;
-    }
-    /* Block the signals before any thread starts, so only sigwait sees them. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, &old);
-    signal(SIGPIPE, SIG_IGN);
-    if ((rc = cli_prepare_run(&c, &problems)) != 0 || (rc = cli_runtime_open(&c, &rt, "worker", 0)) != 0)
-        goto unblock;
-    log_write(LOG_INFO, NULL, NULL, "worker running: %lld job worker thread(s) on %s", (long long)c.cfg.workers,
-              store_backend(c.db));
-    while (sigwait(&set, &sig) != 0)
-        ;
-    log_write(LOG_INFO, NULL, NULL, "worker stopping: finishing running jobs");
-    cli_runtime_close(&c, &rt);
-    log_write(LOG_INFO, NULL, NULL, "worker stopped");
-unblock:
-    cli_runtime_close(&c, &rt);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-out:
-    buf_free(&problems);
-    cli_ctx_close(&c);
-    return rc;
-}
-
 static int cmd_doctor(const struct cli_args *a)
 {
     struct cli_ctx c;
-    int rc = cli_ctx_open(&c, a, 0);
+    int rc = cli__ctx_open(&c, a, 0);
     if (rc != 0)
         return rc;
     struct buf problems = {0};
@@ -590,7 +366,7 @@ static int cmd_doctor(const struct cli_args *a)
 
     struct store *db = NULL;
     struct err e = {0};
-    if (cli_store_open(&db, &c.cfg) == 0) {
+    if (cli__store_open(&db, &c.cfg) == 0) {
         struct store_migration_info info = {0};
         if (store_migration_status(db, &info, &e) == 0)
             printf("# database: %s, schema %d of %d, %d pending\n", store_backend(db), info.applied, info.latest,
@@ -600,7 +376,7 @@ static int cmd_doctor(const struct cli_args *a)
     } else {
         printf("# database: unreachable\n");
     }
-    int n = cli_production_problems(&c.cfg, db, &problems);
+    int n = cli__production_problems(&c.cfg, db, &problems);
     store_close(db);
     if (n == 0) {
         printf("# production checks: ok\n");
@@ -611,7 +387,7 @@ static int cmd_doctor(const struct cli_args *a)
         printf("# production checks: %d setting(s) that SB_ENV=production would refuse:\n%s", n, problems.data);
     }
     buf_free(&problems);
-    cli_ctx_close(&c);
+    cli__ctx_close(&c);
     return rc;
 }
 
@@ -622,7 +398,7 @@ static const char cli_demo_password[] = "switchboard-demo";
 static int cmd_seed_demo(const struct cli_args *a)
 {
     struct cli_ctx c;
-    int rc = cli_ctx_open(&c, a, CTX_AUTH);
+    int rc = cli__ctx_open(&c, a, CTX_AUTH);
     if (rc != 0)
         return rc;
     struct err e = {0};
@@ -637,36 +413,36 @@ static int cmd_seed_demo(const struct cli_args *a)
         if (auth_tenant_create(c.auth, cli_demo_tenant, &t, &e) != 0 ||
             auth_user_create(c.auth, t.id, cli_demo_email, "Demo Owner", "owner", cli_demo_password, NULL,
                              "cli", &m, &e) != 0) {
-            rc = cli_fail(&e);
+            rc = cli__fail(&e);
             goto out;
         }
         printf("created demo tenant %s\n", t.id);
     } else if (e.code != 0) {
-        rc = cli_fail(&e);
+        rc = cli__fail(&e);
         goto out;
     }
     printf("demo login: %s / %s (tenant %s)\n", cli_demo_email, cli_demo_password, t.id);
 out:
-    cli_ctx_close(&c);
+    cli__ctx_close(&c);
     return rc;
 }
 
 static int cmd_tenant(const struct cli_args *a)
 {
     if (!a->sub || strcmp(a->sub, "create") != 0)
-        return cli_usage();
+        return cli__usage();
     static const char *const req[] = {"name", NULL};
-    if (cli_require(a, req))
+    if (cli__require(a, req))
         return CLI_USAGE;
     struct cli_ctx c;
-    int rc = cli_ctx_open(&c, a, CTX_AUTH);
+    int rc = cli__ctx_open(&c, a, CTX_AUTH);
     if (rc != 0)
         return rc;
     struct err e = {0};
     struct store_tenant t;
-    if (auth_tenant_create(c.auth, cli_flag(a, "name"), &t, &e) != 0) {
-        rc = cli_fail(&e);
-    } else if (cli_flag(a, "json")) {
+    if (auth_tenant_create(c.auth, cli__flag(a, "name"), &t, &e) != 0) {
+        rc = cli__fail(&e);
+    } else if (cli__flag(a, "json")) {
         struct buf b = {0};
         buf_puts(&b, "{\"id\":");
         buf_json_str(&b, t.id);
@@ -680,39 +456,39 @@ static int cmd_tenant(const struct cli_args *a)
     } else {
         printf("%s\n", t.id);
     }
-    cli_ctx_close(&c);
+    cli__ctx_close(&c);
     return rc;
 }
 
 static int cmd_user(const struct cli_args *a)
 {
     if (!a->sub || strcmp(a->sub, "create") != 0)
-        return cli_usage();
+        return cli__usage();
     static const char *const req[] = {"tenant", "email", "role", NULL};
-    if (cli_require(a, req))
+    if (cli__require(a, req))
         return CLI_USAGE;
-    if (!cli_flag(a, "password-stdin")) {
+    if (!cli__flag(a, "password-stdin")) {
         fprintf(stderr, "switchboard: user create reads the password from standard input: pass --password-stdin\n");
         return CLI_USAGE;
     }
-    char *password = cli_read_stdin(1024);
+    char *password = cli__read_stdin(1024);
     if (!password) {
         fprintf(stderr, "switchboard: password on standard input is too long\n");
         return CLI_USAGE;
     }
     struct cli_ctx c;
-    int rc = cli_ctx_open(&c, a, CTX_AUTH);
+    int rc = cli__ctx_open(&c, a, CTX_AUTH);
     if (rc != 0) {
         free(password);
         return rc;
     }
     struct err e = {0};
     struct store_member m;
-    const char *name = cli_flag(a, "name");
-    if (auth_user_create(c.auth, cli_flag(a, "tenant"), cli_flag(a, "email"), name ? name : "",
-                         cli_flag(a, "role"), password, NULL, "cli", &m, &e) != 0) {
-        rc = cli_fail(&e);
-    } else if (cli_flag(a, "json")) {
+    const char *name = cli__flag(a, "name");
+    if (auth_user_create(c.auth, cli__flag(a, "tenant"), cli__flag(a, "email"), name ? name : "",
+                         cli__flag(a, "role"), password, NULL, "cli", &m, &e) != 0) {
+        rc = cli__fail(&e);
+    } else if (cli__flag(a, "json")) {
         struct buf b = {0};
         auth_member_json(&b, &m);
         buf_putc(&b, '\n');
@@ -724,15 +500,10 @@ static int cmd_user(const struct cli_args *a)
     /* The password must not outlive its use. */
     explicit_bzero(password, strlen(password));
     free(password);
-    cli_ctx_close(&c);
+    cli__ctx_close(&c);
     return rc;
 }
 
-struct cli_list {
-    struct buf *b;
-    int n;
-    int json;
-};
 
 static int cli_apikey_row(void *ud, const struct store_apikey *k)
 {
@@ -752,33 +523,33 @@ static int cli_apikey_row(void *ud, const struct store_apikey *k)
 static int cmd_apikey(const struct cli_args *a)
 {
     if (!a->sub)
-        return cli_usage();
+        return cli__usage();
     int create = strcmp(a->sub, "create") == 0, list = strcmp(a->sub, "list") == 0,
         revoke = strcmp(a->sub, "revoke") == 0;
     if (!create && !list && !revoke)
-        return cli_usage();
+        return cli__usage();
     static const char *const req_create[] = {"tenant", "role", NULL};
     static const char *const req_list[] = {"tenant", NULL};
     static const char *const req_revoke[] = {"tenant", "id", NULL};
-    if (cli_require(a, create ? req_create : list ? req_list : req_revoke))
+    if (cli__require(a, create ? req_create : list ? req_list : req_revoke))
         return CLI_USAGE;
     struct cli_ctx c;
-    int rc = cli_ctx_open(&c, a, CTX_AUTH);
+    int rc = cli__ctx_open(&c, a, CTX_AUTH);
     if (rc != 0)
         return rc;
     struct err e = {0};
     struct buf b = {0};
-    const char *tenant = cli_flag(a, "tenant");
+    const char *tenant = cli__flag(a, "tenant");
     if (create) {
         struct store_apikey k;
         char key[AUTH_APIKEY_MAX];
-        const char *name = cli_flag(a, "name");
-        if (auth_apikey_create(c.auth, tenant, cli_flag(a, "role"), name ? name : "", NULL, "cli", &k, key, &e) !=
+        const char *name = cli__flag(a, "name");
+        if (auth_apikey_create(c.auth, tenant, cli__flag(a, "role"), name ? name : "", NULL, "cli", &k, key, &e) !=
             0) {
-            rc = cli_fail(&e);
+            rc = cli__fail(&e);
             goto out;
         }
-        if (cli_flag(a, "json")) {
+        if (cli__flag(a, "json")) {
             auth_apikey_json(&b, &k, key);
             buf_putc(&b, '\n');
         } else {
@@ -787,312 +558,75 @@ static int cmd_apikey(const struct cli_args *a)
         explicit_bzero(key, sizeof(key));
     } else if (list) {
         struct store_tenant t;
-        struct cli_list l = {.b = &b, .json = cli_flag(a, "json") != NULL};
+        struct cli_list l = {.b = &b, .json = cli__flag(a, "json") != NULL};
         if (store_tenant_get(c.db, tenant, &t, &e) != 0) {
-            rc = cli_fail(&e);
+            rc = cli__fail(&e);
             goto out;
         }
         if (l.json)
             buf_puts(&b, "{\"data\":[");
         if (store_apikey_list(c.db, tenant, cli_apikey_row, &l, &e) != 0) {
-            rc = cli_fail(&e);
+            rc = cli__fail(&e);
             goto out;
         }
         if (l.json)
             buf_puts(&b, "]}\n");
     } else {
-        if (auth_apikey_revoke(c.auth, tenant, cli_flag(a, "id"), NULL, "cli", &e) != 0) {
-            rc = cli_fail(&e);
+        if (auth_apikey_revoke(c.auth, tenant, cli__flag(a, "id"), NULL, "cli", &e) != 0) {
+            rc = cli__fail(&e);
             goto out;
         }
-        buf_printf(&b, "revoked %s\n", cli_flag(a, "id"));
+        buf_printf(&b, "revoked %s\n", cli__flag(a, "id"));
     }
     if (b.len)
         fputs(b.data, stdout);
 out:
     buf_free(&b);
-    cli_ctx_close(&c);
-    return rc;
-}
-
-/* ------------------------------------------------------------- channel */
-
-/* Channel settings from --set KEY=VALUE flags and, with --set-stdin, from
- * KEY=VALUE lines on standard input (blank lines and # comments skipped).
- * Values may contain '='; they are credentials, so they are wiped when
- * freed and never echoed in messages. */
-struct cli_settings {
-    struct channel_kv kv[CLI_MAX_FLAGS + 64];
-    char *own[CLI_MAX_FLAGS + 64];   /* the "KEY\0VALUE" copies */
-    size_t n;
-};
-
-static void cli_settings_free(struct cli_settings *st)
-{
-    for (size_t i = 0; i < st->n; i++) {
-        explicit_bzero(st->own[i], strlen(st->own[i]) + 1 + strlen(st->kv[i].value));
-        free(st->own[i]);
-    }
-    st->n = 0;
-}
-
-/* Split one "KEY=VALUE"; what names where it came from in messages. */
-static int cli_settings_add(struct cli_settings *st, const char *pair, size_t len, const char *what)
-{
-    const char *eq = memchr(pair, '=', len);
-    if (!eq || eq == pair) {
-        fprintf(stderr, "switchboard: %s: expected KEY=VALUE\n", what);
-        return CLI_USAGE;
-    }
-    if (st->n == sizeof(st->kv) / sizeof(st->kv[0])) {
-        fprintf(stderr, "switchboard: too many settings\n");
-        return CLI_USAGE;
-    }
-    char *copy = malloc(len + 1);
-    if (!copy) {
-        fprintf(stderr, "switchboard: out of memory\n");
-        return CLI_FAIL;
-    }
-    memcpy(copy, pair, len);
-    copy[len] = '\0';
-    copy[eq - pair] = '\0';
-    st->own[st->n] = copy;
-    st->kv[st->n].name = copy;
-    st->kv[st->n].value = copy + (eq - pair) + 1;
-    st->n++;
-    return 0;
-}
-
-static int cli_settings_read(struct cli_settings *st, const struct cli_args *a)
-{
-    int rc = 0;
-    memset(st, 0, sizeof(*st));
-    for (int i = 0; i < a->nflags && rc == 0; i++)
-        if (strcmp(a->name[i], "set") == 0)
-            rc = cli_settings_add(st, a->value[i], strlen(a->value[i]), "--set");
-    if (rc == 0 && cli_flag(a, "set-stdin")) {
-        char *in = cli_read_stdin(64 * 1024);
-        if (!in) {
-            fprintf(stderr, "switchboard: settings on standard input are too long (64 KiB at most)\n");
-            rc = CLI_USAGE;
-        }
-        int lineno = 0;
-        for (char *line = in; rc == 0 && line && *line;) {
-            char *nl = strchr(line, '\n');
-            size_t len = nl ? (size_t)(nl - line) : strlen(line);
-            lineno++;
-            if (len && line[len - 1] == '\r')
-                len--;
-            size_t lead = 0;
-            while (lead < len && (line[lead] == ' ' || line[lead] == '\t'))
-                lead++;
-            if (lead < len && line[lead] != '#') {
-                char what[48];
-                snprintf(what, sizeof(what), "standard input line %d", lineno);
-                rc = cli_settings_add(st, line + lead, len - lead, what);
-            }
-            line = nl ? nl + 1 : NULL;
-        }
-        if (in) {
-            explicit_bzero(in, strlen(in));
-            free(in);
-        }
-    }
-    if (rc == 0 && st->n == 0) {
-        fprintf(stderr, "switchboard: channel add needs the provider's settings: --set KEY=VALUE (repeated) or "
-                        "--set-stdin\n");
-        rc = CLI_USAGE;
-    }
-    if (rc)
-        cli_settings_free(st);
-    return rc;
-}
-
-
-struct cli_channel_list {
-    struct messaging *msg;
-    struct buf *b;
-    int n;
-    int json;
-};
-
-static int cli_channel_row(void *ud, const struct messaging_account *acct)
-{
-    struct cli_channel_list *l = ud;
-    if (l->json) {
-        if (l->n)
-            buf_putc(l->b, ',');
-        messaging_account_json(l->msg, l->b, acct, NULL);
-    } else {
-        buf_printf(l->b, "%s\t%s\t%s\t%s\t%s\t", acct->id, acct->provider, acct->channel, acct->address, acct->name);
-        messaging_account_webhook_url(l->msg, acct, l->b);
-        buf_putc(l->b, '\n');
-    }
-    l->n++;
-    return 0;
-}
-
-static int cli_template_row(void *ud, const struct store_template *t)
-{
-    struct cli_list *l = ud;
-    if (l->json) {
-        if (l->n)
-            buf_putc(l->b, ',');
-        messaging_template_json(l->b, t);
-    } else {
-        buf_printf(l->b, "%s\t%s\t%s\t%s\n", t->name, t->language, t->status, t->category);
-    }
-    l->n++;
-    return 0;
-}
-
-static int cli_channel_add(struct cli_ctx *c, const struct cli_args *a, struct cli_settings *st, struct buf *b)
-{
-    struct err e = {0};
-    struct messaging_account acct;
-    struct messaging_sync_report sync;
-    if (messaging_account_create(c->msg, cli_flag(a, "tenant"), cli_flag(a, "provider"), cli_flag(a, "name"), st->kv,
-                                 st->n, "system", "", "cli", &acct, &sync, &e) != 0)
-        return cli_fail(&e);
-    if (sync.attempted && sync.rc)
-        fprintf(stderr, "switchboard: warning: the account was added but its templates were not synced: %s (%s); "
-                        "retry with `switchboard channel templates --sync`\n",
-                sync.err.msg, err_slug(&sync.err));
-    if (cli_flag(a, "json")) {
-        messaging_account_json(c->msg, b, &acct, &sync);
-        buf_putc(b, '\n');
-        return 0;
-    }
-    buf_printf(b, "%s\naccount key: %s\n", acct.id, acct.account_key);
-    if (strcmp(acct.provider, "twilio") == 0) {
-        buf_puts(b, "webhook URL (Twilio: messaging webhook and status callback): ");
-        messaging_account_webhook_url(c->msg, &acct, b);
-        buf_putc(b, '\n');
-    } else {
-        buf_puts(b, "callback URL (Meta: WhatsApp webhook, with your verify token): ");
-        messaging_account_webhook_url(c->msg, &acct, b);
-        buf_putc(b, '\n');
-    }
-    if (sync.attempted && sync.rc == 0)
-        buf_printf(b, "templates: %d synced\n", sync.count);
-    return 0;
-}
-
-static int cmd_channel(const struct cli_args *a)
-{
-    if (!a->sub)
-        return cli_usage();
-    int add = strcmp(a->sub, "add") == 0, list = strcmp(a->sub, "list") == 0,
-        remove = strcmp(a->sub, "remove") == 0, templates = strcmp(a->sub, "templates") == 0;
-    if (!add && !list && !remove && !templates)
-        return cli_usage();
-    static const char *const req_add[] = {"tenant", "provider", NULL};
-    static const char *const req_list[] = {"tenant", NULL};
-    static const char *const req_id[] = {"tenant", "id", NULL};
-    if (cli_require(a, add ? req_add : list ? req_list : req_id))
-        return CLI_USAGE;
-    struct cli_settings st;
-    int rc = 0;
-    if (add && (rc = cli_settings_read(&st, a)) != 0)
-        return rc;
-    struct cli_ctx c;
-    if ((rc = cli_ctx_open(&c, a, CTX_MSG)) != 0) {
-        if (add)
-            cli_settings_free(&st);
-        return rc;
-    }
-    struct err e = {0};
-    struct buf b = {0};
-    struct store_tenant t;
-    const char *tenant = cli_flag(a, "tenant"), *id = cli_flag(a, "id");
-    int json = cli_flag(a, "json") != NULL;
-    if (store_tenant_get(c.db, tenant, &t, &e) != 0) {
-        rc = cli_fail(&e);
-    } else if (add) {
-        rc = cli_channel_add(&c, a, &st, &b);
-    } else if (list) {
-        struct cli_channel_list l = {.msg = c.msg, .b = &b, .json = json};
-        if (json)
-            buf_puts(&b, "{\"data\":[");
-        if (messaging_account_list(c.msg, tenant, cli_channel_row, &l, &e) != 0)
-            rc = cli_fail(&e);
-        if (json)
-            buf_puts(&b, "]}\n");
-    } else if (remove) {
-        if (messaging_account_remove(c.msg, tenant, id, "system", "", "cli", &e) != 0)
-            rc = cli_fail(&e);
-        else
-            buf_printf(&b, "removed %s\n", id);
-    } else {
-        int synced = -1;
-        struct cli_list l = {.b = &b, .json = json};
-        if (cli_flag(a, "sync") && messaging_template_sync(c.msg, tenant, id, &synced, &e) != 0) {
-            rc = cli_fail(&e);
-        } else {
-            if (json) {
-                buf_puts(&b, "{");
-                if (synced >= 0)
-                    buf_printf(&b, "\"synced\":%d,", synced);
-                buf_puts(&b, "\"data\":[");
-            } else if (synced >= 0) {
-                buf_printf(&b, "synced %d template(s)\n", synced);
-            }
-            if (messaging_template_list(c.msg, tenant, id, cli_template_row, &l, &e) != 0)
-                rc = cli_fail(&e);
-            if (json)
-                buf_puts(&b, "]}\n");
-        }
-    }
-    if (rc == 0 && b.len)
-        fputs(b.data, stdout);
-    buf_free(&b);
-    if (add)
-        cli_settings_free(&st);
-    cli_ctx_close(&c);
+    cli__ctx_close(&c);
     return rc;
 }
 
 static int cmd_secret(const struct cli_args *a)
 {
     if (!a->sub || (strcmp(a->sub, "set") != 0 && strcmp(a->sub, "get") != 0))
-        return cli_usage();
+        return cli__usage();
     static const char *const req[] = {"tenant", "name", NULL};
-    if (cli_require(a, req))
+    if (cli__require(a, req))
         return CLI_USAGE;
     int set = strcmp(a->sub, "set") == 0;
     char *value = NULL;
     if (set) {
-        if (!cli_flag(a, "value-stdin")) {
+        if (!cli__flag(a, "value-stdin")) {
             fprintf(stderr, "switchboard: secret set reads the value from standard input: pass --value-stdin\n");
             return CLI_USAGE;
         }
-        value = cli_read_stdin(64 * 1024);
+        value = cli__read_stdin(64 * 1024);
         if (!value) {
             fprintf(stderr, "switchboard: secret value is too long (64 KiB at most)\n");
             return CLI_USAGE;
         }
     }
     struct cli_ctx c;
-    int rc = cli_ctx_open(&c, a, CTX_KEYS);
+    int rc = cli__ctx_open(&c, a, CTX_KEYS);
     if (rc != 0) {
         free(value);
         return rc;
     }
     struct err e = {0};
-    const char *tenant = cli_flag(a, "tenant"), *name = cli_flag(a, "name");
+    const char *tenant = cli__flag(a, "tenant"), *name = cli__flag(a, "name");
     struct store_tenant t;
     if (store_tenant_get(c.db, tenant, &t, &e) != 0) {
-        rc = cli_fail(&e);
+        rc = cli__fail(&e);
     } else if (set) {
         if (ops_secret_put(c.keys, c.db, tenant, name, value, strlen(value), &e) != 0)
-            rc = cli_fail(&e);
+            rc = cli__fail(&e);
         else
             printf("stored %s (key %s)\n", name, ops_keyring_active_id(c.keys));
     } else {
         char *out = NULL;
         size_t n = 0;
         if (ops_secret_get(c.keys, c.db, tenant, name, &out, &n, &e) != 0) {
-            rc = cli_fail(&e);
+            rc = cli__fail(&e);
         } else {
             fwrite(out, 1, n, stdout);
             putchar('\n');
@@ -1104,35 +638,35 @@ static int cmd_secret(const struct cli_args *a)
         explicit_bzero(value, strlen(value));
         free(value);
     }
-    cli_ctx_close(&c);
+    cli__ctx_close(&c);
     return rc;
 }
 
 static int cmd_keys(const struct cli_args *a)
 {
     if (!a->sub || strcmp(a->sub, "rotate") != 0)
-        return cli_usage();
+        return cli__usage();
     struct cli_ctx c;
-    int rc = cli_ctx_open(&c, a, CTX_KEYS);
+    int rc = cli__ctx_open(&c, a, CTX_KEYS);
     if (rc != 0)
         return rc;
     struct err e = {0};
     char id[32];
     int64_t n = 0;
     if (ops_keys_rotate(c.keys, c.db, id, &n, &e) != 0)
-        rc = cli_fail(&e);
+        rc = cli__fail(&e);
     else
         printf("active key %s; re-encrypted %lld secret(s)\n", id, (long long)n);
-    cli_ctx_close(&c);
+    cli__ctx_close(&c);
     return rc;
 }
 
 static int cmd_audit(const struct cli_args *a)
 {
     if (!a->sub || strcmp(a->sub, "verify") != 0)
-        return cli_usage();
+        return cli__usage();
     struct cli_ctx c;
-    int rc = cli_ctx_open(&c, a, CTX_DB);
+    int rc = cli__ctx_open(&c, a, CTX_DB);
     if (rc != 0)
         return rc;
     struct err e = {0};
@@ -1142,11 +676,11 @@ static int cmd_audit(const struct cli_args *a)
         fprintf(stderr, "switchboard: audit chain broken: %s\n", e.msg);
         rc = CLI_TAMPERED;
     } else if (vrc != 0) {
-        rc = cli_fail(&e);
+        rc = cli__fail(&e);
     } else {
         printf("audit log intact: %lld row(s) verified\n", (long long)rows);
     }
-    cli_ctx_close(&c);
+    cli__ctx_close(&c);
     return rc;
 }
 
@@ -1170,7 +704,7 @@ static int cli_write_doc(const char *dir, const char *name, void (*write)(FILE *
 
 static int cmd_gen_docs(const struct cli_args *a)
 {
-    const char *dir = cli_flag(a, "out");
+    const char *dir = cli__flag(a, "out");
     if (!dir)
         dir = "docs";
     if (cli_mkdirs(dir) != 0) {
@@ -1189,8 +723,8 @@ int cli_main(int argc, char **argv)
     int rc = cli_parse(&a, argc, argv);
     if (rc != 0)
         return rc;
-    if (!a.cmd || cli_flag(&a, "help") || strcmp(a.cmd, "help") == 0)
-        return cli_usage();
+    if (!a.cmd || cli__flag(&a, "help") || strcmp(a.cmd, "help") == 0)
+        return cli__usage();
     if (crypto_init() != 0) {
         fprintf(stderr, "switchboard: cannot initialise libsodium\n");
         return CLI_FAIL;
@@ -1199,10 +733,10 @@ int cli_main(int argc, char **argv)
         const char *name;
         int (*fn)(const struct cli_args *);
     } cmds[] = {
-        {"serve", cmd_serve},   {"worker", cmd_worker},     {"migrate", cmd_migrate}, {"seed-demo", cmd_seed_demo},
+        {"serve", cli__cmd_serve},   {"worker", cli__cmd_worker},     {"migrate", cmd_migrate}, {"seed-demo", cmd_seed_demo},
         {"doctor", cmd_doctor}, {"tenant", cmd_tenant},     {"user", cmd_user},       {"apikey", cmd_apikey},
         {"secret", cmd_secret}, {"keys", cmd_keys},         {"audit", cmd_audit},     {"gen-docs", cmd_gen_docs},
-        {"channel", cmd_channel},
+        {"channel", cli__cmd_channel},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(a.cmd, cmds[i].name) == 0)
@@ -1216,5 +750,5 @@ int cli_main(int argc, char **argv)
         return CLI_OK;
     }
     fprintf(stderr, "switchboard: unknown command '%s'\n", a.cmd);
-    return cli_usage();
+    return cli__usage();
 }

@@ -205,4 +205,76 @@ void http__ws_resync_behind(struct http_server *srv, uint64_t round, const char 
 void http__ws_deliver(struct http_server *srv, uint64_t round, const char *tenant_id, int64_t seq,
                       const char *frame, size_t len);
 
+/* ------------------------------------------------------ route helpers */
+
+/* A list being written into an {"data":[…]} response. */
+struct http__list {
+    struct buf *b;
+    int n;
+};
+
+/* The body as a JSON object (caller cJSON_Deletes), or NULL after answering 400. */
+cJSON *http__body_object(struct http_req *r);
+/* A required non-empty string member, or NULL after answering 400 naming it. */
+const char *http__need_str(struct http_req *r, const cJSON *j, const char *name);
+/* An optional string member into *out (NULL when absent or null); -1 after
+ * answering 400 when it has another type. */
+int http__opt_str(struct http_req *r, const cJSON *j, const char *name, const char **out);
+/* Answer 204 with no body. */
+void http__no_content(struct http_req *r);
+/* A query argument as an RFC 3339 time (is_time) or a non-negative integer
+ * into *out, unchanged when absent; -1 after answering 400 when malformed. */
+int http__query_arg(struct http_req *r, const char *name, int is_time, int64_t *out);
+/* A query argument, NULL when absent or empty. */
+const char *http__query_str(struct http_req *r, const char *name);
+/* limit and cursor into page; -1 after answering 400 for a bad limit. */
+int http__page_args(struct http_req *r, struct crm_page *page);
+/* Close a {"data":[… list with its next_cursor (null on the last page). */
+void http__page_end(struct http_req *r, const struct crm_page *page);
+
+/* ------------------------------------------------------ route handlers */
+
+/* routes.c: the server itself, login */
+void http__route_healthz(struct http_req *r);
+void http__route_readyz(struct http_req *r);
+void http__route_metrics(struct http_req *r);
+void http__route_openapi(struct http_req *r);
+void http__route_me(struct http_req *r);
+void http__route_login(struct http_req *r);
+void http__route_logout(struct http_req *r);
+
+/* routes_admin.c */
+void http__route_apikeys_list(struct http_req *r);
+void http__route_apikeys_create(struct http_req *r);
+void http__route_apikeys_revoke(struct http_req *r);
+void http__route_users_list(struct http_req *r);
+void http__route_users_create(struct http_req *r);
+void http__route_users_update(struct http_req *r);
+void http__route_users_delete(struct http_req *r);
+void http__route_audit(struct http_req *r);
+void http__route_jobs_dead(struct http_req *r);
+void http__route_jobs_retry(struct http_req *r);
+void http__route_jobs_discard(struct http_req *r);
+void http__route_security_events(struct http_req *r);
+
+/* routes_inbox.c */
+void http__route_conversations_list(struct http_req *r);
+void http__route_conversations_get(struct http_req *r);
+void http__route_conversations_update(struct http_req *r);
+void http__route_conversations_messages(struct http_req *r);
+void http__route_contacts_list(struct http_req *r);
+void http__route_contacts_get(struct http_req *r);
+void http__route_messages_send(struct http_req *r);
+void http__route_messages_get(struct http_req *r);
+
+/* routes_channels.c */
+void http__route_channels_list(struct http_req *r);
+void http__route_channels_create(struct http_req *r);
+void http__route_channels_delete(struct http_req *r);
+void http__route_templates_list(struct http_req *r);
+void http__route_templates_sync(struct http_req *r);
+void http__route_settings_get(struct http_req *r);
+void http__route_settings_patch(struct http_req *r);
+void http__route_webhook(struct http_req *r);
+
 #endif

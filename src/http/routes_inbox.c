@@ -1,0 +1,264 @@
+/*
+ * routes_inbox: conversations, contacts and messages: the inbox's reads
+ * (crm, cursor pages), the conversation update, and sending a message
+ * (messaging_send), which answers after the group commit through a
+ * deferred response.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/http_int.h"
+
+static int conversation_cb(void *ud, const struct store_conversation *cv)
+{
+    struct http__list *c = ud;
+    if (c->n++)
+        buf_putc(c->b, ',');
+    crm_conversation_json(c->b, cv, NULL);
+    return 0;
+}
+
+void http__route_conversations_list(struct http_req *r)
+{
+    struct err e = {0};
+    struct crm_page page;
+    struct store_conversation_filter f = {http__query_str(r, "status"), http__query_str(r, "channel"),
+                                          http__query_str(r, "assignee")};
+    struct http__list c = {&r->out, 0};
+    if (http__page_args(r, &page) != 0)
+        return;
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"data\":[");
+    if (crm_conversation_list(r->app->db, r->principal.tenant_id, &f, &page, conversation_cb, &c, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    http__page_end(r, &page);
+}
+
+/* The conversation with its contact's identities (GET and PATCH answer so). */
+struct conversation_detail {
+    struct buf *b;
+    const struct store_conversation *cv;
+};
+
+static int conversation_detail_cb(void *ud, const struct store_contact *k)
+{
+    struct conversation_detail *d = ud;
+    crm_conversation_json(d->b, d->cv, k);
+    return 0;
+}
+
+static void conversation_detail(struct http_req *r, const struct store_conversation *cv)
+{
+    struct err e = {0};
+    struct conversation_detail d = {&r->out, cv};
+    http__json(r, 200);
+    if (crm_contact_get(r->app->db, r->principal.tenant_id, cv->contact_id, conversation_detail_cb, &d, &e) != 0)
+        http__error_from(r, &e);
+}
+
+void http__route_conversations_get(struct http_req *r)
+{
+    struct err e = {0};
+    struct store_conversation cv;
+    if (crm_conversation_get(r->app->db, r->principal.tenant_id, http__param(r, "id"), &cv, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    conversation_detail(r, &cv);
+}
+
+void http__route_conversations_update(struct http_req *r)
+{
+    struct err e = {0};
+    struct store_conversation cv;
+    struct crm_conversation_patch p = {0};
+    const cJSON *a;
+    cJSON *j = http__body_object(r);
+    if (!j)
+        return;
+    if (http__opt_str(r, j, "status", &p.status) != 0)
+        goto out;
+    a = cJSON_GetObjectItemCaseSensitive(j, "assignee_id");
+    if (a) {
+        if (!cJSON_IsNull(a) && !cJSON_IsString(a)) {
+            http__error(r, 400, "invalid_request", "field \"assignee_id\" must be a user id or null");
+            goto out;
+        }
+        p.set_assignee = 1;
+        p.assignee_id = cJSON_IsString(a) ? a->valuestring : NULL;
+    }
+    if (crm_conversation_update(r->app->db, r->principal.tenant_id, http__param(r, "id"), &p,
+                                auth_actor_type(&r->principal), auth_actor_id(&r->principal), r->ip, &cv, &e) != 0) {
+        http__error_from(r, &e);
+        goto out;
+    }
+    conversation_detail(r, &cv);
+out:
+    cJSON_Delete(j);
+}
+
+static int message_cb(void *ud, const struct store_message *m)
+{
+    struct http__list *c = ud;
+    if (c->n++)
+        buf_putc(c->b, ',');
+    crm_message_json(c->b, m);
+    return 0;
+}
+
+void http__route_conversations_messages(struct http_req *r)
+{
+    struct err e = {0};
+    struct crm_page page;
+    struct http__list c = {&r->out, 0};
+    if (http__page_args(r, &page) != 0)
+        return;
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"data\":[");
+    if (crm_conversation_messages(r->app->db, r->principal.tenant_id, http__param(r, "id"), &page, message_cb, &c,
+                                  &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    http__page_end(r, &page);
+}
+
+static int contact_cb(void *ud, const struct store_contact *k)
+{
+    struct http__list *c = ud;
+    if (c->n++)
+        buf_putc(c->b, ',');
+    crm_contact_json(c->b, k);
+    return 0;
+}
+
+void http__route_contacts_list(struct http_req *r)
+{
+    struct err e = {0};
+    struct crm_page page;
+    struct http__list c = {&r->out, 0};
+    if (http__page_args(r, &page) != 0)
+        return;
+    http__json(r, 200);
+    buf_puts(&r->out, "{\"data\":[");
+    if (crm_contact_list(r->app->db, r->principal.tenant_id, http__query_str(r, "q"), &page, contact_cb, &c, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    http__page_end(r, &page);
+}
+
+void http__route_contacts_get(struct http_req *r)
+{
+    struct err e = {0};
+    struct http__list c = {&r->out, 0};
+    http__json(r, 200);
+    if (crm_contact_get(r->app->db, r->principal.tenant_id, http__param(r, "id"), contact_cb, &c, &e) != 0)
+        http__error_from(r, &e);
+}
+
+/* ------------------------------------------------------------ messages */
+
+/* The outbound API answers after the group commit: 202 with the queued
+ * message, or 200 with the first message when the Idempotency-Key was
+ * used before (nothing new was queued). */
+static void message_queued(void *ud, int rc, const struct err *e, const char *json, int replayed)
+{
+    struct http_defer *d = ud;
+    int status;
+
+    if (rc == 0) {
+        http__complete(d, replayed ? 200 : 202, "application/json", json, strlen(json));
+        return;
+    }
+    status = http__status_for(e->code);
+    if (status >= 500 && status != 503) {
+        log_write(LOG_ERROR, NULL, NULL, "outbound message not queued: %s", e->msg);
+        http__complete_error(d, status, "internal", "internal error");
+        return;
+    }
+    http__complete_error(d, status, err_slug(e), e->msg[0] ? e->msg : err_slug(e));
+}
+
+#define MESSAGE_MAX_LIST 32
+
+/* A JSON array of strings into out (at most max); 400 naming field otherwise. */
+static int string_array(struct http_req *r, const cJSON *j, const char *field, const char **out, size_t max,
+                        size_t *n)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, field), *it;
+    char msg[128];
+
+    *n = 0;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (cJSON_IsArray(v)) {
+        cJSON_ArrayForEach(it, v) {
+            if (!cJSON_IsString(it) || *n == max)
+                break;
+            out[(*n)++] = it->valuestring;
+        }
+        if (!it)
+            return 0;
+    }
+    snprintf(msg, sizeof msg, "field \"%s\" must be an array of at most %zu strings", field, max);
+    http__error(r, 400, "invalid_request", msg);
+    return -1;
+}
+
+void http__route_messages_send(struct http_req *r)
+{
+    struct messaging_send_request req;
+    const char *media[MESSAGE_MAX_LIST], *vars[MESSAGE_MAX_LIST];
+    struct http_defer *d;
+    struct err e = {0};
+    cJSON *j = http__body_object(r);
+
+    if (!j)
+        return;
+    memset(&req, 0, sizeof req);
+    req.media_urls = media;
+    req.template_vars = vars;
+    if (http__opt_str(r, j, "account_id", &req.account_id) || http__opt_str(r, j, "to", &req.to) ||
+        http__opt_str(r, j, "contact_id", &req.contact_id) || http__opt_str(r, j, "text", &req.text) ||
+        string_array(r, j, "media_urls", media, MESSAGE_MAX_LIST, &req.nmedia))
+        goto out;
+    const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(j, "template");
+    if (tpl && !cJSON_IsNull(tpl)) {
+        if (!cJSON_IsObject(tpl) || !(req.template_name = http__need_str(r, tpl, "name")) ||
+            http__opt_str(r, tpl, "language", &req.template_language) ||
+            string_array(r, tpl, "variables", vars, MESSAGE_MAX_LIST, &req.ntemplate_vars)) {
+            if (!r->out.len)
+                http__error(r, 400, "invalid_request", "field \"template\" must be an object with a name");
+            goto out;
+        }
+    }
+    req.idempotency_key = http__req_header(r, "Idempotency-Key");
+    d = http__defer(r);
+    if (!d) {
+        http__error(r, 503, "shutting_down", "the server is shutting down; retry");
+        goto out;
+    }
+    /* The request (and j) outlive the deferral: messaging copies what it keeps. */
+    if (messaging_send(r->app->messaging, r->principal.tenant_id, &req, message_queued, d, &e) != 0)
+        message_queued(d, e.code ? e.code : ERR_INTERNAL, &e, NULL, 0);
+out:
+    cJSON_Delete(j);
+}
+
+static int message_json_cb(void *ud, const struct store_message *m)
+{
+    crm_message_json(ud, m);
+    return 0;
+}
+
+void http__route_messages_get(struct http_req *r)
+{
+    struct err e = {0};
+    http__json(r, 200);
+    if (crm_message_get(r->app->db, r->principal.tenant_id, http__param(r, "id"), message_json_cb, &r->out, &e) != 0)
+        http__error_from(r, &e);
+}
+
