@@ -57,6 +57,22 @@ void messaging__events_free(struct messaging__events *ev)
     ev->cap = 0;
 }
 
+int messaging__write(struct messaging *m, store_write_fn fn, void *ud, struct err *e)
+{
+    struct store_tx tx;
+    int rc;
+
+    if (m->writer)
+        return store_writer_run(m->writer, fn, ud, e);
+    if ((rc = store_tx_begin(m->db, &tx, e)))
+        return rc;
+    if ((rc = fn(ud, &tx, e))) {
+        store_tx_rollback(&tx);
+        return rc;
+    }
+    return store_tx_commit(&tx, e);
+}
+
 void messaging__notify(struct messaging *m)
 {
     if (m->notify)

@@ -12,8 +12,9 @@
  * retried a few times, then dropped as a callback for a message this
  * server did not send. Reads (events, accounts, the help text) happen
  * before the batch's transaction, so a worker never holds a write
- * transaction while waiting for a second connection; each event runs in a
- * savepoint, so one bad event does not undo its batch mates.
+ * transaction while waiting for a second connection; the batch is one
+ * operation of the group-commit writer (messaging__write) and each event
+ * runs in a savepoint, so one bad event does not undo its batch mates.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -202,56 +203,69 @@ static int status(struct store_tx *tx, const struct queue_job *job, struct in_it
     return 0;
 }
 
+/* The batch's writes, one transaction (see messaging__write). */
+struct inbound_batch {
+    struct messaging *m;
+    const struct queue_job *jobs;
+    struct in_item *items;
+    int n;
+    int *outcomes;
+    struct queue_result *res;
+    struct messaging__events ev;
+};
+
+static int inbound_write(void *ud, struct store_tx *tx, struct err *e)
+{
+    struct inbound_batch *b = ud;
+    int i, rc = 0;
+
+    for (i = 0; i < b->n && rc == 0; i++) {
+        struct in_item *it = &b->items[i];
+        struct err ie = {0};
+        size_t mark = b->ev.n;
+        int irc;
+        if (!it->ok)
+            continue;
+        if ((rc = store_tx_savepoint(tx, e)))
+            break;
+        irc = it->ev.kind == CHANNEL_EVENT_STATUS ? status(tx, &b->jobs[i], it, &b->ev, &ie)
+                                                  : message(b->m, tx, &b->jobs[i], it, &b->ev, &ie);
+        if (irc == 0) {
+            rc = store_tx_release(tx, e);
+            b->outcomes[i] = QUEUE_DONE;
+            continue;
+        }
+        messaging__events_truncate(&b->ev, mark);
+        rc = store_tx_undo(tx, e);
+        if (irc == ERR_NOTFOUND && it->ev.kind == CHANNEL_EVENT_STATUS) {
+            /* The send result may not be stored yet: try again shortly. */
+            b->outcomes[i] = b->jobs[i].attempt >= INBOUND_UNKNOWN_TRIES ? QUEUE_DONE : QUEUE_RETRY;
+            b->res[i].retry_after_ms = INBOUND_UNKNOWN_RETRY_MS;
+            snprintf(b->res[i].error, sizeof(b->res[i].error), "status %s for unknown message %s",
+                     it->ev.status ? it->ev.status : "?",
+                     it->ev.provider_message_id ? it->ev.provider_message_id : "?");
+        } else {
+            b->outcomes[i] = irc == ERR_INVALID ? QUEUE_FAIL : QUEUE_RETRY;
+            snprintf(b->res[i].error, sizeof(b->res[i].error), "%s (%s)", ie.msg, err_slug(&ie));
+        }
+    }
+    if (rc == 0)
+        rc = messaging__events_flush(&b->ev, tx, e);
+    return rc;
+}
+
 void messaging__inbound_batch(void *ud, const struct queue_job *jobs, int n, int *outcomes, struct queue_result *res)
 {
     struct messaging *m = ud;
     struct arena *a = arena_new();
     struct in_item *items = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*items));
-    struct messaging__events ev = {0};
-    struct store_tx tx;
+    struct inbound_batch b = {m, jobs, items, n, outcomes, res, {0}};
     struct err e = {0};
     int i, rc, done = 0;
 
     for (i = 0; i < n; i++)
         load(m, a, &jobs[i], &items[i], &outcomes[i], &res[i]);
-    if ((rc = store_tx_begin(m->db, &tx, &e)) != 0)
-        goto out;
-    for (i = 0; i < n && rc == 0; i++) {
-        struct in_item *it = &items[i];
-        struct err ie = {0};
-        size_t mark = ev.n;
-        int irc;
-        if (!it->ok)
-            continue;
-        if ((rc = store_tx_savepoint(&tx, &e)))
-            break;
-        irc = it->ev.kind == CHANNEL_EVENT_STATUS ? status(&tx, &jobs[i], it, &ev, &ie)
-                                                  : message(m, &tx, &jobs[i], it, &ev, &ie);
-        if (irc == 0) {
-            rc = store_tx_release(&tx, &e);
-            outcomes[i] = QUEUE_DONE;
-            continue;
-        }
-        messaging__events_truncate(&ev, mark);
-        rc = store_tx_undo(&tx, &e);
-        if (irc == ERR_NOTFOUND && it->ev.kind == CHANNEL_EVENT_STATUS) {
-            /* The send result may not be stored yet: try again shortly. */
-            outcomes[i] = jobs[i].attempt >= INBOUND_UNKNOWN_TRIES ? QUEUE_DONE : QUEUE_RETRY;
-            res[i].retry_after_ms = INBOUND_UNKNOWN_RETRY_MS;
-            snprintf(res[i].error, sizeof(res[i].error), "status %s for unknown message %s",
-                     it->ev.status ? it->ev.status : "?", it->ev.provider_message_id ? it->ev.provider_message_id : "?");
-        } else {
-            outcomes[i] = irc == ERR_INVALID ? QUEUE_FAIL : QUEUE_RETRY;
-            snprintf(res[i].error, sizeof(res[i].error), "%s (%s)", ie.msg, err_slug(&ie));
-        }
-    }
-    if (rc == 0)
-        rc = messaging__events_flush(&ev, &tx, &e);
-    if (rc == 0)
-        rc = store_tx_commit(&tx, &e);
-    else
-        store_tx_rollback(&tx);
-out:
+    rc = messaging__write(m, inbound_write, &b, &e);
     if (rc) {
         /* Nothing of the batch is stored: every job runs again. */
         for (i = 0; i < n; i++) {
@@ -272,6 +286,6 @@ out:
         messaging_account_release(items[i].ref);
         free(items[i].help_text);
     }
-    messaging__events_free(&ev);
+    messaging__events_free(&b.ev);
     arena_free(a);
 }

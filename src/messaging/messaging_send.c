@@ -322,16 +322,8 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
         goto out;
     }
     {
-        struct store_tx tx;
         struct err oe = {0};
-        int orc = store_tx_begin(m->db, &tx, &oe);
-        if (orc == 0) {
-            orc = send_op_run(op, &tx, &oe);
-            if (orc == 0)
-                orc = store_tx_commit(&tx, &oe);
-            else
-                store_tx_rollback(&tx);
-        }
+        int orc = messaging__write(m, send_op_run, op, &oe);
         send_op_done(op, orc, &oe);
         op = NULL;
     }

@@ -175,63 +175,67 @@ static void send_item(struct messaging *m, struct arena *a, const struct queue_j
     (void)job;
 }
 
-/* Phase 3: one transaction for every result. */
-static void record(struct messaging *m, const struct queue_job *jobs, struct item *items, int n, int *outcomes)
-{
-    struct messaging__events ev = {0};
-    struct store_tx tx;
-    struct err e = {0};
-    int i, rc, recorded = 0;
+/* Phase 3: one transaction for every result (see messaging__write). */
+struct record_batch {
+    const struct queue_job *jobs;
+    struct item *items;
+    int n;
+    int recorded;
+    struct messaging__events ev;
+};
 
-    if ((rc = store_tx_begin(m->db, &tx, &e)) == 0) {
-        for (i = 0; i < n && rc == 0; i++) {
-            struct item *it = &items[i];
-            struct crm_status_result sr;
-            struct err ie = {0};
-            size_t mark = ev.n;
-            int irc;
-            if (it->state != ITEM_SENT && it->state != ITEM_FAILED)
-                continue;
-            if ((rc = store_tx_savepoint(&tx, &e)))
-                break;
-            /* "sent" is ours: the provider accepted the message (Twilio calls
-             * that "queued"; its callbacks then say sent, delivered, …). */
-            if (it->state == ITEM_SENT)
-                irc = crm_outbound_sent(&tx, jobs[i].tenant_id, it->message_id, it->res.provider_message_id, "sent", 0,
-                                        &sr, &ie);
-            else
-                irc = crm_outbound_failed(&tx, jobs[i].tenant_id, it->message_id, it->error_code, it->error_text, 0,
-                                          &sr, &ie);
-            if (irc == 0 && sr.applied)
-                messaging__status_event(&ev, jobs[i].tenant_id, &sr, it->state == ITEM_FAILED ? it->error_code : NULL,
-                                        it->state == ITEM_FAILED ? it->error_text : NULL, 0, time_now_ms());
-            if (irc == 0) {
-                rc = store_tx_release(&tx, &e);
-                recorded++;
-            } else {
-                struct log_ctx lc = {NULL, NULL, jobs[i].tenant_id};
-                messaging__events_truncate(&ev, mark);
-                rc = store_tx_undo(&tx, &e);
-                log_error(&lc, "outbound: cannot record the result of message %s: %s", it->message_id, ie.msg);
-            }
-        }
-        if (rc == 0)
-            rc = messaging__events_flush(&ev, &tx, &e);
-        if (rc == 0)
-            rc = store_tx_commit(&tx, &e);
+static int record_write(void *ud, struct store_tx *tx, struct err *e)
+{
+    struct record_batch *b = ud;
+    int i, rc = 0;
+
+    b->recorded = 0;
+    for (i = 0; i < b->n && rc == 0; i++) {
+        struct item *it = &b->items[i];
+        const char *tenant = b->jobs[i].tenant_id;
+        struct crm_status_result sr;
+        struct err ie = {0};
+        size_t mark = b->ev.n;
+        int irc;
+        if (it->state != ITEM_SENT && it->state != ITEM_FAILED)
+            continue;
+        if ((rc = store_tx_savepoint(tx, e)))
+            break;
+        /* "sent" is ours: the provider accepted the message (Twilio calls
+         * that "queued"; its callbacks then say sent, delivered, …). */
+        if (it->state == ITEM_SENT)
+            irc = crm_outbound_sent(tx, tenant, it->message_id, it->res.provider_message_id, "sent", 0, &sr, &ie);
         else
-            store_tx_rollback(&tx);
+            irc = crm_outbound_failed(tx, tenant, it->message_id, it->error_code, it->error_text, 0, &sr, &ie);
+        if (irc == 0 && sr.applied)
+            messaging__status_event(&b->ev, tenant, &sr, it->state == ITEM_FAILED ? it->error_code : NULL,
+                                    it->state == ITEM_FAILED ? it->error_text : NULL, 0, time_now_ms());
+        if (irc == 0) {
+            rc = store_tx_release(tx, e);
+            b->recorded++;
+        } else {
+            struct log_ctx lc = {NULL, NULL, tenant};
+            messaging__events_truncate(&b->ev, mark);
+            rc = store_tx_undo(tx, e);
+            log_error(&lc, "outbound: cannot record the result of message %s: %s", it->message_id, ie.msg);
+        }
     }
-    messaging__events_free(&ev);
-    if (rc) {
-        log_error(NULL, "outbound: results of %d sent or failed message(s) not recorded: %s", recorded, e.msg);
-        return; /* outcomes stay DONE: never send twice */
-    }
-    for (i = 0; i < n; i++)
-        if (items[i].state == ITEM_SENT || items[i].state == ITEM_FAILED)
-            outcomes[i] = QUEUE_DONE;
-    if (recorded)
+    if (rc == 0)
+        rc = messaging__events_flush(&b->ev, tx, e);
+    return rc;
+}
+
+static void record(struct messaging *m, const struct queue_job *jobs, struct item *items, int n)
+{
+    struct record_batch b = {jobs, items, n, 0, {0}};
+    struct err e = {0};
+
+    if (messaging__write(m, record_write, &b, &e) != 0)
+        /* The jobs stay done: a message the provider took is never sent twice. */
+        log_error(NULL, "outbound: results of %d sent or failed message(s) not recorded: %s", b.recorded, e.msg);
+    else if (b.recorded)
         messaging__notify(m);
+    messaging__events_free(&b.ev);
 }
 
 void messaging__send_batch(void *ud, const struct queue_job *jobs, int n, int *outcomes, struct queue_result *res)
@@ -250,7 +254,7 @@ void messaging__send_batch(void *ud, const struct queue_job *jobs, int n, int *o
         if (items[i].state == ITEM_SENT || items[i].state == ITEM_FAILED)
             outcomes[i] = QUEUE_DONE;
     }
-    record(m, jobs, items, n, outcomes);
+    record(m, jobs, items, n);
     for (i = 0; i < n; i++) {
         messaging_account_release(items[i].ref);
         free(items[i].body);
