@@ -63,7 +63,7 @@ int messaging__write(struct messaging *m, store_write_fn fn, void *ud, struct er
     int rc;
 
     if (m->writer)
-        return store_writer_run(m->writer, fn, ud, e);
+        return store_writer_run_background(m->writer, fn, ud, e);
     if ((rc = store_tx_begin(m->db, &tx, e)))
         return rc;
     if ((rc = fn(ud, &tx, e))) {

@@ -99,10 +99,10 @@ void messaging__events_truncate(struct messaging__events *ev, size_t n);
 /* Append them all inside tx (ops_event_append), then forget them. */
 int messaging__events_flush(struct messaging__events *ev, struct store_tx *tx, struct err *e);
 void messaging__events_free(struct messaging__events *ev);
-/* Run fn in a write transaction: an operation of the group-commit writer
- * when there is one (so on SQLite every write of the process goes through
- * its one writer thread and shares its fsyncs), else a transaction of its
- * own. Returns fn's error, or the commit's; nothing of fn is kept then. */
+/* Run fn in a write transaction: a background operation of the group-commit
+ * writer when there is one (so on SQLite every write of the process goes
+ * through its one writer thread and shares its fsyncs, and job batches
+ * yield to webhooks and API requests), else a transaction of its own. Returns fn's error, or the commit's; nothing of fn is kept then. */
 int messaging__write(struct messaging *m, store_write_fn fn, void *ud, struct err *e);
 /* Ring the event pump (after a commit that appended events). */
 void messaging__notify(struct messaging *m);

@@ -367,6 +367,8 @@ struct store_writer;
 struct store_writer_options {
     int max_batch;        /* operations per transaction; <= 0 means 256 */
     int threads;          /* writer threads; <= 0 means 1 (SQLite always 1) */
+    int background_share; /* percent of the writer's time background operations may take while
+                           * foreground ones wait; <= 0 means 25 (see store_writer_run_background) */
 };
 
 #define STORE_WRITER_HIST 10
@@ -376,6 +378,8 @@ struct store_writer_stats {
     uint64_t batches;     /* transactions run (committed or failed) */
     uint64_t ops;         /* operations run */
     uint64_t failed;      /* operations reported failed */
+    uint64_t background;  /* of ops, background ones */
+    uint64_t background_ns; /* time spent running background operations */
     uint64_t exec_ns;     /* time spent running the operations (their statements, savepoints) */
     uint64_t commit_ns;   /* time spent in COMMIT (the fsync on SQLite) */
     uint64_t done_ns;     /* time spent in done callbacks */
@@ -415,6 +419,12 @@ int store_writer_submit(struct store_writer *w, store_write_fn fn, store_write_d
 /* Submit and wait for the commit; returns the operation's outcome. Never
  * call it from fn or done: that would wait forever. */
 int store_writer_run(struct store_writer *w, store_write_fn fn, void *ud, struct err *e);
+/* store_writer_run for work nobody is waiting on (job batches): while
+ * foreground operations (a webhook's receipt, an API request) are queued,
+ * background ones get at most background_share of the writer's time, so a
+ * burst of webhooks is acknowledged at full speed and its processing
+ * catches up after; when no foreground operation waits they run at once. */
+int store_writer_run_background(struct store_writer *w, store_write_fn fn, void *ud, struct err *e);
 /* A consistent snapshot of the counters. */
 void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);
 

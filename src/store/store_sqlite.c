@@ -78,7 +78,7 @@ static int sqlite_open(struct store_conn **out, const struct store_options *opt,
     }
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_busy_timeout(c->db, opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
-    rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;",
+    rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;",
                       NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         rc = sqlite_error(c->db, rc, e);

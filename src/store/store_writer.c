@@ -15,6 +15,14 @@
  * transaction while the previous batch's callers are being answered. w->mu
  * guards the queues, the stop flags and the statistics, never a database
  * call or a callback.
+ *
+ * Two lanes: foreground operations (someone is waiting to be answered) and
+ * background ones (job batches). A batch takes every queued foreground
+ * operation; it takes background ones too when the foreground lane is idle
+ * (nothing in flight, nothing submitted or answered for WRITER_BUSY_NS), or when the background lane has
+ * used less than its share of the writer's time (after a batch whose
+ * background operations ran for t, they wait t * (100 - share) / share
+ * before they may join a busy batch again). At stop everything drains.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -24,9 +32,12 @@
 #include "store/store_int.h"
 
 #define WRITER_MAX_THREADS 16
+/* The foreground lane counts as busy for this long after its last submit. */
+#define WRITER_BUSY_NS (5 * 1000000LL)
 
 struct writer_op {
     struct writer_op *next;
+    int background;
     store_write_fn fn;
     store_write_done_fn done;
     void *ud;
@@ -47,7 +58,12 @@ struct store_writer {
     struct writer_thread th[WRITER_MAX_THREADS];
     pthread_mutex_t mu;
     pthread_cond_t cv;       /* signalled when an operation is queued or at stop */
-    struct writer_op *head, *tail;
+    struct writer_op *head, *tail;        /* foreground lane */
+    struct writer_op *bg_head, *bg_tail;  /* background lane */
+    int background_share;                 /* percent */
+    int64_t bg_next_ns;                   /* background may join a busy batch from then */
+    int64_t fg_last_ns;                   /* last foreground submit or completion */
+    int fg_inflight;                      /* foreground operations submitted, not yet answered */
     pthread_t completer;
     int completer_started;
     pthread_cond_t done_cv;  /* signalled when a batch is finished or the writers exited */
@@ -80,14 +96,19 @@ static void writer_fail_rest(struct writer_op **ops, int from, int n, const stru
 }
 
 /* Run one batch in one transaction; fills each op's rc and e. */
-static void writer_batch(struct store_writer *w, struct writer_op **ops, int n)
+/* Runs the batch; *bg_ns receives the writer time its background operations
+ * cost: their own run time plus their part of the COMMIT (the pages they
+ * dirtied are most of what the fsync writes), in proportion to run time. */
+static void writer_batch(struct store_writer *w, struct writer_op **ops, int n, int64_t *bg_ns)
 {
     struct store *db = w->db;
     struct store_conn *c = NULL;
     struct err ce = {0};
     struct store_tx tx;
-    int64_t t0, t1;
+    int64_t t0, t1, top;
     int i, rc;
+
+    *bg_ns = 0;
 
     for (i = 0; i < n; i++)
         ops[i]->rc = 0;
@@ -108,7 +129,10 @@ static void writer_batch(struct store_writer *w, struct writer_op **ops, int n)
         if ((rc = store__q(db, c, "SAVEPOINT sb_write_op", NULL, 0, NULL, NULL, NULL, &ce)))
             break;
         err_clear(&op->e);
+        top = op->background ? writer_mono_ns() : 0;
         op->rc = op->fn(op->ud, &tx, &op->e);
+        if (op->background)
+            *bg_ns += writer_mono_ns() - top;
         if (op->rc) {
             if (!op->e.code)
                 err_set(&op->e, op->rc, NULL, "store: write operation failed");
@@ -136,12 +160,21 @@ static void writer_batch(struct store_writer *w, struct writer_op **ops, int n)
     t1 = writer_mono_ns();
     rc = store__tx_end(db, c, 0, &ce);
     store__pool_put(db, c);
+    int64_t t2 = writer_mono_ns(), ops_ns = t1 - t0, commit_ns = t2 - t1;
+    if (*bg_ns > 0)
+        *bg_ns += *bg_ns >= ops_ns ? commit_ns : commit_ns * *bg_ns / ops_ns;
     pthread_mutex_lock(&w->mu);
     w->st.exec_ns += (uint64_t)(t1 - t0);
-    w->st.commit_ns += (uint64_t)(writer_mono_ns() - t1);
+    w->st.commit_ns += (uint64_t)(t2 - t1);
     pthread_mutex_unlock(&w->mu);
     if (rc)
         writer_fail_rest(ops, 0, n, &ce);
+}
+
+/* The foreground lane is idle: nothing in flight and nothing for a while. Under w->mu. */
+static int writer_fg_idle(const struct store_writer *w, int64_t now)
+{
+    return w->fg_inflight == 0 && now - w->fg_last_ns >= WRITER_BUSY_NS;
 }
 
 /* Index into the batch size histogram: 1, 2-3, 4-7, …, >= 2^(N-1). */
@@ -160,17 +193,40 @@ static void *writer_main(void *arg)
     struct writer_thread *t = arg;
     struct store_writer *w = t->w;
     struct writer_op **ops = t->ops;
-    int n, i, failed;
+    int n, nfg, i, failed;
+    int64_t bg_ns;
 
     for (;;) {
         pthread_mutex_lock(&w->mu);
-        while (!w->head && !w->stopping)
-            pthread_cond_wait(&w->cv, &w->mu);
-        if (!w->head) {
+        for (;;) {
+            int64_t now = writer_mono_ns();
+            int bg_ok = w->bg_head && (w->stopping || now >= w->bg_next_ns || writer_fg_idle(w, now));
+            if (w->head || bg_ok || (w->stopping && !w->bg_head))
+                break;
+            if (w->bg_head) {
+                /* Background waits for its share or for the foreground to go idle. */
+                int64_t until = w->bg_next_ns < w->fg_last_ns + WRITER_BUSY_NS ? w->bg_next_ns
+                                                                                : w->fg_last_ns + WRITER_BUSY_NS;
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                int64_t wait_ns = until - now > 0 ? until - now : 1;
+                ts.tv_sec += (time_t)(wait_ns / 1000000000LL);
+                ts.tv_nsec += (long)(wait_ns % 1000000000LL);
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+            } else {
+                pthread_cond_wait(&w->cv, &w->mu);
+            }
+        }
+        if (!w->head && !w->bg_head) {
             pthread_mutex_unlock(&w->mu);
             break;
         }
-        /* Everything queued since the last commit, up to max_batch. */
+        /* Everything queued since the last commit, up to max_batch:
+         * foreground first, then background within its share. */
         n = 0;
         while (w->head && n < w->max_batch) {
             ops[n] = w->head;
@@ -180,16 +236,34 @@ static void *writer_main(void *arg)
         }
         if (!w->head)
             w->tail = NULL;
+        nfg = n;
+        {
+            int64_t now = writer_mono_ns();
+            if (w->stopping || now >= w->bg_next_ns || writer_fg_idle(w, now)) {
+                while (w->bg_head && n < w->max_batch) {
+                    ops[n] = w->bg_head;
+                    w->bg_head = ops[n]->next;
+                    ops[n]->next = NULL;
+                    n++;
+                }
+                if (!w->bg_head)
+                    w->bg_tail = NULL;
+            }
+        }
         w->queued -= n;
         pthread_mutex_unlock(&w->mu);
-        writer_batch(w, ops, n);
+        writer_batch(w, ops, n, &bg_ns);
         failed = 0;
         for (i = 0; i < n; i++)
             failed += ops[i]->rc != 0;
         /* Counted before the callbacks, so a caller that saw its done sees its batch. */
         pthread_mutex_lock(&w->mu);
+        if (bg_ns > 0)
+            w->bg_next_ns = writer_mono_ns() + bg_ns * (100 - w->background_share) / w->background_share;
         w->st.batches++;
         w->st.ops += (uint64_t)n;
+        w->st.background += (uint64_t)(n - nfg);
+        w->st.background_ns += (uint64_t)bg_ns;
         w->st.failed += (uint64_t)failed;
         if (n > w->st.max_batch)
             w->st.max_batch = n;
@@ -226,13 +300,18 @@ static void *writer_completer(void *arg)
         w->done_head = w->done_tail = NULL;
         pthread_mutex_unlock(&w->mu);
         t0 = writer_mono_ns();
+        int fg = 0;
         for (; list; list = next) {
             next = list->next;
+            fg += !list->background;
             list->done(list->ud, list->rc, &list->e);
             free(list);
         }
         pthread_mutex_lock(&w->mu);
         w->st.done_ns += (uint64_t)(writer_mono_ns() - t0);
+        w->fg_inflight -= fg;
+        if (fg)
+            w->fg_last_ns = writer_mono_ns();
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -250,6 +329,8 @@ int store_writer_new(struct store_writer **out, struct store *db, const struct s
         return err_set(e, ERR_NOMEM, NULL, "out of memory");
     w->db = db;
     w->max_batch = opt && opt->max_batch > 0 ? opt->max_batch : 256;
+    w->background_share = opt && opt->background_share > 0 && opt->background_share <= 100 ? opt->background_share
+                                                                                             : 25;
     want = opt && opt->threads > 0 ? opt->threads : 1;
     if (want > WRITER_MAX_THREADS)
         want = WRITER_MAX_THREADS;
@@ -330,8 +411,8 @@ void store_writer_free(struct store_writer *w)
     free(w);
 }
 
-int store_writer_submit(struct store_writer *w, store_write_fn fn, store_write_done_fn done, void *ud,
-                        struct err *e)
+static int writer_submit(struct store_writer *w, store_write_fn fn, store_write_done_fn done, void *ud,
+                         int background, struct err *e)
 {
     struct writer_op *op;
 
@@ -343,23 +424,40 @@ int store_writer_submit(struct store_writer *w, store_write_fn fn, store_write_d
     op->fn = fn;
     op->done = done;
     op->ud = ud;
+    op->background = background;
     pthread_mutex_lock(&w->mu);
     if (w->stopping) {
         pthread_mutex_unlock(&w->mu);
         free(op);
         return err_set(e, ERR_CONFLICT, "writer_stopped", "store: the writer is stopping");
     }
-    if (w->tail)
-        w->tail->next = op;
-    else
-        w->head = op;
-    w->tail = op;
+    if (background) {
+        if (w->bg_tail)
+            w->bg_tail->next = op;
+        else
+            w->bg_head = op;
+        w->bg_tail = op;
+    } else {
+        if (w->tail)
+            w->tail->next = op;
+        else
+            w->head = op;
+        w->tail = op;
+        w->fg_last_ns = writer_mono_ns();
+        w->fg_inflight++;
+    }
     w->queued++;
     if (w->queued > w->st.max_queued)
         w->st.max_queued = w->queued;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     return 0;
+}
+
+int store_writer_submit(struct store_writer *w, store_write_fn fn, store_write_done_fn done, void *ud,
+                        struct err *e)
+{
+    return writer_submit(w, fn, done, ud, 0, e);
 }
 
 /* store_writer_run: the caller waits on this for its operation's outcome. */
@@ -391,7 +489,7 @@ static void writer_wait_done(void *ud, int rc, const struct err *e)
     pthread_mutex_unlock(&ww->mu);
 }
 
-int store_writer_run(struct store_writer *w, store_write_fn fn, void *ud, struct err *e)
+static int writer_run(struct store_writer *w, store_write_fn fn, void *ud, int background, struct err *e)
 {
     struct writer_wait ww;
     int rc;
@@ -403,7 +501,7 @@ int store_writer_run(struct store_writer *w, store_write_fn fn, void *ud, struct
     ww.ud = ud;
     pthread_mutex_init(&ww.mu, NULL);
     pthread_cond_init(&ww.cv, NULL);
-    rc = store_writer_submit(w, writer_wait_fn, writer_wait_done, &ww, e);
+    rc = writer_submit(w, writer_wait_fn, writer_wait_done, &ww, background, e);
     if (rc == 0) {
         pthread_mutex_lock(&ww.mu);
         while (!ww.finished)
@@ -416,6 +514,16 @@ int store_writer_run(struct store_writer *w, store_write_fn fn, void *ud, struct
     pthread_cond_destroy(&ww.cv);
     pthread_mutex_destroy(&ww.mu);
     return rc;
+}
+
+int store_writer_run(struct store_writer *w, store_write_fn fn, void *ud, struct err *e)
+{
+    return writer_run(w, fn, ud, 0, e);
+}
+
+int store_writer_run_background(struct store_writer *w, store_write_fn fn, void *ud, struct err *e)
+{
+    return writer_run(w, fn, ud, 1, e);
 }
 
 void store_writer_stats(struct store_writer *w, struct store_writer_stats *out)

@@ -141,7 +141,7 @@ static void gate_open(struct gate *g)
 static struct store_writer *new_writer(int max_batch, int threads)
 {
     struct store_writer *w = NULL;
-    struct store_writer_options o = {max_batch, threads};
+    struct store_writer_options o = {.max_batch = max_batch, .threads = threads};
     struct err e = {0};
     CHECK_EQ_INT(store_writer_new(&w, T.db, &o, &e), 0);
     return w;
@@ -413,6 +413,78 @@ static void test_store_writer__free_drains(void)
     free(ops);
 }
 
+static int nop_fn(void *ud, struct store_tx *tx, struct err *e)
+{
+    (void)ud;
+    (void)tx;
+    (void)e;
+    return 0;
+}
+
+static int sleepy_fn(void *ud, struct store_tx *tx, struct err *e)
+{
+    (void)tx;
+    (void)e;
+    usleep((useconds_t)(*(int *)ud) * 1000);
+    return 0;
+}
+
+struct fg_load {
+    struct store_writer *w;
+    volatile int stop;
+    int runs;
+};
+
+static void *fg_load_main(void *arg)
+{
+    struct fg_load *l = arg;
+    struct err e = {0};
+    while (!l->stop) {
+        if (store_writer_run(l->w, nop_fn, NULL, &e) == 0)
+            l->runs++;
+    }
+    return NULL;
+}
+
+/* Background operations run at once when nothing else waits, and take at
+ * most their share (25%) of the writer's time while foreground callers are
+ * kept waiting; without the share they would take about half (each batch
+ * one foreground op, one 20 ms background op). */
+static void test_store_writer__background_share(void)
+{
+    struct store_writer *w = new_writer(256, 1);
+    struct store_writer_stats st;
+    struct fg_load loads[4];
+    pthread_t th[4];
+    struct err e = {0};
+    int ms = 20, i;
+    int64_t t0;
+
+    t0 = time_mono_ns();
+    CHECK_EQ_INT(store_writer_run_background(w, sleepy_fn, &ms, &e), 0);
+    CHECK((time_mono_ns() - t0) < 1000000000LL); /* idle: no waiting for a share */
+    for (i = 0; i < 4; i++) {
+        loads[i] = (struct fg_load){w, 0, 0};
+        pthread_create(&th[i], NULL, fg_load_main, &loads[i]);
+    }
+    t0 = time_mono_ns();
+    while (time_mono_ns() - t0 < 1500000000LL)
+        CHECK_EQ_INT(store_writer_run_background(w, sleepy_fn, &ms, &e), 0);
+    int64_t elapsed = time_mono_ns() - t0;
+    for (i = 0; i < 4; i++)
+        loads[i].stop = 1;
+    for (i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    store_writer_stats(w, &st);
+    double share = (double)st.background_ns / (double)elapsed;
+    fprintf(stderr, "  background share under load: %.2f (%llu background ops)\n", share,
+            (unsigned long long)st.background);
+    CHECK(share < 0.35);
+    CHECK(st.background >= 10); /* it still made progress */
+    CHECK(loads[0].runs > 0);
+    store_writer_free(w);
+}
+
 int main(int argc, char **argv)
 {
     struct err e = {0};
@@ -438,6 +510,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_store_writer__commit_failure_fails_the_batch);
     TEST_RUN(test_store_writer__stop_drains_then_refuses);
     TEST_RUN(test_store_writer__free_drains);
+    TEST_RUN(test_store_writer__background_share);
     db_teardown();
     TEST_DONE();
 }

@@ -83,10 +83,11 @@ CREATE TABLE messages (
     read_at              INTEGER NOT NULL DEFAULT 0,
     failed_at            INTEGER NOT NULL DEFAULT 0,
     updated_at           INTEGER NOT NULL,
-    UNIQUE (account_id, provider_message_id),
-    UNIQUE (tenant_id, idempotency_key)
+    UNIQUE (account_id, provider_message_id)
 );
 CREATE INDEX messages_conversation ON messages (conversation_id, created_at, id);
+-- Only outbound messages sent with an Idempotency-Key have one: inbound ones stay out of the index.
+CREATE UNIQUE INDEX messages_idempotency ON messages (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 
 -- Every status callback, applied or not (a late or repeated one is kept with
 -- applied = 0). received_at - provider_ts is the callback latency.
@@ -175,3 +176,9 @@ CREATE TABLE events (
     PRIMARY KEY (tenant_id, seq)
 );
 CREATE INDEX events_created ON events (created_at);
+
+-- The job queue's per-tenant index only serves the dead-letter list: keep
+-- dead jobs in it alone, so a job's three writes (insert, claim, outcome)
+-- no longer move an index entry each (ingestion runs them for every event).
+DROP INDEX jobs_tenant_state;
+CREATE INDEX jobs_dead ON jobs (tenant_id, updated_at) WHERE state = 'dead';
