@@ -216,25 +216,42 @@ static int row_claimed(void *ud, const struct store_row *r)
     return row_job_cb(&it, r);
 }
 
-/* Claims run as two statements, each a walk of the (state, run_at) index in
- * run_at order that stops after LIMIT rows: expired leases first, then
- * ready queued jobs. One statement with an OR of both would make SQLite
- * collect and sort every ready job on each claim, so a claim would cost as
- * much as the backlog is long (while holding the write lock). */
-static const char *const claim_sql_pg[2] = {
+/* Claims run as two statements, each a walk of a partial index that stops
+ * after LIMIT rows: expired leases first (jobs_lease: running jobs by
+ * lease_until), then ready queued jobs of the type (jobs_ready: queued jobs
+ * by type and run_at). So a claim costs the same whether the backlog holds
+ * ten jobs or a million, and a type with nothing ready is a single probe
+ * even while another type has a long backlog (while holding the write
+ * lock). The untyped forms (type NULL or "", for tools and tests) walk all
+ * ready jobs. (On SQLite, "+type" keeps the planner, which has no
+ * statistics, off the (type, idempotency_key) unique index for the lease
+ * walk: that index holds every job of the type, done ones included.) */
+static const char *const claim_sql_pg[4] = {
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
-    " WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ? AND (? = '' OR type = ?)"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ? AND type = ?"
+    " ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS,
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ? AND type = ?"
     " ORDER BY run_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS,
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
-    " WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ? AND (? = '' OR type = ?)"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ?"
+    " ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS,
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ?"
     " ORDER BY run_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS,
 };
-static const char *const claim_sql_lite[2] = {
+static const char *const claim_sql_lite[4] = {
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
-    " WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ? AND (? = '' OR type = ?)"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ? AND +type = ?"
+    " ORDER BY lease_until LIMIT ?) RETURNING " JOB_COLS,
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ? AND type = ?"
     " ORDER BY run_at LIMIT ?) RETURNING " JOB_COLS,
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
-    " WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ? AND (? = '' OR type = ?)"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ?"
+    " ORDER BY lease_until LIMIT ?) RETURNING " JOB_COLS,
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?"
+    " WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ?"
     " ORDER BY run_at LIMIT ?) RETURNING " JOB_COLS,
 };
 
@@ -244,18 +261,23 @@ static int claim_rows(struct store *db, struct store_conn *c, const char *worker
                       int64_t lease_ms, int max, struct claimed *cl, struct err *e)
 {
     const char *const *sql = strcmp(db->be->name, "postgres") == 0 ? claim_sql_pg : claim_sql_lite;
-    struct store_param p[7];
+    int typed = type && *type;
+    struct store_param p[6];
     int rc = 0;
 
     p[0] = store__pint(now + lease_ms);
     p[1] = store__ptext(worker_id);
     p[2] = store__pint(now);
     p[3] = store__pint(now);
-    p[4] = store__ptext(type ? type : "");
-    p[5] = store__ptext(type ? type : "");
     for (int i = 0; i < 2 && rc == 0 && cl->n < max; i++) {
-        p[6] = store__pint(max - cl->n);
-        rc = store__q(db, c, sql[i], p, 7, row_claimed, cl, NULL, e);
+        if (typed) {
+            p[4] = store__ptext(type);
+            p[5] = store__pint(max - cl->n);
+            rc = store__q(db, c, sql[i], p, 6, row_claimed, cl, NULL, e);
+        } else {
+            p[4] = store__pint(max - cl->n);
+            rc = store__q(db, c, sql[2 + i], p, 5, row_claimed, cl, NULL, e);
+        }
     }
     if (rc == ERR_NOMEM)
         err_set(e, ERR_NOMEM, NULL, "out of memory");
@@ -529,8 +551,11 @@ int store_job_stats(struct store *db, int64_t now, store_job_stat_cb cb, void *u
     int rc = 0;
 
     if (cb)
-        rc = store__list(db, "SELECT type, state, COUNT(*) FROM jobs WHERE state IN ('queued', 'running', 'dead')"
-                         " GROUP BY type, state ORDER BY type, state",
+        /* One arm per state, so each counts through its state's partial index. */
+        rc = store__list(db, "SELECT type, 'dead', COUNT(*) FROM jobs WHERE state = 'dead' GROUP BY type"
+                         " UNION ALL SELECT type, 'queued', COUNT(*) FROM jobs WHERE state = 'queued' GROUP BY type"
+                         " UNION ALL SELECT type, 'running', COUNT(*) FROM jobs WHERE state = 'running' GROUP BY type"
+                         " ORDER BY 1, 2",
                          NULL, 0, row_stat, &it, e);
     if (rc == 0 && out_oldest_ready_ms) {
         rc = store__list(db, "SELECT COALESCE(MIN(run_at), 0) FROM jobs WHERE state = 'queued' AND run_at <= ?", p,

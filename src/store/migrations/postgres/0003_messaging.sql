@@ -177,8 +177,15 @@ CREATE TABLE events (
 );
 CREATE INDEX events_created ON events (created_at);
 
--- The job queue's per-tenant index only serves the dead-letter list: keep
--- dead jobs in it alone, so a job's three writes (insert, claim, outcome)
--- no longer move an index entry each (ingestion runs them for every event).
+-- The job queue's indexes, one partial index per state, each shaped for its
+-- one use, so a claim is a short index walk however long the backlog of
+-- another type and a job's writes (insert, claim, outcome) move one small
+-- index entry each: ready jobs by type (claims), running ones by lease
+-- (expired leases), done ones by age (pruning), dead ones per tenant (the
+-- dead-letter list).
+DROP INDEX jobs_claim;
 DROP INDEX jobs_tenant_state;
+CREATE INDEX jobs_ready ON jobs (type, run_at) WHERE state = 'queued';
+CREATE INDEX jobs_lease ON jobs (lease_until) WHERE state = 'running';
+CREATE INDEX jobs_done ON jobs (run_at) WHERE state = 'done';
 CREATE INDEX jobs_dead ON jobs (tenant_id, updated_at) WHERE state = 'dead';
