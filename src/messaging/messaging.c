@@ -53,7 +53,7 @@ static int register_jobs(struct messaging *m, struct err *e)
     struct queue_type in = {.name = MESSAGING_JOB_INBOUND, .batch_handler = messaging__inbound_batch,
                             .batch_max = 64, .ud = m, .max_attempts = 10, .base_backoff_ms = 500,
                             .max_backoff_ms = 60000};
-    struct queue_type out = {.name = MESSAGING_JOB_SEND, .batch_handler = messaging__send_batch, .batch_max = 16,
+    struct queue_type out = {.name = MESSAGING_JOB_SEND, .batch_handler = messaging__send_batch, .batch_max = 32,
                              .ud = m, .max_attempts = (int)c->send_max_attempts,
                              .base_backoff_ms = c->send_retry_base_ms, .max_backoff_ms = c->send_retry_max_ms};
     int rc = queue_register(m->queue, &in, e);

@@ -95,7 +95,7 @@ int store_contact_insert(struct store_tx *tx, const char *tenant_id, char id[COR
     if ((rc = need_tx(tx, tenant_id, e)))
         return rc;
     if (!id[0])
-        crypto_random_id(id, CORE_ID_MAX, "ctc");
+        crypto_time_id(id, CORE_ID_MAX, "ctc", time_now_ms());
     p[0] = store__ptext(id);
     p[1] = store__ptext(tenant_id);
     p[2] = store__ptext(name ? name : "");
@@ -253,7 +253,7 @@ int store_conversation_insert(struct store_tx *tx, const char *tenant_id, struct
     if ((rc = need_tx(tx, tenant_id, e)))
         return rc;
     if (!c->id[0])
-        crypto_random_id(c->id, sizeof(c->id), "cnv");
+        crypto_time_id(c->id, sizeof(c->id), "cnv", time_now_ms());
     p[0] = store__ptext(c->id);
     p[1] = store__ptext(tenant_id);
     p[2] = store__ptext(c->contact_id);
@@ -479,7 +479,7 @@ int store_message_insert(struct store_tx *tx, const char *tenant_id, struct stor
         (rc = store__need(m->status, "status", e)))
         return rc;
     if (!m->id[0])
-        crypto_random_id(m->id, sizeof(m->id), "msg");
+        crypto_time_id(m->id, sizeof(m->id), "msg", time_now_ms());
     p[0] = store__ptext(m->id);
     p[1] = store__ptext(tenant_id);
     p[2] = store__ptext(m->conversation_id);

@@ -7,6 +7,7 @@
  * text pointer (the domain SQL is string literals), prepared PERSISTENT and
  * reset after every use so no statement holds a read snapshot open.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,15 @@ static void sqlite_close(struct store_conn *c)
     free(c);
 }
 
+/* Process-wide SQLite settings, before its first use: no memory statistics
+ * (they put a mutex around every allocation SQLite makes). */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_configure(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sqlite_open(struct store_conn **out, const struct store_options *opt, struct err *e)
 {
     struct store_conn *c = NULL;
@@ -66,6 +76,7 @@ static int sqlite_open(struct store_conn **out, const struct store_options *opt,
     *out = NULL;
     if (!opt->sqlite_path || !opt->sqlite_path[0])
         return err_set(e, ERR_INVALID, NULL, "sqlite: no database path");
+    pthread_once(&sqlite_once, sqlite_configure);
     c = calloc(1, sizeof(*c));
     if (!c)
         return err_set(e, ERR_NOMEM, NULL, "out of memory");
