@@ -32,6 +32,11 @@ static const char *channel_kv_get(const struct channel_kv *kv, size_t n, const c
     return NULL;
 }
 
+void channel_form_parse(struct arena *a, const char *s, size_t len, struct channel_kv **out, size_t *nout)
+{
+    channel__form_parse(a, s ? s : "", s ? len : 0, out, nout);
+}
+
 const char *channel_creds_get(const struct channel_creds *c, const char *name)
 {
     return c ? channel_kv_get(c->kv, c->n, name) : NULL;

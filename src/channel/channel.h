@@ -51,6 +51,10 @@ struct channel_creds {
 
 /* The value of a credential, or NULL. */
 const char *channel_creds_get(const struct channel_creds *c, const char *name);
+/* Parse application/x-www-form-urlencoded text (a form body, or a URL's
+ * query) of len bytes into name/value pairs allocated in a; empty pieces
+ * are skipped, '+' is a space, a malformed escape is kept as written. */
+void channel_form_parse(struct arena *a, const char *s, size_t len, struct channel_kv **out, size_t *nout);
 /* The value of a header (name lower-case) or query parameter, or NULL. */
 const char *channel_header(const struct channel_webhook *wh, const char *name);
 const char *channel_query(const struct channel_webhook *wh, const char *name);

@@ -24,67 +24,14 @@ const char *webhook_public_url(struct arena *a, const char *public_url, const ch
     return arena_printf(a, "%.*s%s", (int)n, public_url ? public_url : "", target ? target : "");
 }
 
-static int webhook_hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Form-decode n bytes ('+' is a space; a bad escape stays literal). */
-static char *webhook_decode(struct arena *a, const char *s, size_t n)
-{
-    char *out = arena_alloc(a, n + 1);
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            out[j++] = ' ';
-        } else if (s[i] == '%' && i + 2 < n && webhook_hexval((unsigned char)s[i + 1]) >= 0 &&
-                   webhook_hexval((unsigned char)s[i + 2]) >= 0) {
-            out[j++] = (char)(webhook_hexval((unsigned char)s[i + 1]) * 16 + webhook_hexval((unsigned char)s[i + 2]));
-            i += 2;
-        } else {
-            out[j++] = s[i];
-        }
-    }
-    out[j] = '\0';
-    return out;
-}
-
 void webhook_query_parse(struct arena *a, const char *target, struct channel_kv **out, size_t *nout)
 {
     const char *q = target ? strchr(target, '?') : NULL;
-    size_t cap = 1, n = 0, len;
+
     *out = NULL;
     *nout = 0;
-    if (!q)
-        return;
-    q++;
-    len = strcspn(q, "#");
-    for (size_t i = 0; i < len; i++)
-        cap += q[i] == '&';
-    struct channel_kv *kv = arena_alloc(a, cap * sizeof *kv);
-    size_t start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && q[i] != '&')
-            continue;
-        if (i > start) {
-            const char *piece = q + start;
-            size_t plen = i - start;
-            const char *eq = memchr(piece, '=', plen);
-            size_t klen = eq ? (size_t)(eq - piece) : plen;
-            kv[n].name = webhook_decode(a, piece, klen);
-            kv[n].value = eq ? webhook_decode(a, eq + 1, plen - klen - 1) : "";
-            n++;
-        }
-        start = i + 1;
-    }
-    *out = kv;
-    *nout = n;
+    if (q)
+        channel_form_parse(a, q + 1, strcspn(q + 1, "#"), out, nout);
 }
 
 /* ------------------------------------------------------- request -> events */
