@@ -17,6 +17,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 
 ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-5}
@@ -26,43 +28,15 @@ WRK_THREADS=${BENCH_WRK_THREADS:-2}
 THREADS=${SB_THREADS:-$(nproc)}
 BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
 
-for tool in wrk nginx curl python3; do
-  command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] || {
-    echo "bench: $tool is missing; run scripts/setup.sh" >&2; exit 1; }
-done
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+bench_need wrk nginx curl python3
 
-echo "==> build (release, -O2) in $BUILD"
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
-  -DENABLE_SANITIZERS=OFF -DBUILD_TESTS=OFF -DBUILD_FUZZERS=OFF >/dev/null
-make -C "$BUILD" -j"$(nproc)" --no-print-directory switchboard >/dev/null
-BIN=$BUILD/src/switchboard
-[[ -x $BIN ]] || BIN=$BUILD/switchboard
+bench_build "$BUILD"
 
 TMP=$(mktemp -d /tmp/sb-bench.XXXXXX)
-SERVER_PID=""
-NGINX_PID=""
-cleanup() {
-  [[ -n "$SERVER_PID" ]] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-  [[ -n "$NGINX_PID" ]] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
-wait_http() { # url: until it answers 200, at most 20 s
-  local i
-  for i in $(seq 1 200); do
-    if [[ $(curl -s -o /dev/null -w '%{http_code}' "$1" || true) == 200 ]]; then return 0; fi
-    sleep 0.1
-  done
-  echo "bench: $1 did not answer 200" >&2
-  return 1
-}
 
 # ------------------------------------------------------------ switchboard
 export SB_ENV=development SB_LOG_LEVEL=warn SB_THREADS="$THREADS" SB_DATA_DIR="$TMP/data"
@@ -84,26 +58,7 @@ if [[ $me_status != 200 ]]; then
 fi
 
 # ------------------------------------------------------------------ nginx
-NGX_PORT=$(free_port)
-mkdir -p "$TMP/nginx/logs"
-cat >"$TMP/nginx/nginx.conf" <<NGX
-worker_processes $THREADS;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$NGX_PORT;
-    location / { default_type text/plain; return 200 "ok"; }
-  }
-}
-NGX
-"$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" &
-NGINX_PID=$!
-wait_http "http://127.0.0.1:$NGX_PORT/"
+bench_nginx "$THREADS"
 
 # --------------------------------------------------------------- measure
 # wrk_once name round url [header]: one wrk --latency run, appended to

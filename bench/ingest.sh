@@ -26,6 +26,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 
 ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-5}
@@ -36,43 +38,15 @@ NREQ=${BENCH_REQUESTS:-200000}
 THREADS=${SB_THREADS:-$(nproc)}
 BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
 
-for tool in wrk nginx curl python3; do
-  command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] || {
-    echo "bench: $tool is missing; run scripts/setup.sh" >&2; exit 1; }
-done
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+bench_need wrk nginx curl python3 sqlite3
 
-echo "==> build (release, -O2) in $BUILD"
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
-  -DENABLE_SANITIZERS=OFF -DBUILD_TESTS=OFF -DBUILD_FUZZERS=OFF >/dev/null
-make -C "$BUILD" -j"$(nproc)" --no-print-directory switchboard >/dev/null
-BIN=$BUILD/src/switchboard
-[[ -x $BIN ]] || BIN=$BUILD/switchboard
+bench_build "$BUILD"
 
 TMP=$(mktemp -d /tmp/sb-ingest.XXXXXX)
-SERVER_PID=""
-NGINX_PID=""
-cleanup() {
-  [[ -n "$SERVER_PID" ]] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-  [[ -n "$NGINX_PID" ]] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
-wait_http() { # url: until it answers 200, at most 20 s
-  local i
-  for i in $(seq 1 200); do
-    if [[ $(curl -s -o /dev/null -w '%{http_code}' "$1" || true) == 200 ]]; then return 0; fi
-    sleep 0.1
-  done
-  echo "bench: $1 did not answer 200" >&2
-  return 1
-}
 
 # ------------------------------------------------------------ switchboard
 PUBLIC=https://bench.example.test
@@ -91,26 +65,7 @@ SERVER_PID=$!
 wait_http "http://127.0.0.1:$SB_PORT/healthz"
 
 # ------------------------------------------------------------------ nginx
-NGX_PORT=$(free_port)
-mkdir -p "$TMP/nginx/logs"
-cat >"$TMP/nginx/nginx.conf" <<NGX
-worker_processes $THREADS;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$NGX_PORT;
-    location / { default_type text/plain; return 200 "ok"; }
-  }
-}
-NGX
-"$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" &
-NGINX_PID=$!
-wait_http "http://127.0.0.1:$NGX_PORT/"
+bench_nginx "$THREADS"
 
 # ------------------------------------------------------- signed requests
 # One file per wrk run (warm-up and each round), each with its own sid prefix.
@@ -175,6 +130,10 @@ for round in $(seq 1 "$ROUNDS"); do
   wrk_once ingest "$round" "http://127.0.0.1:$SB_PORT" "$round"
   [[ -n $PERF_PID ]] && wait "$PERF_PID" || true
 done
+# The processing backlog the moment the load stops (before the checks below take their time).
+DRAIN_START=$(date +%s.%N)
+BACKLOG=$(sqlite3 -cmd '.timeout 10000' "$TMP/data/switchboard.db" \
+  "SELECT count(*) FROM jobs WHERE type = 'inbound.process' AND state IN ('queued', 'running')")
 curl -s "http://127.0.0.1:$SB_PORT/metrics" >"$TMP/metrics.txt"
 python3 "$ROOT/bench/ingest_prep.py" verify "$TMP/data" "$TMP"/acked-*.txt >"$TMP/verify.txt"
 
@@ -182,9 +141,6 @@ python3 "$ROOT/bench/ingest_prep.py" verify "$TMP/data" "$TMP"/acked-*.txt >"$TM
 # message, realtime event) may lag behind a burst, since job batches yield to
 # webhooks in the group writer. Wait for it to finish (bounded) and check
 # that every stored event became exactly one message.
-DRAIN_START=$(date +%s.%N)
-BACKLOG=$(sqlite3 -cmd '.timeout 10000' "$TMP/data/switchboard.db" \
-  "SELECT count(*) FROM jobs WHERE type = 'inbound.process' AND state IN ('queued', 'running')")
 while :; do
   LEFT=$(sqlite3 -cmd '.timeout 10000' "$TMP/data/switchboard.db" \
     "SELECT count(*) FROM jobs WHERE type = 'inbound.process' AND state IN ('queued', 'running')")
@@ -261,9 +217,12 @@ if med["ingest"][2]:
     sys.stderr.write("bench: ingest got %d non-2xx responses; its figure is not valid\n" % med["ingest"][2]); fail = 1
 print("  every sid wrk saw acknowledged is stored exactly once: %s" % ("yes" if not fail else "NO"))
 backlog, drain, msgs, dead = int(ver["backlog"]), float(ver["drain_s"]), int(ver["messages"]), int(ver["dead"])
-print("processing: %d events still to process when the load stopped, done %.1f s later (%.0f events/s once"
-      % (backlog, drain, backlog / drain if drain > 0 else 0))
-print("  the webhooks stopped); inbound messages %d for %d stored events, dead jobs %d" % (msgs, rows_n, dead))
+if backlog:
+    print("processing: %d events still to process when the load stopped, done %.1f s later (%.0f events/s once"
+          " the webhooks stopped)" % (backlog, drain, backlog / drain if drain > 0 else 0))
+else:
+    print("processing: kept up with the load (no backlog when it stopped)")
+print("  inbound messages %d for %d stored events, dead jobs %d" % (msgs, rows_n, dead))
 if msgs != rows_n or dead:
     sys.stderr.write("bench: processing did not turn every event into exactly one message\n"); fail = 1
 print()

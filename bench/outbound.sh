@@ -17,6 +17,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 
 MESSAGES=${BENCH_MESSAGES:-100000}
 RECIPIENTS=${BENCH_RECIPIENTS:-10000}
@@ -25,30 +27,14 @@ TIMEOUT=${BENCH_TIMEOUT:-600}
 WORKERS=${SB_WORKERS:-4}
 BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
 
-for tool in wrk curl python3 sqlite3; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool is missing; run scripts/setup.sh" >&2; exit 1; }
-done
+bench_need wrk curl python3 sqlite3
 
-echo "==> build (release, -O2) in $BUILD"
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
-  -DENABLE_SANITIZERS=OFF -DBUILD_TESTS=OFF -DBUILD_FUZZERS=OFF >/dev/null
-make -C "$BUILD" -j"$(nproc)" --no-print-directory switchboard >/dev/null
-BIN=$BUILD/src/switchboard
+bench_build "$BUILD"
 
 TMP=$(mktemp -d /tmp/sb-outbound.XXXXXX)
-SERVER_PID=""
-FAKE_PID=""
-cleanup() {
-  [[ -n "$SERVER_PID" ]] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-  [[ -n "$FAKE_PID" ]] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 sql() { sqlite3 -cmd '.timeout 10000' "$TMP/data/switchboard.db" "$1"; }
 
