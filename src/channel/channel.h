@@ -101,6 +101,9 @@ struct channel_events {
  * Absent strings are null; deterministic (a hash of it is canonical). */
 void channel_event_json(struct buf *out, const char *provider, const char *event_id, const struct channel_event *ev,
                         int64_t received_at);
+/* Append media as the JSON array both forms use: [{"url","id","content_type"}]
+ * (absent members null; [] when n is 0). */
+void channel_media_json(struct buf *out, const struct channel_media *media, size_t n);
 /* Read that JSON back (strings and media in a). *provider and *received_at
  * may be NULL. ERR_INVALID (slug invalid_json / invalid_payload). */
 int channel_event_from_json(struct arena *a, const char *json, size_t len, struct channel_event *out,

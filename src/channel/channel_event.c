@@ -21,6 +21,21 @@ static void put_num(struct buf *out, double v)
     buf_printf(out, "%.17g", v);
 }
 
+void channel_media_json(struct buf *out, const struct channel_media *media, size_t n)
+{
+    buf_putc(out, '[');
+    for (size_t i = 0; i < n; i++) {
+        buf_puts(out, i ? ",{\"url\":" : "{\"url\":");
+        buf_json_str(out, media[i].url);
+        buf_puts(out, ",\"id\":");
+        buf_json_str(out, media[i].id);
+        buf_puts(out, ",\"content_type\":");
+        buf_json_str(out, media[i].content_type);
+        buf_putc(out, '}');
+    }
+    buf_putc(out, ']');
+}
+
 void channel_event_json(struct buf *out, const char *provider, const char *event_id, const struct channel_event *ev,
                         int64_t received_at)
 {
@@ -42,19 +57,9 @@ void channel_event_json(struct buf *out, const char *provider, const char *event
     buf_json_str(out, ev->type);
     buf_puts(out, ",\"text\":");
     buf_json_str(out, ev->text);
-    buf_puts(out, ",\"media\":[");
-    for (size_t i = 0; ev->media && i < ev->nmedia; i++) {
-        if (i)
-            buf_putc(out, ',');
-        buf_puts(out, "{\"url\":");
-        buf_json_str(out, ev->media[i].url);
-        buf_puts(out, ",\"id\":");
-        buf_json_str(out, ev->media[i].id);
-        buf_puts(out, ",\"content_type\":");
-        buf_json_str(out, ev->media[i].content_type);
-        buf_putc(out, '}');
-    }
-    buf_puts(out, "],\"location\":");
+    buf_puts(out, ",\"media\":");
+    channel_media_json(out, ev->media, ev->media ? ev->nmedia : 0);
+    buf_puts(out, ",\"location\":");
     if (ev->type && strcmp(ev->type, "location") == 0) {
         buf_puts(out, "{\"latitude\":");
         put_num(out, ev->latitude);

@@ -102,17 +102,7 @@ static char *media_json(const struct channel_event *ev)
 
     if (!ev->nmedia)
         return NULL;
-    buf_putc(&b, '[');
-    for (size_t i = 0; i < ev->nmedia; i++) {
-        buf_puts(&b, i ? ",{\"url\":" : "{\"url\":");
-        buf_json_str(&b, ev->media[i].url);
-        buf_puts(&b, ",\"id\":");
-        buf_json_str(&b, ev->media[i].id);
-        buf_puts(&b, ",\"content_type\":");
-        buf_json_str(&b, ev->media[i].content_type);
-        buf_putc(&b, '}');
-    }
-    buf_putc(&b, ']');
+    channel_media_json(&b, ev->media, ev->nmedia);
     return buf_steal(&b);
 }
 

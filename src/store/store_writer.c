@@ -177,6 +177,13 @@ static int writer_fg_idle(const struct store_writer *w, int64_t now)
     return w->fg_inflight == 0 && now - w->fg_last_ns >= WRITER_BUSY_NS;
 }
 
+/* Background operations may join a batch now: at stop (drain), within
+ * their share, or when the foreground is idle. Under w->mu. */
+static int writer_bg_ready(const struct store_writer *w, int64_t now)
+{
+    return w->stopping || now >= w->bg_next_ns || writer_fg_idle(w, now);
+}
+
 /* Index into the batch size histogram: 1, 2-3, 4-7, …, >= 2^(N-1). */
 static int writer_hist_slot(int n)
 {
@@ -200,7 +207,7 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&w->mu);
         for (;;) {
             int64_t now = writer_mono_ns();
-            int bg_ok = w->bg_head && (w->stopping || now >= w->bg_next_ns || writer_fg_idle(w, now));
+            int bg_ok = w->bg_head && writer_bg_ready(w, now);
             if (w->head || bg_ok || (w->stopping && !w->bg_head))
                 break;
             if (w->bg_head) {
@@ -239,7 +246,7 @@ static void *writer_main(void *arg)
         nfg = n;
         {
             int64_t now = writer_mono_ns();
-            if (w->stopping || now >= w->bg_next_ns || writer_fg_idle(w, now)) {
+            if (writer_bg_ready(w, now)) {
                 while (w->bg_head && n < w->max_batch) {
                     ops[n] = w->bg_head;
                     w->bg_head = ops[n]->next;
