@@ -12,6 +12,8 @@ PACKAGES=(
   libsqlite3-dev sqlite3
   libpq-dev postgresql              # client library + server binaries for the tests
   libsodium-dev libssl-dev libcurl4-openssl-dev
+  libgmime-3.0-dev                  # inbound e-mail (SendGrid Inbound Parse) MIME parsing
+  python3-cryptography              # tests/fakes: SendGrid event signing (ECDSA P-256)
   python3
   wrk nginx-light                   # bench/http.sh
   curl ca-certificates

@@ -59,7 +59,11 @@ void channel_form_parse(struct arena *a, const char *s, size_t len, struct chann
 const char *channel_header(const struct channel_webhook *wh, const char *name);
 const char *channel_query(const struct channel_webhook *wh, const char *name);
 
-enum channel_event_kind { CHANNEL_EVENT_MESSAGE = 1, CHANNEL_EVENT_STATUS = 2 };
+enum channel_event_kind {
+    CHANNEL_EVENT_MESSAGE = 1,
+    CHANNEL_EVENT_STATUS = 2,
+    CHANNEL_EVENT_TEMPLATE_STATUS = 3, /* Meta's message_template_status_update: text = template name, status, ref = language */
+};
 
 struct channel_media {
     const char *url;                /* Twilio MediaUrlN; WhatsApp: NULL (fetch by id) */
@@ -84,6 +88,15 @@ struct channel_event {
     const char *error_code;         /* failures, or NULL */
     const char *error_text;
     int64_t provider_ts;            /* the provider's timestamp (Unix ms), 0 when it gives none */
+    /* e-mail (NULL elsewhere) */
+    const char *subject;
+    const char *html;               /* the HTML alternative of text */
+    const char *rfc_message_id;     /* Message-ID, with its angle brackets */
+    const char *in_reply_to;        /* In-Reply-To */
+    const char *references;         /* References, space-separated ids as given */
+    /* Telegram /start deep links, Instagram story replies and mentions,
+     * reactions (the reacted-to message id): a reference the message carries */
+    const char *ref;
 };
 
 struct channel_events {
@@ -122,6 +135,16 @@ struct channel_send {
     size_t ntemplate_params;
     const char *status_callback_url; /* Twilio StatusCallback */
     const char *idempotency_key;    /* passed where the provider accepts one */
+    const char *origin;             /* who sends: agent | api | assistant | campaign | system */
+    int64_t last_inbound_at;        /* the customer's last message on this account (Unix ms), 0 = never:
+                                     * adapters with windows pick the message type or tag from it */
+    /* e-mail */
+    const char *subject;
+    const char *html;               /* HTML alternative of text, or NULL */
+    const char *message_id;         /* our Message-ID for this message, with angle brackets */
+    const char *in_reply_to;        /* threading: the customer's last Message-ID, or NULL */
+    const char *references;         /* space-separated Message-IDs, or NULL */
+    const char *unsubscribe_url;    /* one-click unsubscribe (RFC 8058), or NULL */
 };
 
 struct channel_send_result {
@@ -129,6 +152,7 @@ struct channel_send_result {
     char status[16];                /* the provider's initial status, e.g. "queued" / "sent" */
     int http_status;                /* 0 when no response */
     int permanent;                  /* 1: retrying cannot help (bad number, blocked) */
+    int recipient_blocked;          /* 1: the recipient blocked us (Telegram 403): suppress the address */
     int retry_after_s;              /* 429 / Retry-After, else 0 */
     char error_code[32];            /* provider error code, or "" */
     char error_text[256];           /* provider message, or ours */
@@ -166,6 +190,9 @@ struct channel_caps {
     const char *media_types;        /* space-separated MIME types accepted */
     size_t max_media_bytes;
     int64_t window_ms;              /* customer service window; 0 = none */
+    int64_t human_agent_window_ms;  /* a person's reply may still go this long after the customer's last
+                                     * message (Instagram HUMAN_AGENT: 7 days); 0 = no such extension */
+    int transactional_only;         /* 1: no campaigns or marketing templates (Instagram) */
 };
 
 /* A message template as the provider lists it; strings live in the caller's arena. */
@@ -209,6 +236,15 @@ struct channel_adapter {
      * NULL when the provider has no template API (Twilio). */
     int (*list_templates)(struct arena *a, const struct channel_env *env, const struct channel_creds *creds,
                           struct channel_templates *out, struct err *e);
+    /* Download one inbound media item into out with the provider's
+     * authentication (Twilio basic auth, WhatsApp's media id lookup, Telegram
+     * getFile): at most max_bytes (ERR_TOOLARGE "media_too_large" beyond);
+     * content_type receives the provider's type ("" when it gives none).
+     * ERR_UPSTREAM / ERR_TIMEOUT like send. NULL when media->url needs no
+     * authentication (a plain GET). */
+    int (*fetch_media)(const struct channel_env *env, const struct channel_creds *creds,
+                       const struct channel_media *media, size_t max_bytes, struct buf *out, char *content_type,
+                       size_t ctlen, struct err *e);
 };
 
 /* The adapter for a provider name, or NULL. */

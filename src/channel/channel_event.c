@@ -7,6 +7,7 @@
  * exactly what the writer wrote and refuses members of the wrong type.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +37,26 @@ void channel_media_json(struct buf *out, const struct channel_media *media, size
     buf_putc(out, ']');
 }
 
+/* The optional string members, in their fixed order. */
+static const struct {
+    const char *name;
+    size_t offset;
+} optional[] = {
+    {"subject", offsetof(struct channel_event, subject)},
+    {"html", offsetof(struct channel_event, html)},
+    {"rfc_message_id", offsetof(struct channel_event, rfc_message_id)},
+    {"in_reply_to", offsetof(struct channel_event, in_reply_to)},
+    {"references", offsetof(struct channel_event, references)},
+    {"ref", offsetof(struct channel_event, ref)},
+};
+
 void channel_event_json(struct buf *out, const char *provider, const char *event_id, const struct channel_event *ev,
                         int64_t received_at)
 {
     buf_puts(out, "{\"kind\":");
-    buf_puts(out, ev->kind == CHANNEL_EVENT_STATUS ? "\"status\"" : "\"message\"");
+    buf_puts(out, ev->kind == CHANNEL_EVENT_STATUS            ? "\"status\""
+                  : ev->kind == CHANNEL_EVENT_TEMPLATE_STATUS ? "\"template_status\""
+                                                              : "\"message\"");
     buf_puts(out, ",\"provider\":");
     buf_json_str(out, provider);
     buf_puts(out, ",\"event_id\":");
@@ -81,6 +97,15 @@ void channel_event_json(struct buf *out, const char *provider, const char *event
     } else {
         buf_puts(out, "null");
     }
+    /* Members newer than the first form are written only when set, so the
+     * canonical form (and hash) of an event that has none is unchanged. */
+    for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+        const char *v = *(const char *const *)((const char *)ev + optional[i].offset);
+        if (!v)
+            continue;
+        buf_printf(out, ",\"%s\":", optional[i].name);
+        buf_json_str(out, v);
+    }
     buf_printf(out, ",\"provider_ts\":%lld,\"received_at\":%lld}", (long long)ev->provider_ts,
                (long long)received_at);
 }
@@ -111,11 +136,20 @@ int channel_event_from_json(struct arena *a, const char *json, size_t len, struc
     if ((rc = json_parse(&root, json, len, e)))
         return rc;
     if (!cJSON_IsObject(root) || parse_str(a, root, "kind", &kind) || !kind ||
-        (strcmp(kind, "message") != 0 && strcmp(kind, "status") != 0)) {
+        (strcmp(kind, "message") != 0 && strcmp(kind, "status") != 0 && strcmp(kind, "template_status") != 0)) {
         rc = err_set(e, ERR_INVALID, "invalid_payload", "normalised event without a valid kind");
         goto out;
     }
-    out->kind = strcmp(kind, "status") == 0 ? CHANNEL_EVENT_STATUS : CHANNEL_EVENT_MESSAGE;
+    out->kind = strcmp(kind, "status") == 0            ? CHANNEL_EVENT_STATUS
+                : strcmp(kind, "template_status") == 0 ? CHANNEL_EVENT_TEMPLATE_STATUS
+                                                       : CHANNEL_EVENT_MESSAGE;
+    for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+        if (parse_str(a, root, optional[i].name, (const char **)((char *)out + optional[i].offset))) {
+            rc = err_set(e, ERR_INVALID, "invalid_payload", "normalised event with a non-string %s",
+                         optional[i].name);
+            goto out;
+        }
+    }
     if (parse_str(a, root, "provider", &prov) || parse_str(a, root, "event_id", &out->event_id) ||
         parse_str(a, root, "provider_message_id", &out->provider_message_id) ||
         parse_str(a, root, "from", &out->from) || parse_str(a, root, "to", &out->to) ||

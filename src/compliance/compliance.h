@@ -52,6 +52,10 @@ struct compliance_send {
     int64_t now;
     int is_template;              /* a template message (allowed outside the window when approved) */
     const char *template_status;  /* templates: "approved", "pending", …; NULL = unknown template */
+    const char *origin;           /* agent | api | assistant | campaign | system; NULL = api */
+    int64_t human_agent_window_ms; /* the channel lets a person (origin agent) reply this long after the
+                                   * customer's last message (Instagram: 7 days); 0 = no extension */
+    int transactional_only;       /* the channel takes no campaigns (Instagram) */
 };
 
 /* 0 when the message may be sent; else ERR_FORBIDDEN with slug

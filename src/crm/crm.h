@@ -151,6 +151,10 @@ struct crm_outbound {
     const char *media_json;              /* JSON array or NULL */
     const char *template_json;           /* JSON object {name, language, variables} or NULL */
     const char *idempotency_key;         /* the API's Idempotency-Key; NULL/"" = none; <= 127 bytes */
+    const char *origin;                  /* agent | api | assistant | campaign | system; NULL = "api" */
+    const char *sent_by;                 /* the user or API key id; NULL = none */
+    const char *subject;                 /* e-mail; NULL = none */
+    const char *html;                    /* e-mail's HTML part; NULL = none */
     int64_t created_at;                  /* 0 = now */
 };
 

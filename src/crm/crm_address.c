@@ -6,6 +6,7 @@
  *
  * Pure functions: no allocation, no database, no locale (ASCII only).
  */
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -142,6 +143,31 @@ static int norm_email(const char *raw, char *out, size_t outlen, struct err *e)
     return 0;
 }
 
+/* Telegram chat ids (a number, negative for groups), Instagram-scoped user
+ * ids and website chat session ids are opaque provider ids: kept as given
+ * (surrounding space trimmed), 1 to 128 of [A-Za-z0-9_-]. */
+static int norm_provider_id(const char *kind, const char *raw, char *out, size_t outlen, struct err *e)
+{
+    size_t n;
+
+    while (is_space(*raw))
+        raw++;
+    n = strlen(raw);
+    while (n > 0 && is_space(raw[n - 1]))
+        n--;
+    if (n == 0 || n > 128 || n >= outlen)
+        return err_set(e, ERR_INVALID, "invalid_address", "a %s address is an id of 1 to 128 characters", kind);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)raw[i];
+        if (!isalnum(c) && c != '_' && c != '-')
+            return err_set(e, ERR_INVALID, "invalid_address", "a %s address is an id of letters, digits, '_' and '-'",
+                           kind);
+    }
+    memcpy(out, raw, n);
+    out[n] = '\0';
+    return 0;
+}
+
 int crm_normalize_address(const char *kind, const char *raw, char *out, size_t outlen, struct err *e)
 {
     if (outlen > 0)
@@ -161,7 +187,10 @@ int crm_normalize_address(const char *kind, const char *raw, char *out, size_t o
     }
     if (strcmp(kind, "email") == 0)
         return norm_email(raw, out, outlen, e);
-    return err_set(e, ERR_INVALID, "invalid_kind", "address kind must be phone, whatsapp or email");
+    if (strcmp(kind, "telegram") == 0 || strcmp(kind, "instagram") == 0 || strcmp(kind, "webchat") == 0)
+        return norm_provider_id(kind, raw, out, outlen, e);
+    return err_set(e, ERR_INVALID, "invalid_kind",
+                   "address kind must be phone, whatsapp, email, telegram, instagram or webchat");
 }
 
 const char *crm_identity_kind(const char *channel)
@@ -174,5 +203,7 @@ const char *crm_identity_kind(const char *channel)
         return "whatsapp";
     if (strcmp(channel, "email") == 0)
         return "email";
+    if (strcmp(channel, "telegram") == 0 || strcmp(channel, "instagram") == 0 || strcmp(channel, "webchat") == 0)
+        return channel; /* the identity kind is the channel's name */
     return NULL;
 }

@@ -7,6 +7,8 @@
  * media and template are stored as JSON text that crm checked when it wrote
  * them, and are copied through as they are.
  */
+#include <string.h>
+
 #include "crm/crm.h"
 
 static void str_or_null(struct buf *b, const char *s)
@@ -30,6 +32,14 @@ void crm_message_json(struct buf *b, const struct store_message *m)
     buf_json_str(b, m->address);
     buf_puts(b, ",\"type\":");
     buf_json_str(b, m->type);
+    buf_puts(b, ",\"origin\":");
+    buf_json_str(b, m->origin[0] ? m->origin : strcmp(m->direction, "inbound") == 0 ? "customer" : "api");
+    buf_puts(b, ",\"sent_by\":");
+    str_or_null(b, m->sent_by);
+    buf_puts(b, ",\"subject\":");
+    str_or_null(b, m->subject ? m->subject : "");
+    buf_puts(b, ",\"html\":");
+    str_or_null(b, m->html ? m->html : "");
     buf_puts(b, ",\"body\":");
     buf_json_str(b, m->body ? m->body : "");
     buf_puts(b, ",\"media\":");

@@ -131,7 +131,7 @@ static int channel_address(const char *channel, const char *raw, const char **ki
 {
     *kind = crm_identity_kind(channel);
     if (!*kind)
-        return err_set(e, ERR_INVALID, "invalid_channel", "channel must be sms, voice, whatsapp or email");
+        return err_set(e, ERR_INVALID, "invalid_channel", "channel must be sms, voice, whatsapp, email, telegram, instagram or webchat");
     return crm_normalize_address(*kind, raw, addr, addrlen, e);
 }
 
@@ -245,6 +245,10 @@ int crm_outbound_create(struct store_tx *tx, const char *tenant_id, const struct
     m.body = in->body;
     m.media = in->media_json;
     m.template_json = in->template_json;
+    m.subject = in->subject;
+    m.html = in->html;
+    snprintf(m.origin, sizeof(m.origin), "%s", in->origin ? in->origin : "api");
+    snprintf(m.sent_by, sizeof(m.sent_by), "%s", in->sent_by ? in->sent_by : "");
     snprintf(m.status, sizeof(m.status), "queued");
     if (key)
         snprintf(m.idempotency_key, sizeof(m.idempotency_key), "%s", key);

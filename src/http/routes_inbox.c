@@ -223,8 +223,17 @@ void http__route_messages_send(struct http_req *r)
     req.template_vars = vars;
     if (http__opt_str(r, j, "account_id", &req.account_id) || http__opt_str(r, j, "to", &req.to) ||
         http__opt_str(r, j, "contact_id", &req.contact_id) || http__opt_str(r, j, "text", &req.text) ||
+        http__opt_str(r, j, "subject", &req.subject) || http__opt_str(r, j, "html", &req.html) ||
         string_array(r, j, "media_urls", media, MESSAGE_MAX_LIST, &req.nmedia))
         goto out;
+    /* A person signed in to the dashboard is an agent; an API key is an integration. */
+    if (r->principal.kind == AUTH_SESSION) {
+        req.origin = "agent";
+        req.sent_by = r->principal.user_id;
+    } else {
+        req.origin = "api";
+        req.sent_by = r->principal.key_id;
+    }
     const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(j, "template");
     if (tpl && !cJSON_IsNull(tpl)) {
         if (!cJSON_IsObject(tpl) || !(req.template_name = http__need_str(r, tpl, "name")) ||

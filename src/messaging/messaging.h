@@ -209,6 +209,11 @@ struct messaging_send_request {
     const char *const *template_vars;  /* the template's body variables, in order */
     size_t ntemplate_vars;
     const char *idempotency_key;       /* the same key returns the first message, never a second send */
+    const char *origin;                /* agent (a person, dashboard session) | api (an API key) | assistant |
+                                        * campaign | system; NULL = "api". Channel rules depend on it. */
+    const char *sent_by;               /* the user or API key id; NULL = none */
+    const char *subject;               /* e-mail: required there, refused elsewhere */
+    const char *html;                  /* e-mail: an HTML alternative of text */
 };
 
 /* How messaging_send ends: rc 0 with the message object (crm_message_json)

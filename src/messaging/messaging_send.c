@@ -29,7 +29,9 @@ struct send_op {
     char tenant_id[CORE_ID_MAX];
     char account_id[CORE_ID_MAX];
     char channel[16];
-    char *to, *body, *media_json, *template_json, *idempotency_key;
+    char *to, *body, *media_json, *template_json, *idempotency_key, *subject, *html;
+    char origin[16];
+    char sent_by[CORE_ID_MAX];
     const char *type;
     struct compliance_send gate;
     char template_status[24];
@@ -49,6 +51,8 @@ static void send_op_free(struct send_op *op)
     free(op->media_json);
     free(op->template_json);
     free(op->idempotency_key);
+    free(op->subject);
+    free(op->html);
     buf_free(&op->json);
     messaging__events_free(&op->ev);
     free(op);
@@ -83,6 +87,10 @@ static int send_op_run(void *ud, struct store_tx *tx, struct err *e)
     o.media_json = op->media_json;
     o.template_json = op->template_json;
     o.idempotency_key = op->idempotency_key;
+    o.origin = op->origin;
+    o.sent_by = op->sent_by[0] ? op->sent_by : NULL;
+    o.subject = op->subject;
+    o.html = op->html;
     if ((rc = messaging__queue_tx(op->m, tx, op->tenant_id, &o, &r, &op->ev, e)))
         return rc;
     if (r.duplicate) { /* the same key twice in one batch */
@@ -277,6 +285,10 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
     op->to = strdup(to);
     op->body = dup_or_null(req->text);
     op->idempotency_key = dup_or_null(req->idempotency_key);
+    op->subject = dup_or_null(req->subject);
+    op->html = dup_or_null(req->html);
+    snprintf(op->origin, sizeof(op->origin), "%s", req->origin && *req->origin ? req->origin : "api");
+    snprintf(op->sent_by, sizeof(op->sent_by), "%s", req->sent_by ? req->sent_by : "");
     op->type = "text";
     if (req->template_name && *req->template_name) {
         op->template_json = json_template(req);
@@ -286,7 +298,8 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
         op->type = media_type(req->media_urls[0]);
     }
     if (!op->to || (req->text && *req->text && !op->body) ||
-        (req->idempotency_key && *req->idempotency_key && !op->idempotency_key)) {
+        (req->idempotency_key && *req->idempotency_key && !op->idempotency_key) ||
+        (req->subject && *req->subject && !op->subject) || (req->html && *req->html && !op->html)) {
         rc = err_set(e, ERR_NOMEM, NULL, "out of memory");
         goto out;
     }
@@ -295,9 +308,12 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
      * the write operation, after the idempotency lookup. */
     op->gate.now = time_now_ms();
     op->gate.window_ms = ref->adapter->caps.window_ms;
+    op->gate.origin = op->origin;
+    op->gate.human_agent_window_ms = ref->adapter->caps.human_agent_window_ms;
+    op->gate.transactional_only = ref->adapter->caps.transactional_only;
     if ((rc = compliance_is_opted_out(m->db, tenant_id, ref->acct.id, to, &op->gate.opted_out, e)))
         goto out;
-    if (op->gate.window_ms > 0 &&
+    if ((op->gate.window_ms > 0 || op->gate.human_agent_window_ms > 0) &&
         (rc = crm_last_inbound(m->db, tenant_id, ref->acct.id, ref->acct.channel, to, &op->gate.last_inbound_at, e)))
         goto out;
     if (op->template_json) {

@@ -29,7 +29,9 @@ struct item {
     char account_id[CORE_ID_MAX];
     char address[CRM_ADDRESS_MAX];
     char status[16];
-    char *body, *media, *template_json;  /* copies, in the batch arena */
+    char *body, *media, *template_json;  /* copies */
+    char *subject, *html;
+    char origin[16];
     const struct messaging_account_ref *ref;
     struct channel_send_result res;
     char error_code[64];
@@ -45,6 +47,9 @@ static int copy_message(void *ud, const struct store_message *msg)
     it->body = msg->body && *msg->body ? strdup(msg->body) : NULL;
     it->media = msg->media && *msg->media ? strdup(msg->media) : NULL;
     it->template_json = msg->template_json && *msg->template_json ? strdup(msg->template_json) : NULL;
+    it->subject = msg->subject && *msg->subject ? strdup(msg->subject) : NULL;
+    it->html = msg->html && *msg->html ? strdup(msg->html) : NULL;
+    snprintf(it->origin, sizeof(it->origin), "%s", msg->origin);
     return 0;
 }
 
@@ -144,6 +149,9 @@ static void send_item(struct messaging *m, struct arena *a, const struct queue_j
     cs.to = it->address;
     cs.text = it->body;
     cs.idempotency_key = it->message_id;
+    cs.origin = it->origin;
+    cs.subject = it->subject;
+    cs.html = it->html;
     cs.nmedia = json_strings(a, it->media, "url", NULL, (const char ***)&cs.media_urls, 10);
     if (it->template_json && json_parse(&tpl, it->template_json, strlen(it->template_json), NULL) == 0) {
         cs.template_name = arena_strdup(a, json_str(tpl, "name") ? json_str(tpl, "name") : "");
@@ -260,6 +268,8 @@ void messaging__send_batch(void *ud, const struct queue_job *jobs, int n, int *o
         free(items[i].body);
         free(items[i].media);
         free(items[i].template_json);
+        free(items[i].subject);
+        free(items[i].html);
     }
     arena_free(a);
 }

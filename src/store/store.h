@@ -559,6 +559,11 @@ struct store_message {
     char error_code[64];
     const char *error_text;       /* borrowed; "" or NULL = none */
     char idempotency_key[128];    /* "" = none */
+    char origin[16];              /* customer (inbound) | agent | api | assistant | campaign | system; "" = the
+                                   * direction's default (customer inbound, api outbound) */
+    char sent_by[CORE_ID_MAX];    /* the user or API key that sent it; "" = none */
+    const char *subject;          /* e-mail; borrowed; "" or NULL = none */
+    const char *html;             /* e-mail's HTML part; borrowed; "" or NULL = none */
     int64_t created_at;
     int64_t sent_at;
     int64_t delivered_at;

@@ -394,7 +394,7 @@ int store_conversation_update(struct store *db, const char *tenant_id, const cha
 #define MSG_COLS                                                                                                \
     "m.id, m.conversation_id, m.account_id, cv.channel, m.direction, m.type, m.body, m.media, m.template,"      \
     " m.status, m.provider_message_id, m.error_code, m.error_text, m.idempotency_key, m.created_at, m.sent_at," \
-    " m.delivered_at, m.read_at, m.failed_at, m.updated_at, m.address"
+    " m.delivered_at, m.read_at, m.failed_at, m.updated_at, m.address, m.origin, m.sent_by, m.subject, m.html"
 #define MSG_FROM " FROM messages m JOIN conversations cv ON cv.id = m.conversation_id"
 
 struct msg_iter {
@@ -430,6 +430,10 @@ static int row_msg_cb(void *ud, const struct store_row *r)
     m.failed_at = store__col_int(r, 18);
     m.updated_at = store__col_int(r, 19);
     store__cpy(m.address, sizeof(m.address), store__col_text(r, 20));
+    store__cpy(m.origin, sizeof(m.origin), store__col_text(r, 21));
+    store__cpy(m.sent_by, sizeof(m.sent_by), store__col_text(r, 22));
+    m.subject = store__col_text(r, 23);
+    m.html = store__col_text(r, 24);
     it->n++;
     return it->cb ? it->cb(it->ud, &m) : 0;
 }
@@ -468,7 +472,7 @@ int store_message_insert(struct store_tx *tx, const char *tenant_id, struct stor
                          struct err *e)
 {
     struct store_message_state st;
-    struct store_param p[15];
+    struct store_param p[19];
     int64_t changed = 0;
     int rc;
 
@@ -495,11 +499,16 @@ int store_message_insert(struct store_tx *tx, const char *tenant_id, struct stor
     p[12] = store__pint(m->created_at);
     p[13] = store__pint(m->updated_at ? m->updated_at : m->created_at);
     p[14] = store__ptext(m->address);
+    p[15] = store__ptext(m->origin[0] ? m->origin : strcmp(m->direction, "inbound") == 0 ? "customer" : "api");
+    p[16] = store__ptext_or_null(m->sent_by);
+    p[17] = store__ptext_or_null(m->subject);
+    p[18] = store__ptext_or_null(m->html);
     rc = store__q(tx->db, tx->c,
                   "INSERT INTO messages (id, tenant_id, conversation_id, account_id, direction, type, body, media,"
-                  " template, status, provider_message_id, idempotency_key, created_at, updated_at, address)"
-                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                  p, 15, NULL, NULL, &changed, e);
+                  " template, status, provider_message_id, idempotency_key, created_at, updated_at, address,"
+                  " origin, sent_by, subject, html)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                  p, 19, NULL, NULL, &changed, e);
     if (rc || changed)
         return rc;
     /* A duplicate: report the message that holds the provider id or key. */

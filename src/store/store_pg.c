@@ -20,7 +20,7 @@
 #include "store/store_int.h"
 
 #define PG_STMT_CACHE 256
-#define PG_MAX_PARAMS 16
+#define PG_MAX_PARAMS 32
 
 struct stmt_slot {
     const char *sql;

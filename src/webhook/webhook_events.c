@@ -83,7 +83,9 @@ int webhook_events(struct arena *a, const struct channel_adapter *ad, const stru
         struct webhook_event *we = &out->items[i];
         const char *id = ev->event_id;
         we->ev = ev;
-        we->kind = ev->kind == CHANNEL_EVENT_STATUS ? "status" : "message";
+        we->kind = ev->kind == CHANNEL_EVENT_STATUS            ? "status"
+                   : ev->kind == CHANNEL_EVENT_TEMPLATE_STATUS ? "template_status"
+                                                               : "message";
         if (!id || !*id) {
             /* No provider id: the hash of the canonical event (no receipt time) is the key. */
             char hex[65];

@@ -109,7 +109,7 @@ static int inbound(const char *tenant, const char *account, const char *channel,
 static int outbound(const char *tenant, const char *account, const char *to, const char *key, const char *pid,
                     const char *first_status, struct crm_record_result *out)
 {
-    struct crm_outbound o = {account, "sms", to, NULL, "hi there", NULL, NULL, key, 0};
+    struct crm_outbound o = {.account_id = account, .channel = "sms", .to = to, .body = "hi there", .idempotency_key = key};
     struct crm_status_result sr;
     struct store_tx tx;
     struct err e = {0};
@@ -231,6 +231,13 @@ static void test_crm__normalize_address(void)
         {"email", "@b.com", NULL, "invalid_address"},
         {"email", "<a@b.com>", NULL, "invalid_address"},
         {"email", "   ", NULL, "invalid_address"},
+        {"telegram", " 123456789 ", "123456789", NULL},
+        {"telegram", "-1001234567890", "-1001234567890", NULL},
+        {"instagram", "17841400000000000", "17841400000000000", NULL},
+        {"webchat", "wcs_AbC-9_x", "wcs_AbC-9_x", NULL},
+        {"telegram", "12 34", NULL, "invalid_address"},
+        {"instagram", "", NULL, "invalid_address"},
+        {"webchat", "a/b", NULL, "invalid_address"},
         {"fax", "+15551234567", NULL, "invalid_kind"},
     };
     char out[CRM_ADDRESS_MAX];
@@ -264,7 +271,8 @@ static void test_crm__normalize_address(void)
     CHECK_EQ_STR(crm_identity_kind("sms"), "phone");
     CHECK_EQ_STR(crm_identity_kind("whatsapp"), "whatsapp");
     CHECK_EQ_STR(crm_identity_kind("email"), "email");
-    CHECK(crm_identity_kind("telegram") == NULL);
+    CHECK_EQ_STR(crm_identity_kind("telegram"), "telegram");
+    CHECK(crm_identity_kind("fax") == NULL);
 }
 
 /* ----------------------------------------------------- status machine */
@@ -699,7 +707,8 @@ static void test_crm__conversation_update(void)
 static void test_crm__idempotency_key(void)
 {
     struct crm_record_result r1, r2, r3, look;
-    struct crm_outbound o = {SMS_A, "sms", "+15550100007", NULL, "second body", NULL, NULL, "idem-1", 0};
+    struct crm_outbound o = {.account_id = SMS_A, .channel = "sms", .to = "+15550100007", .body = "second body",
+                             .idempotency_key = "idem-1"};
     struct store_tx tx;
     struct err e = {0};
     struct crm_page page = {0};
@@ -728,8 +737,8 @@ static void test_crm__idempotency_key(void)
     CHECK_EQ_INT(r3.duplicate, 0);
     CHECK(strcmp(r3.message_id, r1.message_id) != 0);
     /* A template message without a type is a template; bad JSON is refused. */
-    struct crm_outbound t = {SMS_A, "sms", "+15550100007", NULL, "", NULL,
-                             "{\"name\":\"hello\",\"language\":\"en\"}", NULL, 0};
+    struct crm_outbound t = {.account_id = SMS_A, .channel = "sms", .to = "+15550100007", .body = "",
+                             .template_json = "{\"name\":\"hello\",\"language\":\"en\"}"};
     CHECK_EQ_INT(store_tx_begin(T.db, &tx, &e), 0);
     CHECK_EQ_INT(crm_outbound_create(&tx, TA, &t, &r3, &e), 0);
     t.template_json = "[1,2]";
@@ -1076,7 +1085,10 @@ static void test_crm__json_shapes(void)
     CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "sent_at")));
     CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "failed_at")));
     CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "updated_at")));
-    CHECK_EQ_INT(cJSON_GetArraySize(j), 19);
+    CHECK_EQ_STR(json_str(j, "origin"), "customer");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "sent_by")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "subject")));
+    CHECK_EQ_INT(cJSON_GetArraySize(j), 23);
     cJSON_Delete(j);
 
     /* An outbound failure: media [] and an error object. */

@@ -249,7 +249,8 @@ class ConversationsApiTest(unittest.TestCase):
                           "received"))
         self.assertEqual(set(m), {"id", "conversation_id", "account_id", "channel", "direction", "address", "type", "body",
                                   "media", "template", "status", "provider_message_id", "error", "created_at",
-                                  "sent_at", "delivered_at", "read_at", "failed_at", "updated_at"})
+                                  "sent_at", "delivered_at", "read_at", "failed_at", "updated_at", "origin", "sent_by",
+                                  "subject", "html"})
         self.assertIsNone(m["error"])
         self.assertIsNone(m["template"])
         self.assertIsNone(m["sent_at"])
