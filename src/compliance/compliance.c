@@ -85,11 +85,54 @@ int compliance_is_opted_out(struct store *db, const char *tenant_id, const char 
     return 0;
 }
 
+int compliance_suppress(struct store_tx *tx, const char *tenant_id, const char *channel, const char *address,
+                        const char *source, const char *reason, const char *created_by, int64_t now, struct err *e)
+{
+    struct store_suppression s;
+
+    memset(&s, 0, sizeof(s));
+    if (!channel || !*channel || strlen(channel) >= sizeof(s.channel) || !address || !*address ||
+        strlen(address) >= sizeof(s.address))
+        return err_set(e, ERR_INVALID, "invalid_suppression", "a suppression needs a channel and an address");
+    if (!source || strlen(source) >= sizeof(s.source))
+        return err_set(e, ERR_INVALID, "invalid_suppression", "a suppression needs a source");
+    snprintf(s.tenant_id, sizeof(s.tenant_id), "%s", tenant_id ? tenant_id : "");
+    snprintf(s.channel, sizeof(s.channel), "%s", channel);
+    snprintf(s.address, sizeof(s.address), "%s", address);
+    snprintf(s.reason, sizeof(s.reason), "%s", reason ? reason : "");
+    snprintf(s.source, sizeof(s.source), "%s", source);
+    snprintf(s.created_by, sizeof(s.created_by), "%s", created_by ? created_by : "");
+    s.created_at = now;
+    return store_suppression_put(tx, &s, e);
+}
+
+int compliance_suppression_find(struct store *db, const char *tenant_id, const char *channel, const char *address,
+                                struct store_suppression *out, int *found, struct err *e)
+{
+    struct err ignored = {0};
+    int rc = store_suppression_find(db, tenant_id, channel, address, out, &ignored);
+
+    *found = rc == 0;
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return err_set(e, rc, ignored.slug[0] ? ignored.slug : NULL, "%s", ignored.msg);
+    return 0;
+}
+
 int compliance_check_send(const struct compliance_send *s, struct err *e)
 {
     if (s->opted_out)
         return err_set(e, ERR_FORBIDDEN, "opted_out",
                        "the recipient opted out of this channel account (replied STOP); they must reply START first");
+    if (s->suppressed_source && strcmp(s->suppressed_source, "blocked") == 0)
+        return err_set(e, ERR_FORBIDDEN, "recipient_blocked", "the recipient blocked this account%s%s",
+                       s->suppressed_reason && *s->suppressed_reason ? ": " : "",
+                       s->suppressed_reason ? s->suppressed_reason : "");
+    if (s->suppressed_source)
+        return err_set(e, ERR_FORBIDDEN, "suppressed", "the address is on the suppression list (%s%s%s)",
+                       s->suppressed_source, s->suppressed_reason && *s->suppressed_reason ? ": " : "",
+                       s->suppressed_reason ? s->suppressed_reason : "");
     if (s->is_template) {
         if (!s->template_status)
             return err_set(e, ERR_INVALID, "template_not_found",

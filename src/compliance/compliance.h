@@ -44,9 +44,26 @@ int compliance_opt_in(struct store_tx *tx, const char *tenant_id, const char *ac
 int compliance_is_opted_out(struct store *db, const char *tenant_id, const char *account_id, const char *address,
                             int *out, struct err *e);
 
+/* Suppress address on channel ("*": every channel) for tenant_id (NULL or
+ * "": the global list, every tenant), in the caller's transaction: the
+ * bounce, complaint or unsubscribe that asked is written with its cause.
+ * source: keyword | bounce | complaint | unsubscribe_link | manual | import
+ * | blocked; reason is free text (the bounce's answer, the provider's
+ * error); created_by the user or key (NULL for automatic entries). A
+ * second suppression of the same address refreshes the first. */
+int compliance_suppress(struct store_tx *tx, const char *tenant_id, const char *channel, const char *address,
+                        const char *source, const char *reason, const char *created_by, int64_t now, struct err *e);
+/* The suppression that applies to address on channel for tenant_id (its
+ * own list, then the global one): *found = 1 and *out filled, or
+ * *found = 0. */
+int compliance_suppression_find(struct store *db, const char *tenant_id, const char *channel, const char *address,
+                                struct store_suppression *out, int *found, struct err *e);
+
 /* What the send gate decides on, gathered by the caller. */
 struct compliance_send {
     int opted_out;                /* the recipient opted out of this account */
+    const char *suppressed_source; /* the suppression that applies (store_suppression.source), or NULL */
+    const char *suppressed_reason;
     int64_t window_ms;            /* the channel's customer service window; 0 = none */
     int64_t last_inbound_at;      /* the recipient's last message on this account; 0 = never */
     int64_t now;
@@ -59,7 +76,8 @@ struct compliance_send {
 };
 
 /* 0 when the message may be sent; else ERR_FORBIDDEN with slug
- * "opted_out", "outside_window" or "template_not_approved", or ERR_INVALID
+ * "opted_out", "suppressed", "recipient_blocked" (a suppression with source
+ * blocked), "outside_window" or "template_not_approved", or ERR_INVALID
  * with slug "template_not_found", and a message saying what to do. */
 int compliance_check_send(const struct compliance_send *s, struct err *e);
 

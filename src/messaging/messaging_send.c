@@ -35,6 +35,7 @@ struct send_op {
     const char *type;
     struct compliance_send gate;
     char template_status[24];
+    struct store_suppression supp;
     messaging_send_done_fn done;
     void *ud;
     int replayed;
@@ -313,6 +314,15 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
     op->gate.transactional_only = ref->adapter->caps.transactional_only;
     if ((rc = compliance_is_opted_out(m->db, tenant_id, ref->acct.id, to, &op->gate.opted_out, e)))
         goto out;
+    {
+        int found = 0;
+        if ((rc = compliance_suppression_find(m->db, tenant_id, ref->acct.channel, to, &op->supp, &found, e)))
+            goto out;
+        if (found) {
+            op->gate.suppressed_source = op->supp.source;
+            op->gate.suppressed_reason = op->supp.reason;
+        }
+    }
     if ((op->gate.window_ms > 0 || op->gate.human_agent_window_ms > 0) &&
         (rc = crm_last_inbound(m->db, tenant_id, ref->acct.id, ref->acct.channel, to, &op->gate.last_inbound_at, e)))
         goto out;

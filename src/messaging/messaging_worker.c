@@ -67,7 +67,8 @@ static void load_item(struct messaging *m, const struct queue_job *job, struct i
     struct err e = {0};
     cJSON *p = NULL;
     const char *id;
-    int opted = 0, rc;
+    struct store_suppression supp;
+    int opted = 0, found = 0, rc;
 
     if (json_parse(&p, job->payload, strlen(job->payload), &e) != 0 || !(id = json_str(p, "message_id"))) {
         *outcome = QUEUE_FAIL;
@@ -103,6 +104,19 @@ static void load_item(struct messaging *m, const struct queue_job *job, struct i
     }
     if (opted) {
         fail_item(it, "opted_out", "the recipient opted out of this channel account after the message was queued");
+        goto out;
+    }
+    /* A bounce, complaint or block that arrived after queueing stops it too. */
+    if ((rc = compliance_suppression_find(m->db, job->tenant_id, it->ref->acct.channel, it->address, &supp, &found,
+                                          &e))) {
+        snprintf(res->error, sizeof(res->error), "%s", e.msg);
+        goto out;
+    }
+    if (found) {
+        char text[512];
+        snprintf(text, sizeof(text), "the address was suppressed after the message was queued (%s%s%s)", supp.source,
+                 supp.reason[0] ? ": " : "", supp.reason);
+        fail_item(it, strcmp(supp.source, "blocked") == 0 ? "recipient_blocked" : "suppressed", text);
         goto out;
     }
     it->state = ITEM_SEND;
@@ -215,6 +229,10 @@ static int record_write(void *ud, struct store_tx *tx, struct err *e)
             irc = crm_outbound_sent(tx, tenant, it->message_id, it->res.provider_message_id, "sent", 0, &sr, &ie);
         else
             irc = crm_outbound_failed(tx, tenant, it->message_id, it->error_code, it->error_text, 0, &sr, &ie);
+        /* The recipient blocked us (Telegram): no further sends to them. */
+        if (irc == 0 && it->state == ITEM_FAILED && it->res.recipient_blocked && it->ref)
+            irc = compliance_suppress(tx, tenant, it->ref->acct.channel, it->address, "blocked", it->error_text, NULL,
+                                      time_now_ms(), &ie);
         if (irc == 0 && sr.applied)
             messaging__status_event(&b->ev, tenant, &sr, it->state == ITEM_FAILED ? it->error_code : NULL,
                                     it->state == ITEM_FAILED ? it->error_text : NULL, 0, time_now_ms());

@@ -564,6 +564,7 @@ struct store_message {
     char sent_by[CORE_ID_MAX];    /* the user or API key that sent it; "" = none */
     const char *subject;          /* e-mail; borrowed; "" or NULL = none */
     const char *html;             /* e-mail's HTML part; borrowed; "" or NULL = none */
+    char rfc_message_id[256];     /* e-mail's Message-ID with angle brackets; "" = none */
     int64_t created_at;
     int64_t sent_at;
     int64_t delivered_at;
@@ -832,5 +833,26 @@ int store_opt_out_delete(struct store_tx *tx, const char *tenant_id, const char 
 /* 0 and *out filled when address is opted out of the account, ERR_NOTFOUND when not. */
 int store_opt_out_get(struct store *db, const char *tenant_id, const char *account_id, const char *address,
                       struct store_opt_out *out, struct err *e);
+
+/* Suppressions (table suppressions): tenant_id "" is the global list,
+ * channel "*" every channel. */
+struct store_suppression {
+    char tenant_id[CORE_ID_MAX];     /* "" = global */
+    char channel[16];
+    char address[STORE_ADDRESS_MAX];
+    char reason[256];
+    char source[20];                 /* keyword | bounce | complaint | unsubscribe_link | manual | import | blocked */
+    char created_by[CORE_ID_MAX];
+    int64_t created_at;
+};
+
+/* Add (or refresh reason, source and time of) a suppression, in the
+ * caller's transaction. */
+int store_suppression_put(struct store_tx *tx, const struct store_suppression *s, struct err *e);
+/* The entry that suppresses address on channel for tenant_id: the tenant's
+ * own before the global list, an exact channel before "*". 0 and *out
+ * filled, or ERR_NOTFOUND. */
+int store_suppression_find(struct store *db, const char *tenant_id, const char *channel, const char *address,
+                           struct store_suppression *out, struct err *e);
 
 #endif

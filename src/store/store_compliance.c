@@ -75,3 +75,52 @@ int store_opt_out_get(struct store *db, const char *tenant_id, const char *accou
                           " WHERE tenant_id = ? AND account_id = ? AND address = ?",
                           p, 3, row_opt_out, out, "opt-out", e);
 }
+
+/* ----------------------------------------------------------- suppressions */
+
+int store_suppression_put(struct store_tx *tx, const struct store_suppression *s, struct err *e)
+{
+    struct store_param p[7] = {store__ptext(s->tenant_id), store__ptext(s->channel),  store__ptext(s->address),
+                               store__ptext(s->reason),    store__ptext(s->source),   store__ptext_or_null(s->created_by),
+                               store__pint(s->created_at)};
+    int rc;
+
+    if (!tx->c)
+        return err_set(e, ERR_INVALID, NULL, "store: no transaction");
+    if ((rc = store__need(s->channel, "channel", e)) || (rc = store__need(s->address, "address", e)) ||
+        (rc = store__need(s->source, "source", e)))
+        return rc;
+    return store__q(tx->db, tx->c,
+                    "INSERT INTO suppressions (tenant_id, channel, address, reason, source, created_by, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, channel, address) DO UPDATE SET"
+                    " reason = excluded.reason, source = excluded.source, created_by = excluded.created_by,"
+                    " created_at = excluded.created_at",
+                    p, 7, NULL, NULL, NULL, e);
+}
+
+static int row_suppression(void *ud, const struct store_row *r)
+{
+    struct store_suppression *s = ud;
+
+    store__cpy(s->tenant_id, sizeof(s->tenant_id), store__col_text(r, 0));
+    store__cpy(s->channel, sizeof(s->channel), store__col_text(r, 1));
+    store__cpy(s->address, sizeof(s->address), store__col_text(r, 2));
+    store__cpy(s->reason, sizeof(s->reason), store__col_text(r, 3));
+    store__cpy(s->source, sizeof(s->source), store__col_text(r, 4));
+    store__cpy(s->created_by, sizeof(s->created_by), store__col_text(r, 5));
+    s->created_at = store__col_int(r, 6);
+    return 0;
+}
+
+int store_suppression_find(struct store *db, const char *tenant_id, const char *channel, const char *address,
+                           struct store_suppression *out, struct err *e)
+{
+    struct store_param p[3] = {store__ptext(tenant_id ? tenant_id : ""), store__ptext(channel), store__ptext(address)};
+
+    memset(out, 0, sizeof(*out));
+    return store__get_one(db,
+                          "SELECT tenant_id, channel, address, reason, source, created_by, created_at FROM suppressions"
+                          " WHERE tenant_id IN (?, '') AND channel IN (?, '*') AND address = ?"
+                          " ORDER BY tenant_id DESC, channel DESC LIMIT 1",
+                          p, 3, row_suppression, out, "suppression", e);
+}

@@ -394,7 +394,8 @@ int store_conversation_update(struct store *db, const char *tenant_id, const cha
 #define MSG_COLS                                                                                                \
     "m.id, m.conversation_id, m.account_id, cv.channel, m.direction, m.type, m.body, m.media, m.template,"      \
     " m.status, m.provider_message_id, m.error_code, m.error_text, m.idempotency_key, m.created_at, m.sent_at," \
-    " m.delivered_at, m.read_at, m.failed_at, m.updated_at, m.address, m.origin, m.sent_by, m.subject, m.html"
+    " m.delivered_at, m.read_at, m.failed_at, m.updated_at, m.address, m.origin, m.sent_by, m.subject, m.html,"   \
+    " m.rfc_message_id"
 #define MSG_FROM " FROM messages m JOIN conversations cv ON cv.id = m.conversation_id"
 
 struct msg_iter {
@@ -434,6 +435,7 @@ static int row_msg_cb(void *ud, const struct store_row *r)
     store__cpy(m.sent_by, sizeof(m.sent_by), store__col_text(r, 22));
     m.subject = store__col_text(r, 23);
     m.html = store__col_text(r, 24);
+    store__cpy(m.rfc_message_id, sizeof(m.rfc_message_id), store__col_text(r, 25));
     it->n++;
     return it->cb ? it->cb(it->ud, &m) : 0;
 }
@@ -472,7 +474,7 @@ int store_message_insert(struct store_tx *tx, const char *tenant_id, struct stor
                          struct err *e)
 {
     struct store_message_state st;
-    struct store_param p[19];
+    struct store_param p[20];
     int64_t changed = 0;
     int rc;
 
@@ -503,12 +505,13 @@ int store_message_insert(struct store_tx *tx, const char *tenant_id, struct stor
     p[16] = store__ptext_or_null(m->sent_by);
     p[17] = store__ptext_or_null(m->subject);
     p[18] = store__ptext_or_null(m->html);
+    p[19] = store__ptext_or_null(m->rfc_message_id);
     rc = store__q(tx->db, tx->c,
                   "INSERT INTO messages (id, tenant_id, conversation_id, account_id, direction, type, body, media,"
                   " template, status, provider_message_id, idempotency_key, created_at, updated_at, address,"
-                  " origin, sent_by, subject, html)"
-                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                  p, 19, NULL, NULL, &changed, e);
+                  " origin, sent_by, subject, html, rfc_message_id)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                  p, 20, NULL, NULL, &changed, e);
     if (rc || changed)
         return rc;
     /* A duplicate: report the message that holds the provider id or key. */
