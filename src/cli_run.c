@@ -81,7 +81,8 @@ static int cli_runtime_open(struct cli_ctx *c, struct cli_runtime *rt, const cha
         goto fail;
     struct ops_security_options so = {.db = c->db, .metrics = rt->metrics, .writer = rt->writer};
     struct messaging_options mo = {.cfg = &c->cfg, .db = c->db, .keys = c->keys, .queue = rt->queue,
-                                   .writer = rt->writer, .notify = rt->bell ? http_event_poke : NULL,
+                                   .writer = rt->writer, .metrics = rt->metrics,
+                                   .notify = rt->bell ? http_event_poke : NULL,
                                    .notify_ud = rt->bell};
     if (ops_security_new(&rt->security, &so, &e) != 0 || messaging_new(&c->msg, &mo, &e) != 0)
         goto fail;

@@ -40,6 +40,8 @@ const struct auth_rule auth_matrix[] = {
     {"settings.read", "owner admin agent viewer", "Read the tenant's messaging settings (e.g. the HELP reply)."},
     {"settings.update", "owner admin", "Change the tenant's messaging settings."},
     {"security.read", "owner admin", "Read the tenant's security events (refused webhooks, replays)."},
+    {"monitoring.read", "owner admin agent viewer",
+     "Read the tenant's traffic summary: messages by channel and status, failure reasons, callback latency, jobs."},
     {NULL, NULL, NULL},
 };
 

@@ -256,6 +256,7 @@ void http__route_jobs_dead(struct http_req *r);
 void http__route_jobs_retry(struct http_req *r);
 void http__route_jobs_discard(struct http_req *r);
 void http__route_security_events(struct http_req *r);
+void http__route_monitoring_summary(struct http_req *r);
 
 /* routes_inbox.c */
 void http__route_conversations_list(struct http_req *r);

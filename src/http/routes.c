@@ -307,6 +307,7 @@ const struct http_route http__routes[] = {
     {"POST", "/api/v1/messages", http__route_messages_send, "messages.send", 0},
     {"GET", "/api/v1/messages/{id}", http__route_messages_get, "conversations.read", 0},
     {"GET", "/api/v1/security-events", http__route_security_events, "security.read", 0},
+    {"GET", "/api/v1/monitoring/summary", http__route_monitoring_summary, "monitoring.read", 0},
     {"GET", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},
     {"POST", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},
     {NULL, NULL, NULL, NULL, 0},

@@ -94,6 +94,7 @@ int messaging_new(struct messaging **out, const struct messaging_options *opt, s
     m->env.curl_share = m->share;
     m->env.pool = m->pool;
     m->writer = opt->writer;
+    m->metrics = opt->metrics;
     m->notify = opt->notify;
     m->notify_ud = opt->notify_ud;
     if (m->queue && (rc = register_jobs(m, e)))

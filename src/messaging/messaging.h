@@ -36,6 +36,8 @@ struct messaging_options {
     struct queue *queue;        /* job types are registered on it; NULL for CLI use */
     int64_t account_cache_ms;   /* how long a snapshot is trusted; <= 0 means 5000 */
     struct store_writer *writer; /* group commit for the outbound API; NULL: one transaction per call */
+    struct ops_metrics *metrics; /* sb_messages_total, sb_message_failures_total, sb_callback_latency_seconds;
+                                  * NULL: not counted */
     void (*notify)(void *ud);   /* rung after a commit that appended realtime events (the server's
                                  * event pump, http_event_poke); NULL when none runs in this process */
     void *notify_ud;

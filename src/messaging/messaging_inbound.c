@@ -36,6 +36,8 @@ struct in_item {
     enum compliance_keyword keyword;
     char word[32];
     char *help_text;                  /* HELP: the reply, malloc'd */
+    char counted[16];                 /* the status it stored (received, delivered, …) for metrics, or "" */
+    char reason[64];                  /* and, for failures, the error code */
 };
 
 struct payload_copy {
@@ -137,6 +139,7 @@ static int message(struct messaging *m, struct store_tx *tx, const struct queue_
     free(media);
     if (rc || r.duplicate)
         return rc;
+    snprintf(it->counted, sizeof(it->counted), "received");
     if ((rc = messaging__message_json_tx(tx, job->tenant_id, r.message_id, &json, e)))
         goto out;
     messaging__events_add(ev, job->tenant_id, "message.created", buf_steal(&json));
@@ -161,6 +164,7 @@ static int message(struct messaging *m, struct store_tx *tx, const struct queue_
         o.to = addr;
         o.body = it->help_text;
         o.idempotency_key = key;
+        o.origin = "system";
         rc = messaging__queue_tx(m, tx, job->tenant_id, &o, &rr, ev, e);
     }
 out:
@@ -187,6 +191,10 @@ static int status(struct store_tx *tx, const struct queue_job *job, struct in_it
     u.received_at = it->received_at;
     if ((rc = crm_status_apply(tx, job->tenant_id, &u, &sr, e)))
         return rc;
+    if (sr.applied) {
+        snprintf(it->counted, sizeof(it->counted), "%s", sr.status);
+        snprintf(it->reason, sizeof(it->reason), "%s", x->error_code ? x->error_code : "");
+    }
     if (sr.applied)
         messaging__status_event(ev, job->tenant_id, &sr, x->error_code, x->error_text, x->provider_ts,
                                 it->received_at);
@@ -216,6 +224,7 @@ static int inbound_write(void *ud, struct store_tx *tx, struct err *e)
         int irc;
         if (!it->ok)
             continue;
+        it->counted[0] = it->reason[0] = '\0';
         if ((rc = store_tx_savepoint(tx, e)))
             break;
         irc = it->ev.kind == CHANNEL_EVENT_STATUS ? status(tx, &b->jobs[i], it, &b->ev, &ie)
@@ -244,6 +253,23 @@ static int inbound_write(void *ud, struct store_tx *tx, struct err *e)
     return rc;
 }
 
+/* Metrics of one committed item: the status it stored and, for status
+ * callbacks, how late the callback arrived after the provider's event. */
+static void count(struct messaging *m, const struct in_item *it)
+{
+    const char *channel = it->ref->acct.channel;
+
+    if (it->ev.kind == CHANNEL_EVENT_STATUS && it->ev.provider_ts > 0)
+        ops_metrics_observe(m->metrics, "sb_callback_latency_seconds", "provider", it->ref->acct.provider,
+                            (double)(it->received_at - it->ev.provider_ts) / 1000.0);
+    if (!it->counted[0])
+        return;
+    ops_metrics_count(m->metrics, "sb_messages_total", "channel", channel, "status", it->counted, 1);
+    if (strcmp(it->counted, "failed") == 0 || strcmp(it->counted, "undelivered") == 0)
+        ops_metrics_count(m->metrics, "sb_message_failures_total", "channel", channel, "reason",
+                          it->reason[0] ? it->reason : "unknown", 1);
+}
+
 void messaging__inbound_batch(void *ud, const struct queue_job *jobs, int n, int *outcomes, struct queue_result *res)
 {
     struct messaging *m = ud;
@@ -265,8 +291,11 @@ void messaging__inbound_batch(void *ud, const struct queue_job *jobs, int n, int
             snprintf(res[i].error, sizeof(res[i].error), "batch not committed: %s", e.msg);
         }
     } else {
-        for (i = 0; i < n; i++)
+        for (i = 0; i < n; i++) {
             done += items[i].ok && outcomes[i] == QUEUE_DONE;
+            if (items[i].ok)
+                count(m, &items[i]);
+        }
         if (done) {
             queue_wake(m->queue); /* HELP replies */
             messaging__notify(m);

@@ -61,6 +61,7 @@ struct messaging {
     struct messaging__cache cache;
     /* the pipeline */
     struct store_writer *writer;
+    struct ops_metrics *metrics;       /* NULL: nothing counted */
     void (*notify)(void *ud);
     void *notify_ud;
 };

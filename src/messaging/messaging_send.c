@@ -109,6 +109,7 @@ static void send_op_done(void *ud, int rc, const struct err *e)
 
     op->done(op->ud, rc, e, rc == 0 ? op->json.data : NULL, op->replayed);
     if (rc == 0 && !op->replayed) {
+        ops_metrics_count(op->m->metrics, "sb_messages_total", "channel", op->channel, "status", "queued", 1);
         queue_wake(op->m->queue);
         messaging__notify(op->m);
     }

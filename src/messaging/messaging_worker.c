@@ -32,6 +32,7 @@ struct item {
     char *body, *media, *template_json;  /* copies */
     char *subject, *html;
     char origin[16];
+    int recorded;                        /* its result is in the committed transaction */
     const struct messaging_account_ref *ref;
     struct channel_send_result res;
     char error_code[64];
@@ -219,6 +220,7 @@ static int record_write(void *ud, struct store_tx *tx, struct err *e)
         struct err ie = {0};
         size_t mark = b->ev.n;
         int irc;
+        it->recorded = 0;
         if (it->state != ITEM_SENT && it->state != ITEM_FAILED)
             continue;
         if ((rc = store_tx_savepoint(tx, e)))
@@ -239,6 +241,7 @@ static int record_write(void *ud, struct store_tx *tx, struct err *e)
         if (irc == 0) {
             rc = store_tx_release(tx, e);
             b->recorded++;
+            it->recorded = 1;
         } else {
             struct log_ctx lc = {NULL, NULL, tenant};
             messaging__events_truncate(&b->ev, mark);
@@ -256,11 +259,22 @@ static void record(struct messaging *m, const struct queue_job *jobs, struct ite
     struct record_batch b = {jobs, items, n, 0, {0}};
     struct err e = {0};
 
-    if (messaging__write(m, record_write, &b, &e) != 0)
+    if (messaging__write(m, record_write, &b, &e) != 0) {
         /* The jobs stay done: a message the provider took is never sent twice. */
         log_error(NULL, "outbound: results of %d sent or failed message(s) not recorded: %s", b.recorded, e.msg);
-    else if (b.recorded)
+    } else if (b.recorded) {
         messaging__notify(m);
+        for (int i = 0; i < n; i++) {
+            const struct item *it = &items[i];
+            if (!it->recorded || !it->ref)
+                continue;
+            ops_metrics_count(m->metrics, "sb_messages_total", "channel", it->ref->acct.channel, "status",
+                              it->state == ITEM_SENT ? "sent" : "failed", 1);
+            if (it->state == ITEM_FAILED)
+                ops_metrics_count(m->metrics, "sb_message_failures_total", "channel", it->ref->acct.channel,
+                                  "reason", it->error_code[0] ? it->error_code : "unknown", 1);
+        }
+    }
     messaging__events_free(&b.ev);
 }
 

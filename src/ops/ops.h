@@ -35,6 +35,13 @@ void ops_metrics_count(struct ops_metrics *m, const char *name, const char *l1, 
  * set when l1 is NULL (tests, benchmarks). */
 uint64_t ops_metrics_counter_value(struct ops_metrics *m, const char *name, const char *l1, const char *v1,
                                    const char *l2, const char *v2);
+/* Observe one value (seconds) of the histogram name{l1="v1"} (l1 may be
+ * NULL), over fixed bounds from 0.5 s to 6 h: long durations such as a
+ * status callback's latency. Same label rules as ops_metrics_count;
+ * negative values count as 0. Lock-free; m NULL is a no-op. */
+void ops_metrics_observe(struct ops_metrics *m, const char *name, const char *l1, const char *v1, double seconds);
+/* How many values the histogram holds for exactly these labels (tests). */
+uint64_t ops_metrics_observed(struct ops_metrics *m, const char *name, const char *l1, const char *v1);
 /* Append the Prometheus text exposition: sb_http_requests_total{method,route,status},
  * sb_http_request_duration_seconds histogram, sb_http_requests_in_flight,
  * sb_db_queries_total, sb_db_query_seconds_total (from store_stats; db may be

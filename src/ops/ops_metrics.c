@@ -50,10 +50,27 @@ struct ops_counter {
     atomic_uint_fast64_t count;
 };
 
-#define OPS_COUNTER_CAP 256              /* power of two */
+#define OPS_COUNTER_CAP 1024             /* power of two */
+
+/* A domain histogram: name{labels} over the fixed ops_obs_bounds (seconds),
+ * for durations far longer than a request's (status callback latency). */
+#define OPS_OBS_NBUCKETS 11
+static const double ops_obs_bounds[OPS_OBS_NBUCKETS] = {0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 21600};
+
+struct ops_hist {
+    atomic_int state;
+    char name[64];
+    char labels[192];
+    atomic_uint_fast64_t count;
+    atomic_uint_fast64_t sum_us;
+    atomic_uint_fast64_t buckets[OPS_OBS_NBUCKETS]; /* non-cumulative */
+};
+
+#define OPS_HIST_CAP 64                  /* power of two */
 
 struct ops_metrics {
     struct ops_counter counters[OPS_COUNTER_CAP];
+    struct ops_hist hists[OPS_HIST_CAP];
     struct ops_series requests[OPS_SERIES_CAP];  /* (method, route, status) */
     struct ops_series latency[OPS_SERIES_CAP];   /* (route) */
     struct ops_series req_other;                 /* overflow series */
@@ -71,6 +88,8 @@ int ops_metrics_new(struct ops_metrics **out)
      * on every platform we build for; initialise explicitly anyway. */
     for (size_t i = 0; i < OPS_COUNTER_CAP; i++)
         atomic_init(&m->counters[i].state, SLOT_EMPTY);
+    for (size_t i = 0; i < OPS_HIST_CAP; i++)
+        atomic_init(&m->hists[i].state, SLOT_EMPTY);
     for (size_t i = 0; i < OPS_SERIES_CAP; i++) {
         atomic_init(&m->requests[i].state, SLOT_EMPTY);
         atomic_init(&m->latency[i].state, SLOT_EMPTY);
@@ -221,6 +240,60 @@ void ops_metrics_count(struct ops_metrics *m, const char *name, const char *l1, 
     /* Full: callers use small fixed label sets, so this is not reached. */
 }
 
+void ops_metrics_observe(struct ops_metrics *m, const char *name, const char *l1, const char *v1, double seconds)
+{
+    char labels[192] = "";
+    if (!m || !name || strlen(name) >= sizeof m->hists[0].name)
+        return;
+    if (l1 && !label_append(labels, sizeof labels, l1, v1))
+        return;
+    if (!(seconds >= 0)) /* negative or NaN: clocks disagree; counted as 0 */
+        seconds = 0;
+    uint64_t h = series_hash(name, labels, 1);
+    for (size_t probe = 0; probe < OPS_HIST_CAP; probe++) {
+        struct ops_hist *x = &m->hists[(h + probe) & (OPS_HIST_CAP - 1)];
+        int st = atomic_load_explicit(&x->state, memory_order_acquire);
+        if (st == SLOT_EMPTY) {
+            int expected = SLOT_EMPTY;
+            if (atomic_compare_exchange_strong_explicit(&x->state, &expected, SLOT_BUSY, memory_order_acq_rel,
+                                                        memory_order_acquire)) {
+                strcpy(x->name, name);
+                strcpy(x->labels, labels);
+                atomic_store_explicit(&x->state, SLOT_READY, memory_order_release);
+                st = SLOT_READY;
+            } else {
+                st = expected;
+            }
+        }
+        while (st == SLOT_BUSY)
+            st = atomic_load_explicit(&x->state, memory_order_acquire);
+        if (strcmp(x->name, name) != 0 || strcmp(x->labels, labels) != 0)
+            continue;
+        int b = 0;
+        while (b < OPS_OBS_NBUCKETS && seconds > ops_obs_bounds[b])
+            b++;
+        if (b < OPS_OBS_NBUCKETS)
+            atomic_fetch_add_explicit(&x->buckets[b], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&x->sum_us, (uint64_t)(seconds * 1e6), memory_order_relaxed);
+        atomic_fetch_add_explicit(&x->count, 1, memory_order_relaxed);
+        return;
+    }
+}
+
+uint64_t ops_metrics_observed(struct ops_metrics *m, const char *name, const char *l1, const char *v1)
+{
+    char labels[192] = "";
+    if (!m || !name || (l1 && !label_append(labels, sizeof labels, l1, v1)))
+        return 0;
+    for (size_t i = 0; i < OPS_HIST_CAP; i++) {
+        struct ops_hist *x = &m->hists[i];
+        if (atomic_load_explicit(&x->state, memory_order_acquire) == SLOT_READY && strcmp(x->name, name) == 0 &&
+            strcmp(x->labels, labels) == 0)
+            return atomic_load_explicit(&x->count, memory_order_relaxed);
+    }
+    return 0;
+}
+
 uint64_t ops_metrics_counter_value(struct ops_metrics *m, const char *name, const char *l1, const char *v1,
                                    const char *l2, const char *v2)
 {
@@ -249,7 +322,19 @@ static const struct {
     {"sb_security_events_throttled_total", "Security events counted but not written (repeats within the throttle)."},
     {"sb_webhook_requests_total", "Webhook requests by provider and outcome."},
     {"sb_webhook_events_total", "Webhook events by provider and result (stored, duplicate)."},
+    {"sb_messages_total", "Messages by channel and the status they reached (received, queued, sent, delivered, read, "
+                          "failed, undelivered), counted when the status is stored."},
+    {"sb_message_failures_total", "Failed and undelivered messages by channel and reason (the error code)."},
+    {"sb_callback_latency_seconds", "Status callbacks: from the provider's event time to their arrival, by provider."},
 };
+
+static const char *counter_help(const char *name)
+{
+    for (size_t k = 0; k < sizeof ops_counter_help / sizeof *ops_counter_help; k++)
+        if (strcmp(ops_counter_help[k].name, name) == 0)
+            return ops_counter_help[k].help;
+    return NULL;
+}
 
 static int counter_cmp(const void *a, const void *b)
 {
@@ -269,14 +354,47 @@ static void render_counters(struct ops_metrics *m, struct buf *out)
     for (size_t i = 0; i < n; i++) {
         const struct ops_counter *c = ready[i];
         if (i == 0 || strcmp(ready[i - 1]->name, c->name) != 0) {
-            const char *help = "A counter.";
-            for (size_t k = 0; k < sizeof ops_counter_help / sizeof *ops_counter_help; k++)
-                if (strcmp(ops_counter_help[k].name, c->name) == 0)
-                    help = ops_counter_help[k].help;
+            const char *help = counter_help(c->name) ? counter_help(c->name) : "A counter.";
             buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", c->name, help, c->name);
         }
         buf_printf(out, "%s{%s} %llu\n", c->name, c->labels,
                    (unsigned long long)atomic_load_explicit(&c->count, memory_order_relaxed));
+    }
+}
+
+static int hist_cmp(const void *a, const void *b)
+{
+    const struct ops_hist *x = *(const struct ops_hist *const *)a, *y = *(const struct ops_hist *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->labels, y->labels);
+}
+
+static void render_hists(struct ops_metrics *m, struct buf *out)
+{
+    const struct ops_hist *ready[OPS_HIST_CAP];
+    size_t n = 0;
+    for (size_t i = 0; i < OPS_HIST_CAP; i++)
+        if (atomic_load_explicit(&m->hists[i].state, memory_order_acquire) == SLOT_READY)
+            ready[n++] = &m->hists[i];
+    qsort(ready, n, sizeof *ready, hist_cmp);
+    for (size_t i = 0; i < n; i++) {
+        const struct ops_hist *x = ready[i];
+        const char *sep = x->labels[0] ? "," : "";
+        uint64_t count = atomic_load_explicit(&x->count, memory_order_relaxed), cum = 0;
+        if (i == 0 || strcmp(ready[i - 1]->name, x->name) != 0)
+            buf_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", x->name,
+                       counter_help(x->name) ? counter_help(x->name) : "A histogram.", x->name);
+        for (int b = 0; b < OPS_OBS_NBUCKETS; b++) {
+            cum += atomic_load_explicit(&x->buckets[b], memory_order_relaxed);
+            if (cum > count)
+                cum = count;
+            buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", x->name, x->labels, sep, ops_obs_bounds[b],
+                       (unsigned long long)cum);
+        }
+        buf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", x->name, x->labels, sep, (unsigned long long)count);
+        buf_printf(out, "%s_sum{%s} %.6f\n", x->name, x->labels,
+                   (double)atomic_load_explicit(&x->sum_us, memory_order_relaxed) / 1e6);
+        buf_printf(out, "%s_count{%s} %llu\n", x->name, x->labels, (unsigned long long)count);
     }
 }
 
@@ -376,6 +494,7 @@ void ops_metrics_render(struct ops_metrics *m, struct store *db, struct buf *out
     }
 
     render_counters(m, out);
+    render_hists(m, out);
 
     buf_printf(out,
                "# HELP sb_process_start_time_seconds Start time of the process since the Unix epoch.\n"

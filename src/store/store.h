@@ -814,6 +814,34 @@ int store_event_bounds(struct store *db, const char *tenant_id, int64_t *out_fir
 int store_event_prune(struct store *db, int64_t before_ms, int limit, int64_t *out_deleted, struct err *e);
 
 
+/* ------------------------------------------- monitoring (store_monitoring.c) */
+
+/* One aggregate row of a tenant's traffic: k1..k3 name the group (see each
+ * function), n counts it, sum_ms adds its durations where there are some. */
+struct store_agg_row {
+    char k1[32];
+    char k2[32];
+    char k3[64];
+    int64_t n;
+};
+typedef int (*store_agg_cb)(void *ud, const struct store_agg_row *row);
+
+/* Messages created in [from, to) by channel (k1), direction (k2) and
+ * status (k3); channel NULL = every channel. */
+int store_monitor_messages(struct store *db, const char *tenant_id, int64_t from, int64_t to, const char *channel,
+                           store_agg_cb cb, void *ud, struct err *e);
+/* Failed and undelivered messages created in [from, to) by channel (k1)
+ * and error code (k3; "" when none), most frequent first, at most limit. */
+int store_monitor_failures(struct store *db, const char *tenant_id, int64_t from, int64_t to, const char *channel,
+                           int limit, store_agg_cb cb, void *ud, struct err *e);
+/* Status callbacks received in [from, to) that carry the provider's time,
+ * by provider (k1) and latency bucket (k2: the bucket's upper bound in ms
+ * from bounds_ms, "+Inf" above the last). */
+int store_monitor_latency(struct store *db, const char *tenant_id, int64_t from, int64_t to, const char *channel,
+                          const int64_t *bounds_ms, int nbounds, store_agg_cb cb, void *ud, struct err *e);
+/* The tenant's jobs waiting (k1 "queued"), running and dead, by type (k2). */
+int store_monitor_jobs(struct store *db, const char *tenant_id, store_agg_cb cb, void *ud, struct err *e);
+
 /* ------------------------------------------------ opt-outs (store_compliance.c) */
 
 struct store_opt_out {

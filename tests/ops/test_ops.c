@@ -692,6 +692,34 @@ static void test_ops__counters(void)
     ops_metrics_free(m);
 }
 
+static void test_ops__histograms(void)
+{
+    struct ops_metrics *m = NULL;
+    struct buf out = {0};
+    CHECK_EQ_INT(ops_metrics_new(&m), 0);
+    ops_metrics_observe(m, "sb_callback_latency_seconds", "provider", "twilio", 0.2);  /* <= 0.5 */
+    ops_metrics_observe(m, "sb_callback_latency_seconds", "provider", "twilio", 1.5);  /* <= 2 */
+    ops_metrics_observe(m, "sb_callback_latency_seconds", "provider", "twilio", -3);   /* clock skew: 0 */
+    ops_metrics_observe(m, "sb_callback_latency_seconds", "provider", "twilio", 1e6);  /* past the last bound */
+    ops_metrics_observe(m, "sb_callback_latency_seconds", "provider", "whatsapp", 31);
+    CHECK_EQ_INT(ops_metrics_observed(m, "sb_callback_latency_seconds", "provider", "twilio"), 4);
+    CHECK_EQ_INT(ops_metrics_observed(m, "sb_callback_latency_seconds", "provider", "whatsapp"), 1);
+    CHECK_EQ_INT(ops_metrics_observed(m, "sb_callback_latency_seconds", "provider", "telegram"), 0);
+    ops_metrics_render(m, NULL, &out);
+    CHECK(strstr(out.data, "# TYPE sb_callback_latency_seconds histogram\n") != NULL);
+    /* Cumulative buckets; +Inf equals the count. */
+    CHECK(strstr(out.data, "sb_callback_latency_seconds_bucket{provider=\"twilio\",le=\"0.5\"} 2\n") != NULL);
+    CHECK(strstr(out.data, "sb_callback_latency_seconds_bucket{provider=\"twilio\",le=\"2\"} 3\n") != NULL);
+    CHECK(strstr(out.data, "sb_callback_latency_seconds_bucket{provider=\"twilio\",le=\"21600\"} 3\n") != NULL);
+    CHECK(strstr(out.data, "sb_callback_latency_seconds_bucket{provider=\"twilio\",le=\"+Inf\"} 4\n") != NULL);
+    CHECK(strstr(out.data, "sb_callback_latency_seconds_count{provider=\"twilio\"} 4\n") != NULL);
+    CHECK(strstr(out.data, "sb_callback_latency_seconds_sum{provider=\"whatsapp\"} 31.000000\n") != NULL);
+    CHECK(strstr(out.data, "sb_callback_latency_seconds_bucket{provider=\"whatsapp\",le=\"30\"} 0\n") != NULL);
+    CHECK(strstr(out.data, "sb_callback_latency_seconds_bucket{provider=\"whatsapp\",le=\"60\"} 1\n") != NULL);
+    buf_free(&out);
+    ops_metrics_free(m);
+}
+
 struct sec_list {
     int n;
     int64_t ids[16];
@@ -832,6 +860,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_ops__events_prune);
     TEST_RUN(test_ops__events_concurrent_gapless);
     TEST_RUN(test_ops__counters);
+    TEST_RUN(test_ops__histograms);
     TEST_RUN(test_ops__security_events_throttled);
     TEST_RUN(test_ops__security_events_global_cap);
     db_teardown();

@@ -65,3 +65,7 @@ CREATE TABLE suppressions (
     PRIMARY KEY (tenant_id, channel, address)
 );
 CREATE INDEX suppressions_address ON suppressions (address);
+
+-- Monitoring reads a tenant's messages and callbacks by time.
+CREATE INDEX messages_tenant_created ON messages (tenant_id, created_at);
+CREATE INDEX message_events_tenant_received ON message_events (tenant_id, received_at);
