@@ -251,13 +251,13 @@ static void test_auth__session_expires(void)
     struct auth_principal p;
     int retry = 0;
     memset(&cfg, 0, sizeof(cfg));
-    cfg.session_ttl_s = 1;
+    cfg.session_ttl_s = 3; /* long enough for a login on a loaded machine, short enough to wait out */
     CHECK_EQ_INT(auth_new(&shortlived, T.db, &cfg, &e), 0);
     if (!shortlived)
         return;
     CHECK_EQ_INT(auth_login(shortlived, "owner@b.example", PW_OWNER, NULL, "10.8.0.1", &lg, &retry, &e), 0);
     CHECK_EQ_INT(auth_session_authenticate(shortlived, lg.token, &p, &e), 0);
-    usleep(1200 * 1000);
+    usleep(3200 * 1000);
     err_clear(&e);
     CHECK_EQ_INT(auth_session_authenticate(shortlived, lg.token, &p, &e), ERR_UNAUTHORIZED);
     CHECK_EQ_STR(err_slug(&e), "invalid_session");
