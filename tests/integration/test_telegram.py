@@ -14,7 +14,8 @@ Checked, on the backend under test:
   written but a security event; an update type we do not take (an edited
   message) is a 200 with nothing stored;
 - text, photos, documents, shared contacts and /start deep links become
-  messages of their type;
+  messages of their type; a customer who shares their own phone number gets
+  it as a phone identity of their contact;
 - POST /api/v1/messages to a chat sends sendMessage / sendPhoto and the
   message is "sent" with "<chat id>:<message id>"; a 400 fails it; 500 and
   429 retry (429 after its retry_after) and then send; a 403 "bot was
@@ -286,6 +287,17 @@ class TelegramTest(unittest.TestCase):
         self.assertEqual(json.loads(rows[2][3])[0]["id"], "BQACinvoice")
         self.assertEqual(json.loads(rows[2][3])[0]["content_type"], "application/pdf")
         self.assertEqual(rows[3][2], "+351912345678")
+        # Their own number (contact.user_id is the sender) joins their contact as a phone identity.
+        ids = wu.sql(self.srv, "SELECT kind, address FROM contact_identities WHERE contact_id ="
+                               " (SELECT contact_id FROM contact_identities WHERE kind = 'telegram' AND address = ?)"
+                               " ORDER BY kind", (str(chat),))
+        self.assertEqual(ids, [["phone", "+351912345678"], ["telegram", str(chat)]])
+        # Someone else's card is only a message.
+        other = new_chat()
+        self.deliver(self.message_update(other, {"contact": {"phone_number": "+447700900123", "first_name": "Joe"}}))
+        self.assertEqual(self.wait_inbound(other)[0][1:3], ["contact", "+447700900123"])
+        self.assertEqual(wu.count(self.srv, "SELECT count(*) FROM contact_identities WHERE address = ?",
+                                  ("+447700900123",)), 0)
         self.assertEqual(len({r[4] for r in rows}), 5)
         # One contact and one conversation for the chat.
         self.assertEqual(wu.count(self.srv, "SELECT count(DISTINCT conversation_id) FROM messages WHERE address = ?",
