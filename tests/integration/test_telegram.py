@@ -20,7 +20,8 @@ Checked, on the backend under test:
   message is "sent" with "<chat id>:<message id>"; a 400 fails it; 500 and
   429 retry (429 after its retry_after) and then send; a 403 "bot was
   blocked by the user" fails it with recipient_blocked, and the next send
-  to that chat is refused (403 recipient_blocked) before it is queued.
+  to that chat is refused (403 recipient_blocked) before it is queued, until
+  the customer writes again (a blocked bot receives nothing from them).
 """
 import json
 import os
@@ -382,6 +383,14 @@ class TelegramTest(unittest.TestCase):
         self.assertEqual(len(self.sends_to(chat)), 1)
         # Other chats are unaffected.
         st, m = self.send({"account_id": self.acct_id, "to": str(other), "text": "hi"})
+        self.assertEqual(st, 202, m)
+        self.wait_status(m["id"], "sent")
+        # The customer unblocks the bot and writes: the chat may be answered again.
+        self.tg.mode(blocked_chats=[])
+        self.assertEqual(self.deliver(self.message_update(chat, {"text": "sorry, unblocked you"}))["status"], 200)
+        self.wait_inbound(chat)
+        self.assertEqual(wu.count(self.srv, "SELECT count(*) FROM suppressions WHERE address = ?", (str(chat),)), 0)
+        st, m = self.send({"account_id": self.acct_id, "to": str(chat), "text": "welcome back"})
         self.assertEqual(st, 202, m)
         self.wait_status(m["id"], "sent")
 
