@@ -201,6 +201,24 @@ class TelegramTest(unittest.TestCase):
                 self.assertIn("invalid_channel_settings", err)
             self.assertEqual(len(self.tg.requests()), n_calls)
             self.assertEqual(len(self.channels()), before)
+            # The API does the same: refused by Telegram -> 503 provider_rejected and nothing created ...
+            self.tg.mode(setwebhook_error="Bad Request: bad webhook: Failed to resolve host")
+            st, body = self.srv.json("POST", "/api/v1/channels", {"provider": "telegram", "name": "API bot",
+                                                                  "settings": {"bot_token": BOT_TOKEN}}, key=self.owner)
+            self.assertEqual((st, body["error"]["code"]), (503, "provider_rejected"), body)
+            self.assertIn("Failed to resolve host", body["error"]["message"])
+            self.assertEqual(len(self.channels()), before)
+            # ... accepted -> 201, registered with its own URL and a fresh secret.
+            self.tg.mode(setwebhook_error=None)
+            st, body = self.srv.json("POST", "/api/v1/channels", {"provider": "telegram", "name": "API bot",
+                                                                  "settings": {"bot_token": BOT_TOKEN}}, key=self.owner)
+            self.assertEqual(st, 201, body)
+            self.assertEqual((body["address"], body["webhook_urls"]["registered"]), (BOT_USER, True))
+            hook = self.fake_webhook()
+            self.assertEqual(hook["url"], self.public + "/webhooks/telegram/" + body["account_key"])
+            self.assertNotEqual(hook["secret_token"], self.hook["secret_token"])
+            st, _ = self.srv.json("DELETE", "/api/v1/channels/" + body["id"], key=self.owner)
+            self.assertEqual(st, 204)
         finally:
             # Point the bot back at the class's account.
             req = urllib.request.Request(self.tg.base + "/bot%s/setWebhook" % BOT_TOKEN, method="POST",
