@@ -163,7 +163,7 @@ static int cli_channel_add(struct cli_ctx *c, const struct cli_args *a, struct c
         messaging_account_webhook_url(c->msg, &acct, b);
         buf_putc(b, '\n');
     } else if (strcmp(acct.provider, "telegram") == 0) {
-        buf_printf(b, "bot: @%s\nwebhook registered with Telegram (setWebhook, secret token set): ", acct.address);
+        buf_printf(b, "bot: %s\nwebhook registered with Telegram (setWebhook, secret token set): ", acct.address);
         messaging_account_webhook_url(c->msg, &acct, b);
         buf_putc(b, '\n');
     } else {
