@@ -260,6 +260,7 @@ static void test_channel_telegram__send(void)
     CHECK_EQ_INT(json_int(p, "chat_id", &chat), 0); /* a number, as the Bot API documents chat ids */
     CHECK_EQ_INT(chat, 5089237744LL);
     CHECK_EQ_STR(json_str(p, "text"), "hi \"there\" \xc3\xa9");
+    cJSON_Delete(root);
     CHECK_EQ_STR(json_str(fake_last(&f, &root), "content_type"), "application/json");
     cJSON_Delete(root);
     CHECK_EQ_INT(tg->send(&env, &cr, &text, &r, &e), 0);
