@@ -170,6 +170,7 @@ struct channel_pool;
 struct channel_env {
     const char *twilio_api_base;    /* https://api.twilio.com */
     const char *graph_api_base;     /* https://graph.facebook.com/v21.0 */
+    const char *telegram_api_base;  /* https://api.telegram.org */
     long timeout_ms;                /* whole request */
     void *curl_share;               /* a CURLSH * sharing the DNS cache and TLS sessions between requests,
                                      * with lock callbacks (safe across threads), or NULL */
@@ -245,6 +246,16 @@ struct channel_adapter {
     int (*fetch_media)(const struct channel_env *env, const struct channel_creds *creds,
                        const struct channel_media *media, size_t max_bytes, struct buf *out, char *content_type,
                        size_t ctlen, struct err *e);
+    /* Connect a new account to the provider before it is stored: learn the
+     * account's own address (Telegram getMe: the bot's username, else its
+     * id) into address (addrlen bytes) and point the provider's webhook at
+     * webhook_url (Telegram setWebhook with the account's secret_token).
+     * ERR_UPSTREAM "provider_rejected" when the provider refuses (bad token,
+     * URL it will not call), else ERR_UPSTREAM / ERR_TIMEOUT / ERR_RATELIMIT.
+     * NULL when the operator pastes the webhook URL at the provider by hand
+     * (Twilio, Meta). */
+    int (*register_webhook)(const struct channel_env *env, const struct channel_creds *creds, const char *webhook_url,
+                            char *address, size_t addrlen, struct err *e);
 };
 
 /* The adapter for a provider name, or NULL. */

@@ -132,14 +132,17 @@ struct channel__resp {
     size_t max_body;      /* 0 means CHANNEL__MAX_BODY */
     int retry_after_s;    /* Retry-After header (seconds form), else 0 */
     int timed_out;
+    int overflow;         /* 1: the body passed max_body and the transfer was aborted */
 };
 
 static inline size_t channel__write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct channel__resp *r = ud;
     size_t n = size * nmemb;
-    if (r->body.len + n > (r->max_body ? r->max_body : CHANNEL__MAX_BODY))
+    if (r->body.len + n > (r->max_body ? r->max_body : CHANNEL__MAX_BODY)) {
+        r->overflow = 1;
         return 0; /* abort the transfer: a provider answer is never this big */
+    }
     buf_append(&r->body, ptr, n);
     return n;
 }
@@ -238,5 +241,6 @@ static inline int channel__post(const struct channel_env *env, const char *url, 
 /* The adapters, registered in channel.c. */
 extern const struct channel_adapter channel_twilio;
 extern const struct channel_adapter channel_whatsapp;
+extern const struct channel_adapter channel_telegram;
 
 #endif

@@ -106,6 +106,12 @@ int compliance_suppress(struct store_tx *tx, const char *tenant_id, const char *
     return store_suppression_put(tx, &s, e);
 }
 
+int compliance_unblock(struct store_tx *tx, const char *tenant_id, const char *channel, const char *address,
+                       int *out_lifted, struct err *e)
+{
+    return store_suppression_delete_source(tx, tenant_id, channel, address, "blocked", out_lifted, e);
+}
+
 int compliance_suppression_find(struct store *db, const char *tenant_id, const char *channel, const char *address,
                                 struct store_suppression *out, int *found, struct err *e)
 {

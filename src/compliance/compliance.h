@@ -58,6 +58,13 @@ int compliance_suppress(struct store_tx *tx, const char *tenant_id, const char *
  * *found = 0. */
 int compliance_suppression_find(struct store *db, const char *tenant_id, const char *channel, const char *address,
                                 struct store_suppression *out, int *found, struct err *e);
+/* The customer wrote to the account again, so they no longer block it
+ * (Telegram delivers nothing from a user who blocked the bot): lift the
+ * tenant's "blocked" suppression of address on channel, in tx. Other
+ * sources (an unsubscribe, a bounce, a manual entry) stay. *out_lifted
+ * (may be NULL) is 1 when one was lifted. */
+int compliance_unblock(struct store_tx *tx, const char *tenant_id, const char *channel, const char *address,
+                       int *out_lifted, struct err *e);
 
 /* What the send gate decides on, gathered by the caller. */
 struct compliance_send {

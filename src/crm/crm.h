@@ -141,6 +141,17 @@ struct crm_inbound {
 int crm_inbound_record(struct store_tx *tx, const char *tenant_id, const struct crm_inbound *in,
                        struct crm_record_result *out, struct err *e);
 
+/* A phone number a customer shared about themselves (Telegram's "share my
+ * phone number" contact) joins their contact inside tx: raw is normalised
+ * as a "phone" address and linked to contact_id unless a contact of the
+ * tenant already has that number (as phone or whatsapp). *out_linked: 1
+ * when the number now belongs to contact_id (linked here or before), 0
+ * when another contact has it (left alone: merging two contacts is a
+ * person's decision). contact_id must be a contact of tenant_id (the one
+ * crm_inbound_record just resolved in tx). ERR_INVALID "invalid_address". */
+int crm_identity_link(struct store_tx *tx, const char *tenant_id, const char *contact_id, const char *raw,
+                      int *out_linked, struct err *e);
+
 /* An outbound message as the API or a campaign creates it; borrowed. */
 struct crm_outbound {
     const char *account_id;

@@ -265,3 +265,33 @@ int crm_outbound_create(struct store_tx *tx, const char *tenant_id, const struct
     }
     return store_conversation_touch(tx, tenant_id, cv.id, at, 0, now, e);
 }
+
+int crm_identity_link(struct store_tx *tx, const char *tenant_id, const char *contact_id, const char *raw,
+                      int *out_linked, struct err *e)
+{
+    char addr[CRM_ADDRESS_MAX], owner[CORE_ID_MAX];
+    int exact = 0, dup = 0, rc;
+
+    *out_linked = 0;
+    if ((rc = crm_normalize_address("phone", raw, addr, sizeof(addr), e)))
+        return rc;
+    rc = store_identity_find(tx, tenant_id, "phone", sibling_kind("phone"), addr, owner, NULL, 0, &exact, e);
+    if (rc == 0) {
+        *out_linked = strcmp(owner, contact_id) == 0;
+        return 0;
+    }
+    if (rc != ERR_NOTFOUND)
+        return rc;
+    err_clear(e);
+    if ((rc = store_identity_insert(tx, tenant_id, "phone", addr, contact_id, time_now_ms(), &dup, e)))
+        return rc;
+    if (!dup) {
+        *out_linked = 1;
+        return 0;
+    }
+    /* A concurrent creator of the same number won: report whose it is. */
+    if ((rc = store_identity_find(tx, tenant_id, "phone", NULL, addr, owner, NULL, 0, &exact, e)))
+        return rc;
+    *out_linked = strcmp(owner, contact_id) == 0;
+    return 0;
+}

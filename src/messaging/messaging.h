@@ -61,11 +61,11 @@ const struct channel_env *messaging_channel_env(struct messaging *m);
 struct messaging_account {
     char id[CORE_ID_MAX];          /* "cha_…" */
     char tenant_id[CORE_ID_MAX];
-    char provider[16];             /* twilio | whatsapp: the adapter */
-    char channel[16];              /* sms | whatsapp: what users see */
+    char provider[16];             /* twilio | whatsapp | telegram: the adapter */
+    char channel[16];              /* sms | whatsapp | telegram: what users see */
     char name[128];
     char account_key[64];          /* public; in webhook URLs (192 random bits, URL-safe) */
-    char address[128];             /* our sender: From number, messaging service or phone number id */
+    char address[128];             /* our sender: From number, messaging service, phone number id or bot username */
     int64_t created_at;
     int64_t removed_at;            /* 0 = active */
 };
@@ -88,13 +88,20 @@ struct messaging_sync_report {
     struct err err;                /* why it failed */
 };
 
-/* Create an account: provider is "twilio" or "whatsapp"; settings are the
- * provider's credentials and options as name/value pairs, checked for the
- * required ones (twilio: account_sid (AC + 32 hex), auth_token, and from
- * (E.164) or messaging_service_sid (MG + 32 hex); whatsapp:
- * phone_number_id, access_token, app_secret, verify_token; waba_id
- * optional). ERR_INVALID "invalid_channel_settings" naming what is missing
- * or malformed (never a value), ERR_NOTFOUND for an unknown tenant. The row
+/* Create an account: provider is "twilio", "whatsapp" or "telegram";
+ * settings are the provider's credentials and options as name/value pairs,
+ * checked for the required ones (twilio: account_sid (AC + 32 hex),
+ * auth_token, and from (E.164) or messaging_service_sid (MG + 32 hex);
+ * whatsapp: phone_number_id, access_token, app_secret, verify_token;
+ * waba_id optional; telegram: bot_token ("<bot id>:<secret>"), secret_token
+ * optional (1-256 of A-Z a-z 0-9 _ -; a random one is generated and stored
+ * when absent)). ERR_INVALID "invalid_channel_settings" naming what is missing
+ * or malformed (never a value), ERR_NOTFOUND for an unknown tenant. Telegram
+ * accounts are connected before anything is stored: getMe names the bot
+ * (the account's address is its username) and setWebhook points it at the
+ * account's webhook URL with the secret token; a refusal there
+ * (ERR_UPSTREAM "provider_rejected" with Telegram's description, or
+ * ERR_UPSTREAM / ERR_TIMEOUT / ERR_RATELIMIT) creates nothing. The row
  * and its sealed credentials (secret "channel/<id>") are written in one
  * transaction. Audited (channel.create) with actor and ip (may be ""). When
  * sync is not NULL and the account is WhatsApp with a waba_id, its templates
@@ -128,7 +135,7 @@ void messaging_account_release(const struct messaging_account_ref *ref); /* NULL
  * channel, name, account_key, address, created_at and webhook_urls (what to
  * paste at the provider, under SB_PUBLIC_URL: twilio {inbound,
  * status_callback}, one URL for both; whatsapp {callback,
- * verify_token_set}). With a sync report that was attempted, also
+ * verify_token_set}; telegram {callback, secret_token_set, registered}). With a sync report that was attempted, also
  * "templates": {"synced": n} or {"synced": 0, "warning": "…"}. */
 void messaging_account_json(struct messaging *m, struct buf *b, const struct messaging_account *a,
                             const struct messaging_sync_report *sync);

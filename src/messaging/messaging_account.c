@@ -53,10 +53,13 @@ static const char *const twilio_required[] = {"account_sid", "auth_token", NULL}
 static const char *const twilio_optional[] = {NULL};
 static const char *const wa_required[] = {"phone_number_id", "access_token", "app_secret", "verify_token", NULL};
 static const char *const wa_optional[] = {"waba_id", NULL};
+static const char *const tg_required[] = {"bot_token", NULL};
+static const char *const tg_optional[] = {"secret_token", NULL};
 
 static const struct provider_def providers[] = {
     {"twilio", "sms", twilio_required, {"from", "messaging_service_sid"}, twilio_optional},
     {"whatsapp", "whatsapp", wa_required, {NULL, NULL}, wa_optional},
+    {"telegram", "telegram", tg_required, {NULL, NULL}, tg_optional},
 };
 
 static const char *kv_get(const struct channel_kv *kv, size_t n, const char *name)
@@ -109,6 +112,19 @@ static int digits(const char *s, size_t max)
 
 static int invalid(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* 1 when s is min..max characters of A-Z a-z 0-9 _ - (Telegram's token alphabet). */
+static int url_safe(const char *s, size_t min, size_t max)
+{
+    size_t n = 0;
+    for (; *s; s++, n++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+              *s == '-'))
+            return 0;
+    return n >= min && n <= max;
+}
+
+static int telegram_validate(const struct channel_kv *kv, size_t n, char address[128], struct err *e);
+
 static int invalid(struct err *e, const char *fmt, ...)
 {
     char msg[sizeof(e->msg)];
@@ -131,7 +147,7 @@ static int validate(const char *provider, const struct channel_kv *kv, size_t n,
         if (provider && strcmp(provider, providers[i].provider) == 0)
             d = &providers[i];
     if (!d)
-        return invalid(e, "unknown provider '%.32s' (twilio or whatsapp)", provider ? provider : "");
+        return invalid(e, "unknown provider '%.32s' (twilio, whatsapp or telegram)", provider ? provider : "");
     for (size_t i = 0; i < n; i++) {
         const char *name = kv[i].name, *v = kv[i].value;
         if (!name || !*name)
@@ -171,6 +187,9 @@ static int validate(const char *provider, const struct channel_kv *kv, size_t n,
         if (rc)
             goto out;
         snprintf(address, 128, "%s", from ? from : svc);
+    } else if (strcmp(d->provider, "telegram") == 0) {
+        if ((rc = telegram_validate(kv, n, address, e)))
+            goto out;
     } else {
         const char *pnid = kv_get(kv, n, "phone_number_id"), *waba = kv_get(kv, n, "waba_id");
         if (!digits(pnid, 32))
@@ -185,6 +204,26 @@ static int validate(const char *provider, const struct channel_kv *kv, size_t n,
 out:
     buf_free(&missing);
     return rc;
+}
+
+/* bot_token is "<bot id>:<secret>" as @BotFather prints it; secret_token,
+ * when given, is what Telegram allows in its header: 1-256 characters of
+ * A-Z a-z 0-9 _ -. Until getMe names the bot, its address is the bot id. */
+static int telegram_validate(const struct channel_kv *kv, size_t n, char address[128], struct err *e)
+{
+    const char *tok = kv_get(kv, n, "bot_token"), *secret = kv_get(kv, n, "secret_token");
+    const char *colon = strchr(tok, ':');
+    char id[40];
+    if (!colon || colon == tok || (size_t)(colon - tok) >= sizeof(id) || !url_safe(colon + 1, 1, 256))
+        return invalid(e, "bot_token must be the token @BotFather gives: <bot id>:<secret>");
+    memcpy(id, tok, (size_t)(colon - tok));
+    id[colon - tok] = '\0';
+    if (!digits(id, 20))
+        return invalid(e, "bot_token must be the token @BotFather gives: <bot id>:<secret>");
+    if (secret && !url_safe(secret, 1, 256))
+        return invalid(e, "secret_token must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -");
+    snprintf(address, 128, "%s", id);
+    return 0;
 }
 
 static int valid_name(const char *name)
@@ -265,14 +304,50 @@ static int account_unstore(struct messaging *m, const char *tenant_id, const cha
     return rc;
 }
 
+/* Settings with the ones the account generates added (Telegram: a random
+ * secret_token when none was given), in kv (room for n + 1). */
+static size_t complete_settings(const struct provider_def *d, const struct channel_kv *settings, size_t n,
+                                struct channel_kv *kv, char *secret, size_t secretlen)
+{
+    memcpy(kv, settings, n * sizeof(*kv));
+    if (strcmp(d->provider, "telegram") == 0 && !kv_get(settings, n, "secret_token")) {
+        crypto_random_token(secret, secretlen, 32);
+        kv[n].name = "secret_token";
+        kv[n].value = secret;
+        n++;
+    }
+    return n;
+}
+
+/* Connect the account at the provider before it is stored (Telegram:
+ * getMe names the bot, setWebhook points it at our URL): a refusal leaves
+ * nothing behind. */
+static int account_register(struct messaging *m, struct messaging_account *a, const struct channel_kv *kv, size_t n,
+                            struct err *e)
+{
+    const struct channel_adapter *ad = channel_find(a->provider);
+    struct channel_creds cr = {kv, n};
+    struct buf url = {0};
+    int rc;
+
+    if (!ad || !ad->register_webhook)
+        return 0;
+    messaging_account_webhook_url(m, a, &url);
+    rc = ad->register_webhook(&m->env, &cr, url.data, a->address, sizeof(a->address), e);
+    buf_free(&url);
+    return rc;
+}
+
 int messaging_account_create(struct messaging *m, const char *tenant_id, const char *provider, const char *name,
-                             const struct channel_kv *settings, size_t nsettings, const char *actor_type,
+                             const struct channel_kv *settings_in, size_t nsettings_in, const char *actor_type,
                              const char *actor_id, const char *ip, struct messaging_account *out,
                              struct messaging_sync_report *sync, struct err *e)
 {
     const struct provider_def *d = NULL;
     struct messaging_account a;
-    char *creds = NULL, *details = NULL;
+    struct channel_kv *settings = NULL;
+    size_t nsettings = 0;
+    char *creds = NULL, *details = NULL, secret[64] = "";
     cJSON *obj = NULL;
     int rc;
 
@@ -283,8 +358,13 @@ int messaging_account_create(struct messaging *m, const char *tenant_id, const c
         rc = err_set(e, ERR_INVALID, NULL, "tenant is required");
         goto out;
     }
-    if ((rc = validate(provider, settings, nsettings, &d, a.address, e)))
+    if ((rc = validate(provider, settings_in, nsettings_in, &d, a.address, e)))
         goto out;
+    if (!(settings = calloc(nsettings_in + 1, sizeof(*settings)))) {
+        rc = err_set(e, ERR_NOMEM, NULL, "out of memory");
+        goto out;
+    }
+    nsettings = complete_settings(d, settings_in, nsettings_in, settings, secret, sizeof(secret));
     if (name && !valid_name(name)) {
         rc = err_set(e, ERR_INVALID, "invalid_name", "name must be at most %zu bytes without control characters",
                      sizeof(a.name) - 1);
@@ -297,6 +377,8 @@ int messaging_account_create(struct messaging *m, const char *tenant_id, const c
     snprintf(a.name, sizeof(a.name), "%s", name ? name : "");
     crypto_random_token(a.account_key, sizeof(a.account_key), 24);
     a.created_at = time_now_ms();
+    if ((rc = account_register(m, &a, settings, nsettings, e)))
+        goto out;
     obj = cJSON_CreateObject();
     for (size_t i = 0; obj && i < nsettings; i++)
         if (!cJSON_AddStringToObject(obj, settings[i].name, settings[i].value)) {
@@ -343,6 +425,8 @@ out:
         sodium_memzero(creds, strlen(creds));
         cJSON_free(creds);
     }
+    sodium_memzero(secret, sizeof(secret));
+    free(settings);
     free(details);
     return rc;
 }
@@ -406,7 +490,12 @@ void messaging_account_json(struct messaging *m, struct buf *b, const struct mes
     buf_puts(b, ",\"created_at\":");
     buf_json_time(b, a->created_at);
     buf_puts(b, ",\"webhook_urls\":");
-    if (strcmp(a->provider, "twilio") == 0) {
+    if (strcmp(a->provider, "telegram") == 0) {
+        /* Registered with setWebhook when the account was created. */
+        buf_puts(b, "{\"callback\":");
+        buf_json_str(b, url.data);
+        buf_puts(b, ",\"secret_token_set\":true,\"registered\":true}");
+    } else if (strcmp(a->provider, "twilio") == 0) {
         /* One endpoint takes both: the sender sets StatusCallback to it. */
         buf_puts(b, "{\"inbound\":");
         buf_json_str(b, url.data);

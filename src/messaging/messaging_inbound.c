@@ -6,7 +6,9 @@
  * rows (idempotent on the provider's message id, so a re-run changes
  * nothing), the carrier keywords (STOP and friends opt the sender out of
  * the channel account, START back in, HELP queues the tenant's help text as
- * a reply) and a message.created event. A status callback: the message's
+ * a reply) and a message.created event; a phone number the customer shared
+ * about themselves (Telegram) joins their contact, and a Telegram chat that
+ * writes again lifts its "blocked" suppression. A status callback: the message's
  * monotonic status machine and a message.status event when it moved; a
  * callback that overtook its send result (unknown message id yet) is
  * retried a few times, then dropped as a callback for a message this
@@ -143,6 +145,24 @@ static int message(struct messaging *m, struct store_tx *tx, const struct queue_
     if ((rc = messaging__message_json_tx(tx, job->tenant_id, r.message_id, &json, e)))
         goto out;
     messaging__events_add(ev, job->tenant_id, "message.created", buf_steal(&json));
+    if (strcmp(it->ref->acct.channel, "telegram") == 0) {
+        /* A chat that writes has unblocked the bot: sends to it may go again. */
+        if ((rc = crm_normalize_address("telegram", x->from, addr, sizeof(addr), e)) ||
+            (rc = compliance_unblock(tx, job->tenant_id, it->ref->acct.channel, addr, NULL, e)))
+            goto out;
+    }
+    if (x->type && strcmp(x->type, "contact") == 0 && x->ref && strcmp(x->ref, "own_contact") == 0 && x->text) {
+        /* The customer shared their own number (Telegram): it joins their contact. */
+        struct err le = {0};
+        int linked = 0;
+        rc = crm_identity_link(tx, job->tenant_id, r.contact_id, x->text, &linked, &le);
+        if (rc == ERR_INVALID) /* not a number we can use: the message stays, unlinked */
+            rc = 0;
+        else if (rc)
+            *e = le;
+        if (rc)
+            goto out;
+    }
     if (it->keyword == COMPLIANCE_NONE)
         goto out;
     addr_kind = crm_identity_kind(it->ref->acct.channel);

@@ -159,9 +159,10 @@ static int check_content(const struct messaging_send_request *req, const struct 
     if (has_text && utf8_len(req->text) > ad->caps.max_text_len)
         return err_set(e, ERR_INVALID, "invalid_message", "text is %zu characters; %s takes at most %zu",
                        utf8_len(req->text), ad->name, ad->caps.max_text_len);
-    if (req->nmedia > SEND_MAX_MEDIA || (req->nmedia > 1 && strcmp(ad->name, "whatsapp") == 0))
+    int one_media = strcmp(ad->name, "whatsapp") == 0 || strcmp(ad->name, "telegram") == 0;
+    if (req->nmedia > SEND_MAX_MEDIA || (req->nmedia > 1 && one_media))
         return err_set(e, ERR_INVALID, "invalid_message", "too many media URLs (%s: at most %d)", ad->name,
-                       strcmp(ad->name, "whatsapp") == 0 ? 1 : SEND_MAX_MEDIA);
+                       one_media ? 1 : SEND_MAX_MEDIA);
     for (size_t i = 0; i < req->nmedia; i++) {
         const char *u = req->media_urls[i];
         if (!u || strlen(u) > SEND_MAX_URL || (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0))

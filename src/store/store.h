@@ -882,5 +882,10 @@ int store_suppression_put(struct store_tx *tx, const struct store_suppression *s
  * filled, or ERR_NOTFOUND. */
 int store_suppression_find(struct store *db, const char *tenant_id, const char *channel, const char *address,
                            struct store_suppression *out, struct err *e);
+/* Delete the tenant's own entry for (channel, address) when its source is
+ * source, in the caller's transaction; *out_deleted (may be NULL) is 1 when
+ * one went. Entries of other sources and the global list stay. */
+int store_suppression_delete_source(struct store_tx *tx, const char *tenant_id, const char *channel,
+                                    const char *address, const char *source, int *out_deleted, struct err *e);
 
 #endif

@@ -124,3 +124,26 @@ int store_suppression_find(struct store *db, const char *tenant_id, const char *
                           " ORDER BY tenant_id DESC, channel DESC LIMIT 1",
                           p, 3, row_suppression, out, "suppression", e);
 }
+
+int store_suppression_delete_source(struct store_tx *tx, const char *tenant_id, const char *channel,
+                                    const char *address, const char *source, int *out_deleted, struct err *e)
+{
+    struct store_param p[4] = {store__ptext(tenant_id), store__ptext(channel), store__ptext(address),
+                               store__ptext(source)};
+    int64_t changed = 0;
+    int rc;
+
+    if (out_deleted)
+        *out_deleted = 0;
+    if (!tx->c)
+        return err_set(e, ERR_INVALID, NULL, "store: no transaction");
+    if ((rc = store__need(tenant_id, "tenant", e)) || (rc = store__need(channel, "channel", e)) ||
+        (rc = store__need(address, "address", e)) || (rc = store__need(source, "source", e)))
+        return rc;
+    rc = store__q(tx->db, tx->c,
+                  "DELETE FROM suppressions WHERE tenant_id = ? AND channel = ? AND address = ? AND source = ?", p, 4,
+                  NULL, NULL, &changed, e);
+    if (rc == 0 && out_deleted)
+        *out_deleted = changed > 0;
+    return rc;
+}

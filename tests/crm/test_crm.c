@@ -26,6 +26,7 @@
 #define SMS_B "cha_sms_b"
 #define SMS_C "cha_sms_c"
 #define MAIL_A "cha_mail_a"
+#define TG_A "cha_tg_a"
 
 static char agent_a[CORE_ID_MAX]; /* a user of tenant A */
 static char agent_b[CORE_ID_MAX]; /* a user of tenant B only */
@@ -588,6 +589,56 @@ static void test_crm__identity_autolink(void)
     CHECK(strcmp(out.contact_id, sms.contact_id) != 0);
 }
 
+static int link_phone(const char *tenant, const char *contact_id, const char *raw, int *linked)
+{
+    struct store_tx tx;
+    struct err e = {0};
+    int rc = store_tx_begin(T.db, &tx, &e);
+    if (rc)
+        return rc;
+    if ((rc = crm_identity_link(&tx, tenant, contact_id, raw, linked, &e))) {
+        store_tx_rollback(&tx);
+        return rc;
+    }
+    return store_tx_commit(&tx, &e);
+}
+
+static void test_crm__identity_link_shared_phone(void)
+{
+    struct crm_record_result tg, tg2, sms, out;
+    struct ids_acc ids = {0, ""};
+    struct err e = {0};
+    int linked = -1;
+
+    CHECK_EQ_INT(inbound(TA, TG_A, "telegram", "5089237744", "Ana", "5089237744:1", 21000, &tg), 0);
+    CHECK_EQ_INT(tg.contact_created, 1);
+    /* Telegram gives the number without "+": the caller adds it; the number joins the contact. */
+    CHECK_EQ_INT(link_phone(TA, tg.contact_id, "+351 912 345 678", &linked), 0);
+    CHECK_EQ_INT(linked, 1);
+    CHECK_EQ_INT(crm_contact_get(T.db, TA, tg.contact_id, count_ids, &ids, &e), 0);
+    CHECK_EQ_STR(ids.kinds, "telegram:5089237744 phone:+351912345678 ");
+    /* Again: nothing changes, still theirs. */
+    CHECK_EQ_INT(link_phone(TA, tg.contact_id, "+351912345678", &linked), 0);
+    CHECK_EQ_INT(linked, 1);
+    /* An SMS from that number now lands on the same contact. */
+    CHECK_EQ_INT(inbound(TA, SMS_A, "sms", "+351912345678", NULL, "SMtglink1", 21100, &sms), 0);
+    CHECK_EQ_STR(sms.contact_id, tg.contact_id);
+    CHECK_EQ_INT(sms.contact_created, 0);
+    /* A number another contact already has (here through WhatsApp) is left alone. */
+    CHECK_EQ_INT(inbound(TA, WA_A, "whatsapp", "15550100777", NULL, "wamid.tglink", 21200, &out), 0);
+    CHECK_EQ_INT(inbound(TA, TG_A, "telegram", "5089237799", "Bo", "5089237799:1", 21300, &tg2), 0);
+    CHECK_EQ_INT(link_phone(TA, tg2.contact_id, "+15550100777", &linked), 0);
+    CHECK_EQ_INT(linked, 0);
+    memset(&ids, 0, sizeof(ids));
+    CHECK_EQ_INT(crm_contact_get(T.db, TA, tg2.contact_id, count_ids, &ids, &e), 0);
+    CHECK_EQ_STR(ids.kinds, "telegram:5089237799 ");
+    /* Not a number: refused, nothing written. */
+    CHECK_EQ_INT(link_phone(TA, tg2.contact_id, "351912345678", &linked), ERR_INVALID);
+    CHECK_EQ_INT(link_phone(TA, tg2.contact_id, "call me", &linked), ERR_INVALID);
+    /* The same number in another tenant is that tenant's own business. */
+    CHECK_EQ_INT(inbound(TB, SMS_B, "sms", "+351912345678", NULL, "SMtglinkB", 21400, &out), 0);
+    CHECK_EQ_INT(out.contact_created, 1);
+}
 
 /* ------------------------------------------------------- conversations */
 
@@ -1329,6 +1380,7 @@ static int setup(void)
         {TA, SMS_A, "twilio", "sms"},
         {TA, WA_A, "whatsapp", "whatsapp"},
         {TA, MAIL_A, "sendgrid", "email"},
+        {TA, TG_A, "telegram", "telegram"},
         {TB, SMS_B, "twilio", "sms"},
         {TC, SMS_C, "twilio", "sms"},
     };
@@ -1383,6 +1435,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_crm__mark_sent_and_failed);
     TEST_RUN(test_crm__inbound_dedupe);
     TEST_RUN(test_crm__identity_autolink);
+    TEST_RUN(test_crm__identity_link_shared_phone);
     TEST_RUN(test_crm__conversation_reopen);
     TEST_RUN(test_crm__conversation_update);
     TEST_RUN(test_crm__idempotency_key);

@@ -147,7 +147,7 @@ class ChannelsCliTest(unittest.TestCase):
              "from or messaging_service_sid"),
             (["--provider", "whatsapp", "--set", "phone_number_id=1065", "--set", "access_token=" + WA_TOKEN],
              "whatsapp needs app_secret, verify_token"),
-            (["--provider", "telegram", "--set", "token=" + TW_TOKEN], "unknown provider"),
+            (["--provider", "signal", "--set", "token=" + TW_TOKEN], "unknown provider"),
             (["--provider", "twilio", "--set", TW_TOKEN], "expected KEY=VALUE"),
             (["--provider", "twilio"], "--set KEY=VALUE"),
         ]
