@@ -54,6 +54,7 @@ int cli__usage(void)
           "  suppress add (--global | --tenant ID) --channel CH|'*' --address A [--reason R] [--json]\n"
           "  suppress remove (--global | --tenant ID) --channel CH|'*' --address A\n"
           "  suppress list (--global | --tenant ID) [--channel CH] [--address A] [--source S] [--json]\n"
+          "  suppress link --tenant ID --channel CH --address A   print the recipient's signed unsubscribe link\n"
           "  secret set --tenant ID --name NAME --value-stdin\n"
           "  secret get --tenant ID --name NAME\n"
           "  keys rotate                               add a key to the key ring and re-encrypt every secret\n"

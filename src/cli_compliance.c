@@ -2,7 +2,9 @@
  * cli_compliance: `switchboard suppress add|remove|list`, the operator's
  * hand on the suppression lists: the global list (--global: every tenant's
  * outbound is checked against it, and no tenant API can touch it) or one
- * tenant's (--tenant ID).
+ * tenant's (--tenant ID); and `switchboard suppress link`, which prints a
+ * recipient's signed unsubscribe link (for support, or mail sent by other
+ * systems).
  */
 #include "cli.h"
 #include "cli_int.h"
@@ -33,7 +35,7 @@ static int suppress_row(void *ud, const struct store_suppression *s)
 
 int cli__cmd_suppress(const struct cli_args *a)
 {
-    int add, remove, list, global = cli__flag(a, "global") != NULL, json = cli__flag(a, "json") != NULL, rc;
+    int add, remove, list, link, global = cli__flag(a, "global") != NULL, json = cli__flag(a, "json") != NULL, rc;
     const char *tenant = cli__flag(a, "tenant"), *channel = cli__flag(a, "channel"), *raw = cli__flag(a, "address");
     char addr[STORE_ADDRESS_MAX] = "";
     struct cli_ctx c;
@@ -46,8 +48,13 @@ int cli__cmd_suppress(const struct cli_args *a)
     add = strcmp(a->sub, "add") == 0;
     remove = strcmp(a->sub, "remove") == 0;
     list = strcmp(a->sub, "list") == 0;
-    if (!add && !remove && !list)
+    link = strcmp(a->sub, "link") == 0;
+    if (!add && !remove && !list && !link)
         return cli__usage();
+    if (link && (global || !tenant)) {
+        fputs("switchboard: an unsubscribe link is for one tenant: give --tenant ID\n", stderr);
+        return CLI_USAGE;
+    }
     if (global == (tenant != NULL)) {
         fputs("switchboard: give exactly one of --global and --tenant ID\n", stderr);
         return CLI_USAGE;
@@ -67,7 +74,7 @@ int cli__cmd_suppress(const struct cli_args *a)
         if (crm_normalize_address(kind, raw, addr, sizeof(addr), &e) != 0)
             return cli__fail(&e);
     }
-    if ((rc = cli__ctx_open(&c, a, CTX_DB)) != 0)
+    if ((rc = cli__ctx_open(&c, a, link ? CTX_DB | CTX_KEYS : CTX_DB)) != 0)
         return rc;
     if (tenant && store_tenant_get(c.db, tenant, &t, &e) != 0) {
         rc = cli__fail(&e);
@@ -75,7 +82,18 @@ int cli__cmd_suppress(const struct cli_args *a)
     }
     if (!tenant)
         tenant = "";
-    if (add) {
+    if (link) {
+        if (!c.cfg.public_url || !*c.cfg.public_url) {
+            fputs("switchboard: SB_PUBLIC_URL is not set: a link needs the server's public address\n", stderr);
+            rc = CLI_CONFIG;
+            goto out;
+        }
+        if (compliance_unsubscribe_url(c.keys, c.cfg.public_url, tenant, channel, addr, time_now_ms(), &b, &e) != 0) {
+            rc = cli__fail(&e);
+            goto out;
+        }
+        buf_putc(&b, '\n');
+    } else if (add) {
         struct store_suppression s;
         if (compliance_suppression_add(c.db, tenant, channel, addr, "manual", cli__flag(a, "reason"), "system", "",
                                        "cli", &s, &e) != 0) {

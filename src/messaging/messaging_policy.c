@@ -223,6 +223,7 @@ int messaging_keywords_json(struct messaging *m, const char *tenant_id, struct b
 {
     const struct messaging__policy *p = NULL;
     struct compliance_keywords def;
+    struct buf lists = {0};
     int rc;
 
     if ((rc = messaging__policy_get(m, tenant_id, &p, e)))
@@ -235,11 +236,13 @@ int messaging_keywords_json(struct messaging *m, const char *tenant_id, struct b
         buf_json_str(b, compliance_channels[i]);
         buf_puts(b, ":{\"default\":");
         buf_puts(b, p->has_kw[i] ? "false," : "true,");
-        compliance_keywords_json(b, p->has_kw[i] ? &p->kw[i] : &def);
-        b->len--; /* the lists' object continues this one */
-        buf_putc(b, '}');
+        /* The lists' members continue this object. */
+        compliance_keywords_json(&lists, p->has_kw[i] ? &p->kw[i] : &def);
+        buf_append(b, lists.data + 1, lists.len - 1);
+        buf_reset(&lists);
     }
     buf_putc(b, '}');
+    buf_free(&lists);
     messaging__policy_release(p);
     return 0;
 }
