@@ -106,10 +106,12 @@ int compliance_suppression_find(struct store *db, const char *tenant_id, const c
                                 struct store_suppression *out, int *found, struct err *e);
 
 /* Manual changes to a suppression list, audited (suppression.add,
- * suppression.remove; the address is not written to the audit log, only its
- * channel and a hash). tenant_id "" is the global list: only the operator's
- * CLI passes it (the audit row then goes to no tenant and is logged). The
- * address must already be normalised (crm_normalize_address). */
+ * suppression.remove; target "<channel>:<address>", details the source).
+ * tenant_id "" is the global list: only the operator's CLI passes it (no
+ * tenant chain to audit in: the change is logged instead). The address
+ * must already be normalised (crm_normalize_address). add: ERR_INVALID
+ * "invalid_channel" or "invalid_suppression"; *out (may be NULL) = the
+ * entry as stored. */
 int compliance_suppression_add(struct store *db, const char *tenant_id, const char *channel, const char *address,
                                const char *source, const char *reason, const char *actor_type, const char *actor_id,
                                const char *ip, struct store_suppression *out, struct err *e);

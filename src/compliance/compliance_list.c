@@ -178,8 +178,14 @@ int compliance_unsubscribe_apply(struct store *db, const struct compliance_unsub
     }
     if ((rc = store_tx_commit(&tx, e)))
         return rc;
-    return audit(db, u->tenant_id, "recipient", "", "suppression.unsubscribe", u->channel, u->address, ip,
-                 "{\"source\":\"unsubscribe_link\"}", e);
+    /* The recipient's request is honoured whatever happens to its audit row. */
+    struct err ae = {0};
+    if (audit(db, u->tenant_id, "recipient", "", "suppression.unsubscribe", u->channel, u->address, ip,
+              "{\"source\":\"unsubscribe_link\"}", &ae) != 0) {
+        struct log_ctx lc = {NULL, NULL, u->tenant_id};
+        log_error(&lc, "unsubscribe recorded, its audit row not: %s", ae.msg);
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------- review queue */
