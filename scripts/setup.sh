@@ -14,6 +14,7 @@ PACKAGES=(
   libsodium-dev libssl-dev libcurl4-openssl-dev
   libgmime-3.0-dev                  # inbound e-mail (SendGrid Inbound Parse) MIME parsing
   python3-cryptography              # tests/fakes: SendGrid event signing (ECDSA P-256)
+  tzdata                            # the tz database (/usr/share/zoneinfo): tenants' quiet hours
   python3
   wrk nginx-light                   # bench/http.sh
   curl ca-certificates

@@ -21,7 +21,7 @@ static int cli_is_bool_flag(const char *name)
 {
     return strcmp(name, "json") == 0 || strcmp(name, "password-stdin") == 0 ||
            strcmp(name, "value-stdin") == 0 || strcmp(name, "help") == 0 || strcmp(name, "set-stdin") == 0 ||
-           strcmp(name, "sync") == 0;
+           strcmp(name, "sync") == 0 || strcmp(name, "global") == 0;
 }
 
 const char *cli__flag(const struct cli_args *a, const char *name)
@@ -51,6 +51,10 @@ int cli__usage(void)
           "  channel list --tenant ID [--json]\n"
           "  channel remove --tenant ID --id ACCOUNT_ID\n"
           "  channel templates --tenant ID --id ACCOUNT_ID [--sync] [--json]\n"
+          "  suppress add (--global | --tenant ID) --channel CH|'*' --address A [--reason R] [--json]\n"
+          "  suppress remove (--global | --tenant ID) --channel CH|'*' --address A\n"
+          "  suppress list (--global | --tenant ID) [--channel CH] [--address A] [--source S] [--json]\n"
+          "  suppress link --tenant ID --channel CH --address A   print the recipient's signed unsubscribe link\n"
           "  secret set --tenant ID --name NAME --value-stdin\n"
           "  secret get --tenant ID --name NAME\n"
           "  keys rotate                               add a key to the key ring and re-encrypt every secret\n"
@@ -737,6 +741,7 @@ int cli_main(int argc, char **argv)
         {"doctor", cmd_doctor}, {"tenant", cmd_tenant},     {"user", cmd_user},       {"apikey", cmd_apikey},
         {"secret", cmd_secret}, {"keys", cmd_keys},         {"audit", cmd_audit},     {"gen-docs", cmd_gen_docs},
         {"channel", cli__cmd_channel},
+        {"suppress", cli__cmd_suppress},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(a.cmd, cmds[i].name) == 0)

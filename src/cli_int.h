@@ -75,5 +75,6 @@ int cli__production_problems(const struct config *cfg, struct store *db, struct 
 int cli__cmd_serve(const struct cli_args *a);   /* cli_run.c */
 int cli__cmd_worker(const struct cli_args *a);  /* cli_run.c */
 int cli__cmd_channel(const struct cli_args *a); /* cli_channel.c */
+int cli__cmd_suppress(const struct cli_args *a); /* cli_compliance.c */
 
 #endif

@@ -42,6 +42,15 @@ const struct auth_rule auth_matrix[] = {
     {"security.read", "owner admin", "Read the tenant's security events (refused webhooks, replays)."},
     {"monitoring.read", "owner admin agent viewer",
      "Read the tenant's traffic summary: messages by channel and status, failure reasons, callback latency, jobs."},
+    {"compliance.read", "owner admin agent viewer",
+     "Read the opt-out keywords per channel and the review queue of replies that look like an opt-out."},
+    {"compliance.update", "owner admin", "Change the opt-out keywords of a channel (or go back to the carriers')."},
+    {"compliance.review", "owner admin agent",
+     "Resolve a review item: opt the sender out (as a STOP would) or dismiss it."},
+    {"suppressions.read", "owner admin agent viewer", "List the tenant's suppression list."},
+    {"suppressions.create", "owner admin agent", "Add an address to the tenant's suppression list (audited)."},
+    {"suppressions.delete", "owner admin", "Remove an address from the tenant's suppression list (audited)."},
+    {"suppressions.import", "owner admin", "Import addresses into the tenant's suppression list (CSV or JSON lines)."},
     {NULL, NULL, NULL},
 };
 

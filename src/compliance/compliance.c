@@ -7,8 +7,10 @@
  * of facts the caller gathered, so every outbound path decides the same way.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
+#include <stdio.h>
 
 #include "compliance/compliance.h"
 
@@ -23,27 +25,158 @@ static const struct {
     {"INFO", COMPLIANCE_HELP},
 };
 
-enum compliance_keyword compliance_keyword(const char *text, char *word, size_t wordlen)
+static struct compliance_keywords defaults; /* the carriers', built once */
+static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
+static void defaults_init(void);
+
+static const char *const kind_names[] = {NULL, "stop", "start", "help"};
+
+void compliance_keywords_default(struct compliance_keywords *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < sizeof(compliance_words) / sizeof(compliance_words[0]); i++) {
+        int k = (int)compliance_words[i].kind;
+        snprintf(out->words[k][out->n[k]++], COMPLIANCE_KW_LEN, "%s", compliance_words[i].word);
+    }
+}
+
+static void defaults_init(void)
+{
+    compliance_keywords_default(&defaults);
+}
+
+/* A keyword: 1 to 31 bytes of letters and digits (UTF-8 letters too: the
+ * bytes of a multi-byte character), stored upper-cased (ASCII). */
+static int keyword_valid(const char *w)
+{
+    size_t n = strlen(w);
+    if (n == 0 || n >= COMPLIANCE_KW_LEN)
+        return 0;
+    for (const char *p = w; *p; p++)
+        if (!isalnum((unsigned char)*p) && (unsigned char)*p < 0x80)
+            return 0;
+    return 1;
+}
+
+int compliance_keywords_parse(struct compliance_keywords *out, const char *json, struct err *e)
+{
+    cJSON *root = NULL;
+    const cJSON *it;
+    int rc = 0;
+
+    compliance_keywords_default(out);
+    if (json_parse(&root, json ? json : "", json ? strlen(json) : 0, e) != 0) {
+        rc = err_set(e, ERR_INVALID, "invalid_keywords", "keywords must be a JSON object");
+        goto out;
+    }
+    if (!cJSON_IsObject(root)) {
+        rc = err_set(e, ERR_INVALID, "invalid_keywords", "keywords must be an object of stop, start and help lists");
+        goto out;
+    }
+    cJSON_ArrayForEach(it, root) {
+        int k = 0;
+        for (int i = 1; i <= 3; i++)
+            if (it->string && strcmp(it->string, kind_names[i]) == 0)
+                k = i;
+        if (!k) {
+            rc = err_set(e, ERR_INVALID, "invalid_keywords", "unknown keyword kind '%.32s' (stop, start, help)",
+                         it->string ? it->string : "");
+            goto out;
+        }
+        if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) > COMPLIANCE_KW_MAX) {
+            rc = err_set(e, ERR_INVALID, "invalid_keywords", "%s must be a list of at most %d words", kind_names[k],
+                         COMPLIANCE_KW_MAX);
+            goto out;
+        }
+        out->n[k] = 0;
+        const cJSON *w;
+        cJSON_ArrayForEach(w, it) {
+            if (!cJSON_IsString(w) || !keyword_valid(w->valuestring)) {
+                rc = err_set(e, ERR_INVALID, "invalid_keywords",
+                             "%s: every keyword is one word of 1 to %d letters or digits", kind_names[k],
+                             COMPLIANCE_KW_LEN - 1);
+                goto out;
+            }
+            char *dst = out->words[k][out->n[k]++];
+            snprintf(dst, COMPLIANCE_KW_LEN, "%s", w->valuestring);
+            for (char *p = dst; *p; p++)
+                *p = (char)toupper((unsigned char)*p);
+        }
+    }
+    if (out->n[COMPLIANCE_STOP] == 0) {
+        rc = err_set(e, ERR_INVALID, "invalid_keywords", "stop needs at least one keyword: a customer must be able "
+                                                         "to opt out");
+        goto out;
+    }
+    /* One word, one meaning. */
+    for (int a = 1; a <= 3; a++)
+        for (int i = 0; i < out->n[a]; i++)
+            for (int b = 1; b <= 3; b++)
+                for (int j = 0; j < out->n[b]; j++)
+                    if ((a != b || i != j) && strcasecmp(out->words[a][i], out->words[b][j]) == 0) {
+                        rc = err_set(e, ERR_INVALID, "invalid_keywords", "keyword '%s' is listed twice",
+                                     out->words[a][i]);
+                        goto out;
+                    }
+out:
+    cJSON_Delete(root);
+    if (rc)
+        compliance_keywords_default(out);
+    return rc;
+}
+
+void compliance_keywords_json(struct buf *b, const struct compliance_keywords *k)
+{
+    buf_putc(b, '{');
+    for (int i = 1; i <= 3; i++) {
+        buf_puts(b, i > 1 ? ",\"" : "\"");
+        buf_puts(b, kind_names[i]);
+        buf_puts(b, "\":[");
+        for (int j = 0; j < k->n[i]; j++) {
+            if (j)
+                buf_putc(b, ',');
+            buf_json_str(b, k->words[i][j]);
+        }
+        buf_putc(b, ']');
+    }
+    buf_putc(b, '}');
+}
+
+enum compliance_keyword compliance_keyword_match(const struct compliance_keywords *kw, const char *text, char *word,
+                                                 size_t wordlen)
 {
     const char *s = text ? text : "", *end;
     size_t n;
 
     if (word && wordlen)
         word[0] = '\0';
+    if (!kw) {
+        pthread_once(&defaults_once, defaults_init);
+        kw = &defaults;
+    }
     while (isspace((unsigned char)*s))
         s++;
     end = s + strlen(s);
     while (end > s && (isspace((unsigned char)end[-1]) || end[-1] == '.' || end[-1] == '!'))
         end--;
     n = (size_t)(end - s);
-    for (size_t i = 0; i < sizeof(compliance_words) / sizeof(compliance_words[0]); i++) {
-        if (strlen(compliance_words[i].word) != n || strncasecmp(s, compliance_words[i].word, n) != 0)
-            continue;
-        if (word && wordlen)
-            snprintf(word, wordlen, "%s", compliance_words[i].word);
-        return compliance_words[i].kind;
+    if (n == 0 || n >= COMPLIANCE_KW_LEN)
+        return COMPLIANCE_NONE;
+    for (int k = 1; k <= 3; k++) {
+        for (int i = 0; i < kw->n[k]; i++) {
+            if (strlen(kw->words[k][i]) != n || strncasecmp(s, kw->words[k][i], n) != 0)
+                continue;
+            if (word && wordlen)
+                snprintf(word, wordlen, "%s", kw->words[k][i]);
+            return (enum compliance_keyword)k;
+        }
     }
     return COMPLIANCE_NONE;
+}
+
+enum compliance_keyword compliance_keyword(const char *text, char *word, size_t wordlen)
+{
+    return compliance_keyword_match(NULL, text, word, wordlen);
 }
 
 int compliance_opt_out(struct store_tx *tx, const char *tenant_id, const char *account_id, const char *address,

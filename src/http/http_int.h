@@ -14,6 +14,7 @@
 
 #include <microhttpd.h>
 
+#include "compliance/compliance.h"
 #include "http/http.h"
 
 #define HTTP_MAX_PARAMS 4
@@ -277,5 +278,17 @@ void http__route_templates_sync(struct http_req *r);
 void http__route_settings_get(struct http_req *r);
 void http__route_settings_patch(struct http_req *r);
 void http__route_webhook(struct http_req *r);
+
+/* routes_compliance.c */
+void http__route_keywords_get(struct http_req *r);
+void http__route_keywords_patch(struct http_req *r);
+void http__route_suppressions_list(struct http_req *r);
+void http__route_suppressions_create(struct http_req *r);
+void http__route_suppressions_delete(struct http_req *r);
+void http__route_suppressions_import(struct http_req *r);
+void http__route_reviews_list(struct http_req *r);
+void http__route_reviews_resolve(struct http_req *r);
+void http__route_unsubscribe_page(struct http_req *r);
+void http__route_unsubscribe_post(struct http_req *r);
 
 #endif

@@ -310,6 +310,17 @@ const struct http_route http__routes[] = {
     {"GET", "/api/v1/monitoring/summary", http__route_monitoring_summary, "monitoring.read", 0},
     {"GET", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},
     {"POST", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},
+    /* compliance (routes_compliance.c) */
+    {"GET", "/api/v1/compliance/keywords", http__route_keywords_get, "compliance.read", 0},
+    {"PATCH", "/api/v1/compliance/keywords", http__route_keywords_patch, "compliance.update", 0},
+    {"GET", "/api/v1/suppressions", http__route_suppressions_list, "suppressions.read", 0},
+    {"POST", "/api/v1/suppressions", http__route_suppressions_create, "suppressions.create", 0},
+    {"POST", "/api/v1/suppressions/import", http__route_suppressions_import, "suppressions.import", 0},
+    {"DELETE", "/api/v1/suppressions/{channel}/{address}", http__route_suppressions_delete, "suppressions.delete", 0},
+    {"GET", "/api/v1/compliance/reviews", http__route_reviews_list, "compliance.read", 0},
+    {"POST", "/api/v1/compliance/reviews/{id}/resolve", http__route_reviews_resolve, "compliance.review", 0},
+    {"GET", "/u/{token}", http__route_unsubscribe_page, NULL, HTTP_ROUTE_PUBLIC},
+    {"POST", "/u/{token}", http__route_unsubscribe_post, NULL, HTTP_ROUTE_PUBLIC},
     {NULL, NULL, NULL, NULL, 0},
 };
 

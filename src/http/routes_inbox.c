@@ -226,6 +226,14 @@ void http__route_messages_send(struct http_req *r)
         http__opt_str(r, j, "subject", &req.subject) || http__opt_str(r, j, "html", &req.html) ||
         string_array(r, j, "media_urls", media, MESSAGE_MAX_LIST, &req.nmedia))
         goto out;
+    {
+        const cJSON *urgent = cJSON_GetObjectItemCaseSensitive(j, "urgent");
+        if (urgent && !cJSON_IsNull(urgent) && !cJSON_IsBool(urgent)) {
+            http__error(r, 400, "invalid_request", "field \"urgent\" must be a boolean");
+            goto out;
+        }
+        req.urgent = cJSON_IsTrue(urgent); /* not held by quiet hours */
+    }
     /* A person signed in to the dashboard is an agent; an API key is an integration. */
     if (r->principal.kind == AUTH_SESSION) {
         req.origin = "agent";

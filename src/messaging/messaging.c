@@ -86,7 +86,7 @@ int messaging_new(struct messaging **out, const struct messaging_options *opt, s
     }
     m->curl_inited = 1;
     if ((rc = share_new(m, e)) || (rc = channel_pool_new(&m->pool, m->share, 0, e)) ||
-        (rc = messaging__cache_init(&m->cache, opt->account_cache_ms, e)))
+        (rc = messaging__cache_init(&m->cache, opt->account_cache_ms, e)) || (rc = messaging__policies_init(m, e)))
         goto out;
     m->env.twilio_api_base = opt->cfg->twilio_api_base;
     m->env.graph_api_base = opt->cfg->graph_api_base;
@@ -112,6 +112,7 @@ void messaging_free(struct messaging *m)
     if (!m)
         return;
     messaging__cache_destroy(&m->cache);
+    messaging__policies_destroy(m);
     /* Pooled handles hold the share: they go first. */
     channel_pool_free(m->pool);
     if (m->share)

@@ -179,7 +179,10 @@ void messaging_template_json(struct buf *b, const struct store_template *t);
 
 /* The known settings, each with a default and a length limit:
  * help_text: what a HELP/INFO keyword reply says (at most 320 characters;
- * default "Reply STOP to unsubscribe, START to resubscribe."). */
+ * default "Reply STOP to unsubscribe, START to resubscribe.");
+ * quiet_hours_start, quiet_hours_end: HH:MM in the tenant's time zone,
+ * unset by default (no quiet hours; both must be set);
+ * timezone: an IANA name from the system tz database (default "UTC"). */
 
 /* The effective value (the tenant's, else the default); *out malloc'd.
  * ERR_INVALID "unknown_setting". */
@@ -192,8 +195,23 @@ int messaging_setting_check(const char *name, const char *value, struct err *e);
  * name only). ERR_INVALID as above, ERR_NOTFOUND for an unknown tenant. */
 int messaging_setting_set(struct messaging *m, const char *tenant_id, const char *name, const char *value,
                           const char *actor_type, const char *actor_id, const char *ip, struct err *e);
-/* Append {"<name>": "<effective value>", …} for every known setting. */
+/* Append {"<name>": "<effective value>" or null when unset, …} for every known setting. */
 int messaging_settings_json(struct messaging *m, const char *tenant_id, struct buf *b, struct err *e);
+
+/* Opt-out keywords per channel (compliance_channels): the carrier defaults
+ * unless the tenant set its own lists for that channel. The inbound path
+ * reads them from a cached snapshot (no query per message). */
+/* Append {"sms": {"default": true|false, "stop": […], "start": […],
+ * "help": […]}, …} for every channel. */
+int messaging_keywords_json(struct messaging *m, const char *tenant_id, struct buf *b, struct err *e);
+/* Check without storing: ERR_INVALID "invalid_channel" or "invalid_keywords"
+ * (compliance_keywords_parse). json NULL means "back to the defaults". */
+int messaging_keywords_check(const char *channel, const char *json, struct err *e);
+/* Store one channel's lists (json {"stop":[…],"start":[…],"help":[…]}, a
+ * kind left out keeps its default) or, json NULL, go back to the defaults.
+ * Audited (compliance.keywords.update). ERR_NOTFOUND for an unknown tenant. */
+int messaging_keywords_set(struct messaging *m, const char *tenant_id, const char *channel, const char *json,
+                           const char *actor_type, const char *actor_id, const char *ip, struct err *e);
 
 /* -------------------------------------------------------------- pipeline */
 
@@ -223,6 +241,8 @@ struct messaging_send_request {
     const char *sent_by;               /* the user or API key id; NULL = none */
     const char *subject;               /* e-mail: required there, refused elsewhere */
     const char *html;                  /* e-mail: an HTML alternative of text */
+    int urgent;                        /* 1: not held by the tenant's quiet hours (a one-time code, an
+                                        * outage notice); a person's reply (origin agent) never is */
 };
 
 /* How messaging_send ends: rc 0 with the message object (crm_message_json)
@@ -236,10 +256,15 @@ typedef void (*messaging_send_done_fn)(void *ud, int rc, const struct err *e, co
  * "no_address" for a contact without an identity on that channel), the
  * content (ERR_INVALID "invalid_message": text or template, not both;
  * length and media within the channel's limits), then compliance before
- * anything is written (compliance_check_send: "opted_out",
- * "outside_window", "template_not_found", "template_not_approved"), then
- * in one transaction the message (queued), its outbound.send job and its
- * message.created event. An idempotency key already used in the tenant
+ * anything is written (compliance_check_send: "opted_out", "suppressed",
+ * "recipient_blocked", "outside_window", "template_not_found",
+ * "template_not_approved"), then in one transaction the message (queued),
+ * its outbound.send job and its message.created event. During the
+ * tenant's quiet hours a message that is not urgent and not a person's
+ * reply (origin agent) is held, not refused: its job first runs when quiet
+ * hours end, and the message object carries "held_until". This is the one
+ * outbound entry point: campaigns and the assistant call it too, with
+ * their origin. An idempotency key already used in the tenant
  * returns that message instead (no checks, nothing new). Returns non-zero
  * when it fails before queueing (done is not called); otherwise done runs
  * exactly once, after the commit. */

@@ -127,6 +127,13 @@ void messaging__status_event(struct messaging__events *ev, const char *tenant_id
 int messaging__queue_tx(struct messaging *m, struct store_tx *tx, const char *tenant_id, const struct crm_outbound *o,
                         struct crm_record_result *out, struct messaging__events *ev, struct err *e)
 {
+    return messaging__queue_at_tx(m, tx, tenant_id, o, 0, out, ev, e);
+}
+
+int messaging__queue_at_tx(struct messaging *m, struct store_tx *tx, const char *tenant_id,
+                           const struct crm_outbound *o, int64_t delay_ms, struct crm_record_result *out,
+                           struct messaging__events *ev, struct err *e)
+{
     struct buf b = {0};
     int rc;
 
@@ -136,7 +143,8 @@ int messaging__queue_tx(struct messaging *m, struct store_tx *tx, const char *te
     buf_json_str(&b, out->message_id);
     buf_putc(&b, '}');
     /* The message id is the job's idempotency key: one send job per message. */
-    rc = queue_push_tx(m->queue, tx, tenant_id, MESSAGING_JOB_SEND, b.data, out->message_id, 0, NULL, NULL, e);
+    rc = queue_push_tx(m->queue, tx, tenant_id, MESSAGING_JOB_SEND, b.data, out->message_id, delay_ms > 0 ? delay_ms : 0,
+                       NULL, NULL, e);
     if (rc == 0 && (rc = messaging__message_json_tx(tx, tenant_id, out->message_id, &b, e)) == 0)
         messaging__events_add(ev, tenant_id, "message.created", buf_steal(&b));
     buf_free(&b);

@@ -37,6 +37,7 @@ struct in_item {
     const struct messaging_account_ref *ref;
     enum compliance_keyword keyword;
     char word[32];
+    const char *phrase;               /* looks like an opt-out, is not a keyword: reviewed */
     char *help_text;                  /* HELP: the reply, malloc'd */
     char counted[16];                 /* the status it stored (received, delivered, …) for metrics, or "" */
     char reason[64];                  /* and, for failures, the error code */
@@ -87,7 +88,14 @@ static void load(struct messaging *m, struct arena *a, const struct queue_job *j
         }
     }
     if (rc == 0 && it->ev.kind == CHANNEL_EVENT_MESSAGE) {
-        it->keyword = compliance_keyword(it->ev.text, it->word, sizeof(it->word));
+        const struct messaging__policy *pol = NULL;
+        if ((rc = messaging__policy_get(m, job->tenant_id, &pol, &e)) == 0) {
+            it->keyword = compliance_keyword_match(messaging__policy_keywords(pol, it->ref->acct.channel),
+                                                   it->ev.text, it->word, sizeof(it->word));
+            messaging__policy_release(pol);
+        }
+        if (rc == 0 && it->keyword == COMPLIANCE_NONE)
+            it->phrase = compliance_optout_phrase(it->ev.text);
         if (it->keyword == COMPLIANCE_HELP)
             rc = messaging_setting_get(m, job->tenant_id, "help_text", &it->help_text, &e);
     }
@@ -163,11 +171,16 @@ static int message(struct messaging *m, struct store_tx *tx, const struct queue_
         if (rc)
             goto out;
     }
-    if (it->keyword == COMPLIANCE_NONE)
+    if (it->keyword == COMPLIANCE_NONE && !it->phrase)
         goto out;
     addr_kind = crm_identity_kind(it->ref->acct.channel);
     if ((rc = crm_normalize_address(addr_kind ? addr_kind : "phone", x->from, addr, sizeof(addr), e)))
         goto out;
+    if (it->phrase) { /* a person decides (GET /api/v1/compliance/reviews) */
+        rc = compliance_review_add(tx, job->tenant_id, it->ref->acct.id, it->ref->acct.channel, addr, r.message_id,
+                                   x->text, it->phrase, time_now_ms(), e);
+        goto out;
+    }
     if (it->keyword == COMPLIANCE_STOP) {
         rc = compliance_opt_out(tx, job->tenant_id, it->ref->acct.id, addr, it->word, "keyword", time_now_ms(), e);
     } else if (it->keyword == COMPLIANCE_START) {

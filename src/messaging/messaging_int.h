@@ -20,6 +20,14 @@
 #define MESSAGING__KEY_MAX (2 * CORE_ID_MAX + 2)
 
 struct messaging__entry; /* a cached account (messaging_cache.c) */
+struct messaging__policies; /* tenants' compliance snapshots (messaging_policy.c) */
+struct messaging__policy;
+struct compliance_keywords;
+struct compliance_quiet;
+struct compliance_tz;
+
+/* The channels with keyword lists: compliance_channels, in that order. */
+#define MESSAGING__CHANNELS 7
 struct messaging__slot;  /* a cached miss */
 
 /* One index of the cache: accounts by some key, and recent misses. */
@@ -64,7 +72,25 @@ struct messaging {
     struct ops_metrics *metrics;       /* NULL: nothing counted */
     void (*notify)(void *ud);
     void *notify_ud;
+    struct messaging__policies *policies;
 };
+
+/* Tenant compliance snapshots (messaging_policy.c): keyword lists per
+ * channel and quiet hours, trusted for the account cache's TTL and dropped
+ * by a change through this process. get: ERR_NOMEM, store errors; release
+ * every snapshot got (NULL is a no-op). */
+int messaging__policies_init(struct messaging *m, struct err *e);
+void messaging__policies_destroy(struct messaging *m);
+int messaging__policy_get(struct messaging *m, const char *tenant_id, const struct messaging__policy **out,
+                          struct err *e);
+void messaging__policy_release(const struct messaging__policy *p);
+void messaging__policy_forget(struct messaging *m, const char *tenant_id);
+/* The tenant's lists for channel, or NULL for the carrier defaults. Borrowed from p. */
+const struct compliance_keywords *messaging__policy_keywords(const struct messaging__policy *p, const char *channel);
+/* The tenant's quiet hours, or NULL when it has none. Borrowed from p. */
+const struct compliance_quiet *messaging__policy_quiet(const struct messaging__policy *p);
+/* A zone by IANA name; "UTC" (or empty) without the tz database. */
+int messaging__tz_load(struct compliance_tz **out, const char *name, struct err *e);
 
 /* Cache (messaging_cache.c). init: ERR_NOMEM. */
 int messaging__cache_init(struct messaging__cache *c, int64_t ttl_ms, struct err *e);
@@ -121,6 +147,11 @@ void messaging__status_event(struct messaging__events *ev, const char *tenant_id
  * message.created event in ev. No compliance checks: the caller did them. */
 int messaging__queue_tx(struct messaging *m, struct store_tx *tx, const char *tenant_id, const struct crm_outbound *o,
                         struct crm_record_result *out, struct messaging__events *ev, struct err *e);
+/* messaging__queue_tx whose send job first runs delay_ms from now (a
+ * message held by quiet hours). */
+int messaging__queue_at_tx(struct messaging *m, struct store_tx *tx, const char *tenant_id,
+                           const struct crm_outbound *o, int64_t delay_ms, struct crm_record_result *out,
+                           struct messaging__events *ev, struct err *e);
 
 /* The job handlers (messaging_inbound.c, messaging_worker.c). */
 void messaging__inbound_batch(void *ud, const struct queue_job *jobs, int n, int *outcomes, struct queue_result *res);

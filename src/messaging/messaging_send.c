@@ -36,6 +36,7 @@ struct send_op {
     struct compliance_send gate;
     char template_status[24];
     struct store_suppression supp;
+    int64_t hold_until;            /* quiet hours: the job's first run (unix ms); 0 = at once */
     messaging_send_done_fn done;
     void *ud;
     int replayed;
@@ -92,7 +93,8 @@ static int send_op_run(void *ud, struct store_tx *tx, struct err *e)
     o.sent_by = op->sent_by[0] ? op->sent_by : NULL;
     o.subject = op->subject;
     o.html = op->html;
-    if ((rc = messaging__queue_tx(op->m, tx, op->tenant_id, &o, &r, &op->ev, e)))
+    if ((rc = messaging__queue_at_tx(op->m, tx, op->tenant_id, &o,
+                                     op->hold_until ? op->hold_until - time_now_ms() : 0, &r, &op->ev, e)))
         return rc;
     if (r.duplicate) { /* the same key twice in one batch */
         op->replayed = 1;
@@ -100,6 +102,12 @@ static int send_op_run(void *ud, struct store_tx *tx, struct err *e)
     }
     if ((rc = messaging__message_json_tx(tx, op->tenant_id, r.message_id, &op->json, e)))
         return rc;
+    if (op->hold_until && op->json.len > 1 && op->json.data[op->json.len - 1] == '}') {
+        op->json.len--; /* the reply says when a held message goes */
+        buf_puts(&op->json, ",\"held_until\":");
+        buf_json_time(&op->json, op->hold_until);
+        buf_putc(&op->json, '}');
+    }
     return messaging__events_flush(&op->ev, tx, e);
 }
 
@@ -324,6 +332,14 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
             op->gate.suppressed_source = op->supp.source;
             op->gate.suppressed_reason = op->supp.reason;
         }
+    }
+    /* Quiet hours hold what is not urgent and not a person's reply. */
+    if (!req->urgent && strcmp(op->origin, "agent") != 0) {
+        const struct messaging__policy *pol = NULL;
+        if ((rc = messaging__policy_get(m, tenant_id, &pol, e)))
+            goto out;
+        op->hold_until = compliance_quiet_until(messaging__policy_quiet(pol), op->gate.now);
+        messaging__policy_release(pol);
     }
     if ((op->gate.window_ms > 0 || op->gate.human_agent_window_ms > 0) &&
         (rc = crm_last_inbound(m->db, tenant_id, ref->acct.id, ref->acct.channel, to, &op->gate.last_inbound_at, e)))

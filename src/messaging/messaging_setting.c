@@ -7,17 +7,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compliance/compliance.h"
 #include "messaging/messaging_int.h"
 
 struct setting_def {
     const char *name;
-    const char *def;
+    const char *def;              /* NULL: unset unless the tenant sets it */
     size_t max_chars;
+    int (*check)(const char *name, const char *value, struct err *e); /* NULL: text */
 };
+
+static int check_hhmm(const char *name, const char *value, struct err *e)
+{
+    int min;
+    if (compliance_hhmm_parse(value, &min, e) != 0)
+        return err_set(e, ERR_INVALID, "invalid_setting", "%s must be a time of day, HH:MM (00:00 to 23:59)", name);
+    return 0;
+}
+
+static int check_timezone(const char *name, const char *value, struct err *e)
+{
+    struct compliance_tz *tz = NULL;
+    int rc = messaging__tz_load(&tz, value, e);
+    compliance_tz_free(tz);
+    if (rc == ERR_INVALID)
+        return err_set(e, ERR_INVALID, "invalid_setting",
+                       "%s must be an IANA time zone name such as America/New_York (%s)", name, e->msg);
+    return rc;
+}
 
 static const struct setting_def settings[] = {
     /* What a HELP or INFO keyword reply says. */
-    {"help_text", "Reply STOP to unsubscribe, START to resubscribe.", 320},
+    {"help_text", "Reply STOP to unsubscribe, START to resubscribe.", 320, NULL},
+    /* Quiet hours: non-urgent outbound in [start, end) local time is held
+     * until the end (end before start spans midnight). */
+    {"quiet_hours_start", NULL, 5, check_hhmm},
+    {"quiet_hours_end", NULL, 5, check_hhmm},
+    /* The tenant's time zone, for quiet hours. */
+    {"timezone", "UTC", 64, check_timezone},
 };
 
 static const struct setting_def *setting_find(const char *name)
@@ -52,7 +79,7 @@ int messaging_setting_check(const char *name, const char *value, struct err *e)
     for (const char *p = value; *p; p++)
         if (((unsigned char)*p < 0x20 && *p != '\n' && *p != '\r') || *p == 0x7f)
             return err_set(e, ERR_INVALID, "invalid_setting", "%s contains a control character", d->name);
-    return 0;
+    return d->check ? d->check(d->name, value, e) : 0;
 }
 
 int messaging_setting_get(struct messaging *m, const char *tenant_id, const char *name, char **out, struct err *e)
@@ -66,6 +93,8 @@ int messaging_setting_get(struct messaging *m, const char *tenant_id, const char
     rc = store_setting_get(m->db, tenant_id, d->name, out, e);
     if (rc == ERR_NOTFOUND) {
         err_clear(e);
+        if (!d->def)
+            return 0;
         *out = strdup(d->def);
         rc = *out ? 0 : err_set(e, ERR_NOMEM, NULL, "out of memory");
     }
@@ -85,6 +114,7 @@ int messaging_setting_set(struct messaging *m, const char *tenant_id, const char
         return rc;
     rc = value ? store_setting_put(m->db, tenant_id, name, value, time_now_ms(), e)
                : store_setting_delete(m->db, tenant_id, name, e);
+    messaging__policy_forget(m, tenant_id);
     if (rc)
         return rc;
     buf_puts(&details, "{\"name\":");
@@ -110,7 +140,7 @@ int messaging_settings_json(struct messaging *m, const char *tenant_id, struct b
             buf_putc(&out, ',');
         buf_json_str(&out, settings[i].name);
         buf_putc(&out, ':');
-        buf_json_str(&out, v);
+        buf_json_str(&out, v); /* null when unset */
         free(v);
     }
     buf_putc(&out, '}');

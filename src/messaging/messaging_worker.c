@@ -155,8 +155,8 @@ static void send_item(struct messaging *m, struct arena *a, const struct queue_j
                       int *outcome, struct queue_result *res)
 {
     struct channel_send cs;
-    struct buf cb = {0};
-    struct err e = {0};
+    struct buf cb = {0}, unsub = {0};
+    struct err e = {0}, ue = {0};
     cJSON *tpl = NULL;
     int rc;
 
@@ -174,6 +174,12 @@ static void send_item(struct messaging *m, struct arena *a, const struct queue_j
         cs.ntemplate_params = json_strings(a, it->template_json, NULL, "variables",
                                            (const char ***)&cs.template_params, 32);
     }
+    /* E-mail carries a one-click unsubscribe link (List-Unsubscribe, RFC
+     * 8058); without a public URL there is nowhere for it to point. */
+    if (strcmp(it->ref->acct.channel, "email") == 0 && m->public_url[0] &&
+        compliance_unsubscribe_url(m->keys, m->public_url, job->tenant_id, "email", it->address, time_now_ms(),
+                                   &unsub, &ue) == 0)
+        cs.unsubscribe_url = unsub.data;
     if (strcmp(it->ref->acct.provider, "twilio") == 0) {
         messaging_account_webhook_url(m, &it->ref->acct, &cb);
         cs.status_callback_url = cb.data;
@@ -195,7 +201,7 @@ static void send_item(struct messaging *m, struct arena *a, const struct queue_j
     }
     cJSON_Delete(tpl);
     buf_free(&cb);
-    (void)job;
+    buf_free(&unsub);
 }
 
 /* Phase 3: one transaction for every result (see messaging__write). */

@@ -98,6 +98,13 @@ int ops_secret_put_tx(struct ops_keyring *kr, struct store_tx *tx, const char *t
 /* *out is malloc'd and NUL-terminated (caller frees). */
 int ops_secret_get(struct ops_keyring *kr, struct store *db, const char *tenant_id, const char *name,
                    char **out, size_t *outlen, struct err *e);
+/* A key for one purpose (e.g. "unsubscribe": signing links), derived from
+ * the data key key_id (NULL: the active key) by HMAC-SHA256, so a MAC key is
+ * never a key that also seals secrets. out_id (may be NULL) receives the
+ * data key's id, to be named with what the key signed. ERR_NOTFOUND for an
+ * unknown key id, ERR_INVALID without a purpose. Any thread. */
+int ops_keyring_derive(struct ops_keyring *kr, const char *key_id, const char *purpose,
+                       uint8_t out[CRYPTO_KEY_BYTES], char out_id[32], struct err *e);
 /* Add a new active key and re-encrypt every secret with it. Fills new_id and
  * how many secrets were re-encrypted. Old keys stay so nothing is unreadable. */
 int ops_keys_rotate(struct ops_keyring *kr, struct store *db, char new_id[32], int64_t *reencrypted,

@@ -374,3 +374,31 @@ out:
         *reencrypted = count;
     return rc;
 }
+
+int ops_keyring_derive(struct ops_keyring *kr, const char *key_id, const char *purpose,
+                       uint8_t out[CRYPTO_KEY_BYTES], char out_id[32], struct err *e)
+{
+    char label[96];
+    int i, found = -1;
+
+    if (!purpose || !*purpose || strlen(purpose) > 64)
+        return err_set(e, ERR_INVALID, NULL, "a derived key needs a purpose");
+    snprintf(label, sizeof(label), "switchboard derived key: %s", purpose);
+    pthread_rwlock_rdlock(&kr->lock);
+    if (!key_id) {
+        found = kr->active;
+    } else {
+        for (i = 0; i < kr->nkeys; i++)
+            if (strcmp(kr->keys[i].id, key_id) == 0)
+                found = i;
+    }
+    if (found >= 0) {
+        crypto_hmac_sha256(out, kr->keys[found].key, CRYPTO_KEY_BYTES, label, strlen(label));
+        if (out_id)
+            memcpy(out_id, kr->keys[found].id, 32);
+    }
+    pthread_rwlock_unlock(&kr->lock);
+    if (found < 0)
+        return err_set(e, ERR_NOTFOUND, NULL, "no such key in the key ring");
+    return 0;
+}

@@ -499,6 +499,12 @@ int store_setting_get(struct store *db, const char *tenant_id, const char *name,
 int store_setting_put(struct store *db, const char *tenant_id, const char *name, const char *value, int64_t now,
                       struct err *e);
 int store_setting_delete(struct store *db, const char *tenant_id, const char *name, struct err *e);
+/* Every setting of the tenant whose name starts with prefix ("" = all), by
+ * name; cb gets name and value, borrowed for the call, while a store
+ * connection is held. */
+typedef int (*store_setting_cb)(void *ud, const char *name, const char *value);
+int store_setting_list(struct store *db, const char *tenant_id, const char *prefix, store_setting_cb cb, void *ud,
+                       struct err *e);
 
 
 /* ------------------------- contacts, conversations, messages (store_crm.c) */
@@ -887,5 +893,51 @@ int store_suppression_find(struct store *db, const char *tenant_id, const char *
  * one went. Entries of other sources and the global list stay. */
 int store_suppression_delete_source(struct store_tx *tx, const char *tenant_id, const char *channel,
                                     const char *address, const char *source, int *out_deleted, struct err *e);
+
+/* A tenant's suppression list (tenant_id "": the global list), newest
+ * first, filtered by channel, address and source ("" or NULL: any), after
+ * the keyset (before_at, before_channel, before_address) when before_at > 0,
+ * at most limit rows. cb gets each row, borrowed for the call, while a
+ * store connection is held. */
+typedef int (*store_suppression_cb)(void *ud, const struct store_suppression *s);
+int store_suppression_list(struct store *db, const char *tenant_id, const char *channel, const char *address,
+                           const char *source, int64_t before_at, const char *before_channel,
+                           const char *before_address, int limit, store_suppression_cb cb, void *ud,
+                           struct err *e);
+/* Remove one entry (tenant_id "": global), in the caller's transaction;
+ * *out_removed (may be NULL) = 1 when a row went, and *out (may be NULL)
+ * receives it. */
+int store_suppression_delete(struct store_tx *tx, const char *tenant_id, const char *channel, const char *address,
+                             struct store_suppression *out, int *out_removed, struct err *e);
+
+/* Review items (table compliance_reviews): a reply that looks like an
+ * opt-out without being a keyword, waiting for a person. */
+struct store_review {
+    char id[CORE_ID_MAX];            /* "crv_…" */
+    char account_id[CORE_ID_MAX];
+    char channel[16];
+    char address[STORE_ADDRESS_MAX];
+    char message_id[CORE_ID_MAX];
+    char excerpt[512];
+    char phrase[64];
+    char status[16];                 /* open | opted_out | dismissed */
+    char resolved_by[CORE_ID_MAX];
+    int64_t created_at;
+    int64_t resolved_at;             /* 0 = open */
+};
+typedef int (*store_review_cb)(void *ud, const struct store_review *r);
+/* Add an open item in the caller's transaction; one per inbound message
+ * (a second put for the same message_id changes nothing, *out_created = 0). */
+int store_review_put(struct store_tx *tx, const char *tenant_id, const struct store_review *r, int *out_created,
+                     struct err *e);
+/* The tenant's items with status ("" or NULL: any), newest first, with id <
+ * before_id when before_id is set, at most limit. */
+int store_review_list(struct store *db, const char *tenant_id, const char *status, const char *before_id, int limit,
+                      store_review_cb cb, void *ud, struct err *e);
+/* Close an open item in the caller's transaction: status opted_out or
+ * dismissed, by whom and when; *out filled with the item as it is after.
+ * ERR_NOTFOUND (no such item), ERR_CONFLICT (already resolved). */
+int store_review_resolve(struct store_tx *tx, const char *tenant_id, const char *id, const char *status,
+                         const char *resolved_by, int64_t at, struct store_review *out, struct err *e);
 
 #endif

@@ -200,15 +200,17 @@ class ChannelsApiTest(unittest.TestCase):
 
     def test_api_channels__settings(self):
         st, body = self.call("GET", "/api/v1/settings", key=self.viewer_a)
-        self.assertEqual((st, body), (200, {"help_text": DEFAULT_HELP}))
+        # Quiet hours are unset by default; the time zone is UTC.
+        base = {"help_text": DEFAULT_HELP, "quiet_hours_start": None, "quiet_hours_end": None, "timezone": "UTC"}
+        self.assertEqual((st, body), (200, base))
         st, body = self.call("PATCH", "/api/v1/settings", {"help_text": "Acme support: 555-0100"}, self.agent_a)
         self.assertEqual(st, 403, body)
         st, body = self.call("PATCH", "/api/v1/settings", {"help_text": "Acme support: 555-0100"}, self.admin_a)
-        self.assertEqual((st, body), (200, {"help_text": "Acme support: 555-0100"}))
+        self.assertEqual((st, body), (200, dict(base, help_text="Acme support: 555-0100")))
         st, body = self.call("GET", "/api/v1/settings", key=self.agent_a)
-        self.assertEqual(body, {"help_text": "Acme support: 555-0100"})
+        self.assertEqual(body, dict(base, help_text="Acme support: 555-0100"))
         st, body = self.call("GET", "/api/v1/settings", key=self.admin_b)
-        self.assertEqual(body, {"help_text": DEFAULT_HELP})
+        self.assertEqual(body, base)
         for bad, code in (({"help_text": "x" * 321}, "invalid_setting"), ({"help_text": ""}, "invalid_setting"),
                           ({"colour": "red"}, "unknown_setting"), ({"help_text": 5}, "invalid_request")):
             st, body = self.call("PATCH", "/api/v1/settings", bad, self.admin_a)
@@ -219,7 +221,7 @@ class ChannelsApiTest(unittest.TestCase):
         st, body = self.call("PATCH", "/api/v1/settings", {"help_text": "é" * 320}, self.admin_a)
         self.assertEqual(st, 200, body)
         st, body = self.call("PATCH", "/api/v1/settings", {"help_text": None}, self.owner_a)
-        self.assertEqual((st, body), (200, {"help_text": DEFAULT_HELP}))
+        self.assertEqual((st, body), (200, base))
         st, audit = self.call("GET", "/api/v1/audit", key=self.owner_a)
         updates = [r for r in audit["data"] if r["action"] == "settings.update"]
         self.assertEqual(len(updates), 3)

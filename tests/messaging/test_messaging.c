@@ -747,6 +747,61 @@ static void test_messaging__settings(void)
     buf_free(&b);
 }
 
+
+/* Keyword lists per channel: the carriers' by default, a tenant's own after
+ * a change (visible at once in this process), read from the cached snapshot
+ * (no query while it is fresh), per tenant; quiet-hours settings checked. */
+static void test_messaging__keywords_and_quiet_settings(void)
+{
+    struct err e = {0};
+    struct buf b = {0};
+    cJSON *j = NULL;
+    uint64_t before;
+
+    CHECK_EQ_INT(messaging_keywords_json(M.m, M.ta, &b, &e), 0);
+    CHECK_EQ_INT(json_parse(&j, b.data, b.len, &e), 0);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "sms"), "default")));
+    cJSON_Delete(j);
+    /* Cached: reading again costs no query. */
+    before = queries();
+    buf_reset(&b);
+    CHECK_EQ_INT(messaging_keywords_json(M.m, M.ta, &b, &e), 0);
+    CHECK(queries() == before);
+    /* A change is checked, stored, audited and seen at once. */
+    CHECK_EQ_INT(messaging_keywords_set(M.m, M.ta, "sms", "{\"stop\":[]}", "user", "usr_x", "", &e), ERR_INVALID);
+    CHECK_EQ_INT(messaging_keywords_set(M.m, M.ta, "fax", NULL, "user", "usr_x", "", &e), ERR_INVALID);
+    CHECK_EQ_STR(err_slug(&e), "invalid_channel");
+    CHECK_EQ_INT(messaging_keywords_set(M.m, M.ta, "sms", "{\"stop\":[\"alto\"]}", "user", "usr_x", "", &e), 0);
+    CHECK_EQ_INT(audited(M.ta, "compliance.keywords.update", "sms"), 1);
+    buf_reset(&b);
+    CHECK_EQ_INT(messaging_keywords_json(M.m, M.ta, &b, &e), 0);
+    CHECK(strstr(b.data, "\"sms\":{\"default\":false,\"stop\":[\"ALTO\"],\"start\":[\"START\",\"YES\",\"UNSTOP\"]") !=
+          NULL);
+    /* The other tenant keeps the defaults. */
+    buf_reset(&b);
+    CHECK_EQ_INT(messaging_keywords_json(M.m, M.tb, &b, &e), 0);
+    CHECK(strstr(b.data, "\"sms\":{\"default\":true,\"stop\":[\"STOP\"") != NULL);
+    CHECK_EQ_INT(messaging_keywords_set(M.m, M.ta, "sms", NULL, "user", "usr_x", "", &e), 0);
+    buf_reset(&b);
+    CHECK_EQ_INT(messaging_keywords_json(M.m, M.ta, &b, &e), 0);
+    CHECK(strstr(b.data, "\"sms\":{\"default\":true") != NULL);
+    buf_free(&b);
+    /* Quiet hours and the time zone. */
+    CHECK_EQ_INT(messaging_setting_check("quiet_hours_start", "21:00", &e), 0);
+    CHECK_EQ_INT(messaging_setting_check("quiet_hours_end", "7:00", &e), ERR_INVALID);
+    CHECK_EQ_INT(messaging_setting_check("timezone", "Europe/Berlin", &e), 0);
+    CHECK_EQ_INT(messaging_setting_check("timezone", "UTC", &e), 0);
+    CHECK_EQ_INT(messaging_setting_check("timezone", "Europe/Nowhere", &e), ERR_INVALID);
+    CHECK_EQ_STR(err_slug(&e), "invalid_setting");
+    CHECK_EQ_INT(messaging_setting_check("timezone", "../../etc/passwd", &e), ERR_INVALID);
+    char *v = NULL;
+    CHECK_EQ_INT(messaging_setting_get(M.m, M.ta, "quiet_hours_start", &v, &e), 0);
+    CHECK(v == NULL); /* unset: no quiet hours */
+    CHECK_EQ_INT(messaging_setting_get(M.m, M.ta, "timezone", &v, &e), 0);
+    CHECK_EQ_STR(v, "UTC");
+    free(v);
+}
+
 /* ------------------------------------------------------------------ env */
 
 static void test_messaging__env(void)
@@ -819,6 +874,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_messaging__templates);
     TEST_RUN(test_messaging__settings);
     TEST_RUN(test_messaging__env);
+    TEST_RUN(test_messaging__keywords_and_quiet_settings);
     rc = 0;
 out:
     messaging_free(M.m);
