@@ -277,4 +277,15 @@ void http__route_settings_get(struct http_req *r);
 void http__route_settings_patch(struct http_req *r);
 void http__route_webhook(struct http_req *r);
 
+/* routes_templates.c */
+void http__route_tpl_list(struct http_req *r);
+void http__route_tpl_create(struct http_req *r);
+void http__route_tpl_get(struct http_req *r);
+void http__route_tpl_update(struct http_req *r);
+void http__route_tpl_submit(struct http_req *r);
+void http__route_tpl_approve(struct http_req *r);
+void http__route_tpl_reject(struct http_req *r);
+void http__route_tpl_versions(struct http_req *r);
+void http__route_tpl_preview(struct http_req *r);
+
 #endif
