@@ -198,6 +198,8 @@ static int whatsapp_parse(struct arena *a, const struct channel_webhook *wh, str
                     continue;
                 const char *field = json_str(change, "field");
                 if (field && strcmp(field, "message_template_status_update") == 0) {
+                    if (!channel__whatsapp_template_named(value))
+                        continue;
                     if (pass == 0) {
                         cap++;
                     } else {

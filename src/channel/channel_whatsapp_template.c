@@ -10,7 +10,8 @@
  * reviews it again (pending). Status updates: the WhatsApp Business
  * Account webhook's message_template_status_update change ({event,
  * message_template_id, message_template_name, message_template_language,
- * reason}) becomes one CHANNEL_EVENT_TEMPLATE_STATUS event. Pure: no
+ * reason}) becomes one CHANNEL_EVENT_TEMPLATE_STATUS event, keyed by the
+ * template, the event and the entry's time. Pure: no
  * database.
  */
 #include <stdio.h>
@@ -26,6 +27,13 @@ static const char *wa_tpl_lower(struct arena *a, const char *s)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
     return out;
+}
+
+int channel__whatsapp_template_named(const cJSON *value)
+{
+    const char *event = json_str(value, "event"), *name = json_str(value, "message_template_name");
+    const char *lang = json_str(value, "message_template_language");
+    return event && *event && name && *name && lang && *lang;
 }
 
 int channel__whatsapp_template_status(struct arena *a, const cJSON *entry, const cJSON *value,
@@ -53,11 +61,16 @@ int channel__whatsapp_template_status(struct arena *a, const cJSON *entry, const
     if (reason && *reason && strcmp(reason, "NONE") != 0)
         ev->error_text = arena_strdup(a, reason);
     ev->to = entry ? (json_str(entry, "id") ? arena_strdup(a, json_str(entry, "id")) : NULL) : NULL;
-    /* No event id: the hash of the canonical event is the key, and the
-     * entry's time keeps a later identical change (approved again after a
-     * pause) from reading as a duplicate. */
-    if (entry && json_int(entry, "time", &v) == 0 && v > 0 && v < 100000000000LL)
-        ev->provider_ts = v * 1000;
+    /* Meta gives the change no id: the key is the template, the event and
+     * the entry's time, so a redelivery is a duplicate while a later
+     * identical change (approved again after a pause) is not. */
+    int64_t t = 0;
+    if (entry && json_int(entry, "time", &t) == 0 && t > 0 && t < 100000000000LL)
+        ev->provider_ts = t * 1000;
+    else
+        t = 0;
+    ev->event_id = arena_printf(a, "template:%s:%s:%s:%s:%lld", ev->provider_message_id ? ev->provider_message_id : "",
+                                ev->text, ev->ref, ev->status, (long long)t);
     return 0;
 }
 
