@@ -7,11 +7,11 @@
  * approval), from facts read on pooled connections. A template is read
  * here too: providers with templates of their own (WhatsApp) get it by
  * name with its variables; every other channel gets the approved version
- * rendered into the message's text (and e-mail subject and HTML). Then one operation of
- * the group-commit writer (or one transaction without a writer) looks the
- * idempotency key up first — a key already used returns its message, so a
- * client retrying after a timeout never causes a second send — and
- * otherwise writes the message, its outbound.send job and its
+ * rendered into the message's text (and e-mail subject and HTML). Then
+ * one operation of the group-commit writer (or one transaction without a
+ * writer) looks the idempotency key up first — a key already used returns
+ * its message, so a client retrying after a timeout never causes a second
+ * send — and otherwise writes the message, its outbound.send job and its
  * message.created event together. The operation owns copies of everything
  * it needs: the request that asked may be gone by the time it runs.
  */
@@ -292,8 +292,10 @@ static int send_template(struct messaging *m, const char *tenant_id, const struc
     if (by_name)
         goto out; /* every variable is there: Meta fills them in */
     if (utf8_len(out.text.data ? out.text.data : "") > ref->adapter->caps.max_text_len) {
-        rc = err_set(e, ERR_INVALID, "invalid_message", "the rendered template is %zu characters; %s takes at most %zu",
-                     utf8_len(out.text.data ? out.text.data : ""), ref->adapter->name, ref->adapter->caps.max_text_len);
+        rc = err_set(e, ERR_INVALID, "invalid_message",
+                     "the rendered template is %zu characters; %s takes at most %zu",
+                     utf8_len(out.text.data ? out.text.data : ""), ref->adapter->name,
+                     ref->adapter->caps.max_text_len);
         goto out;
     }
     free(op->body);
