@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "http/http.h"
+#include "template/template.h"
 
 /* Flags that take no value. */
 static int cli_is_bool_flag(const char *name)
@@ -416,7 +417,7 @@ static int cmd_seed_demo(const struct cli_args *a)
         struct store_member m;
         if (auth_tenant_create(c.auth, cli_demo_tenant, &t, &e) != 0 ||
             auth_user_create(c.auth, t.id, cli_demo_email, "Demo Owner", "owner", cli_demo_password, NULL,
-                             "cli", &m, &e) != 0) {
+                             "cli", &m, &e) != 0 || template_seed_default(c.db, t.id, NULL, &e) != 0) {
             rc = cli__fail(&e);
             goto out;
         }
@@ -444,7 +445,9 @@ static int cmd_tenant(const struct cli_args *a)
         return rc;
     struct err e = {0};
     struct store_tenant t;
-    if (auth_tenant_create(c.auth, cli__flag(a, "name"), &t, &e) != 0) {
+    /* Every tenant starts with its default e-mail template. */
+    if (auth_tenant_create(c.auth, cli__flag(a, "name"), &t, &e) != 0 ||
+        template_seed_default(c.db, t.id, NULL, &e) != 0) {
         rc = cli__fail(&e);
     } else if (cli__flag(a, "json")) {
         struct buf b = {0};

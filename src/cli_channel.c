@@ -126,15 +126,16 @@ static int cli_channel_row(void *ud, const struct messaging_account *acct)
     return 0;
 }
 
-static int cli_template_row(void *ud, const struct store_template *t)
+static int cli_template_row(void *ud, const struct store_template *t, const struct store_template_version *v)
 {
     struct cli_list *l = ud;
     if (l->json) {
         if (l->n)
             buf_putc(l->b, ',');
-        messaging_template_json(l->b, t);
+        messaging_template_json(l->b, t, v);
     } else {
-        buf_printf(l->b, "%s\t%s\t%s\t%s\n", t->name, t->language, t->status, t->category);
+        buf_printf(l->b, "%s\t%s\t%s\t%s\n", t->name, t->language,
+                   t->provider_status[0] ? t->provider_status : t->status, t->category);
     }
     l->n++;
     return 0;

@@ -14,6 +14,7 @@
 #include "cli_int.h"
 #include "http/http.h"
 #include "queue/queue.h"
+#include "template/template.h"
 #include "webhook/webhook.h"
 
 /* What a process that runs jobs needs beyond cli_ctx, opened in order and
@@ -126,6 +127,13 @@ static int cli_prepare_run(struct cli_ctx *c, struct buf *problems)
     } else if ((rc = cli__migrate_store(c->db)) != 0) {
         return rc;
     }
+    /* Tenants from before templates (or made by other tools) get their
+     * default e-mail template; idempotent. */
+    int seeded = 0;
+    if (template_seed_defaults(c->db, &seeded, &e) != 0)
+        return cli__fail(&e);
+    if (seeded > 0)
+        log_write(LOG_INFO, NULL, NULL, "created the default e-mail template of %d tenant(s)", seeded);
     buf_reset(problems);
     if (cli__production_problems(&c->cfg, c->db, problems) > 0) {
         if (prod) {

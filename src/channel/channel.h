@@ -62,7 +62,9 @@ const char *channel_query(const struct channel_webhook *wh, const char *name);
 enum channel_event_kind {
     CHANNEL_EVENT_MESSAGE = 1,
     CHANNEL_EVENT_STATUS = 2,
-    CHANNEL_EVENT_TEMPLATE_STATUS = 3, /* Meta's message_template_status_update: text = template name, status, ref = language */
+    CHANNEL_EVENT_TEMPLATE_STATUS = 3, /* Meta's message_template_status_update: text = template name, status,
+                                        * ref = language, provider_message_id = Meta's template id,
+                                        * error_text = the reason (NULL for none) */
 };
 
 struct channel_media {
@@ -211,6 +213,25 @@ struct channel_templates {
     int complete;                   /* 1: every page was read (0: stopped at the page limit) */
 };
 
+/* A template to submit for the provider's review (WhatsApp: Meta's
+ * message_templates); strings borrowed. */
+struct channel_template_submit {
+    const char *provider_id;        /* the provider's id when it knows the template (an edit), else NULL */
+    const char *name;
+    const char *language;
+    const char *category;           /* MARKETING | UTILITY | AUTHENTICATION */
+    const char *header;             /* text header, or NULL */
+    const char *body;               /* with {{1}} … {{n}} */
+    const char *footer;             /* or NULL */
+    const char *buttons;            /* JSON array of {type, text, url | phone_number}, or NULL */
+    int nvariables;                 /* body placeholders: examples are sent for each */
+};
+
+struct channel_template_result {
+    char provider_id[64];           /* the provider's template id ("" when it gave none) */
+    char status[24];                /* lower-case: pending | approved | rejected | … */
+};
+
 struct channel_adapter {
     const char *name;               /* "twilio", "whatsapp" */
     struct channel_caps caps;
@@ -237,6 +258,13 @@ struct channel_adapter {
      * NULL when the provider has no template API (Twilio). */
     int (*list_templates)(struct arena *a, const struct channel_env *env, const struct channel_creds *creds,
                           struct channel_templates *out, struct err *e);
+    /* Submit a template (new, or an edit when t->provider_id is set) for
+     * the provider's review. ERR_UPSTREAM "provider_rejected" when the
+     * provider refuses it (the message says why), else like list_templates.
+     * NULL when the provider has no template API. */
+    int (*submit_template)(const struct channel_env *env, const struct channel_creds *creds,
+                           const struct channel_template_submit *t, struct channel_template_result *out,
+                           struct err *e);
     /* Download one inbound media item into out with the provider's
      * authentication (Twilio basic auth, WhatsApp's media id lookup, Telegram
      * getFile): at most max_bytes (ERR_TOOLARGE "media_too_large" beyond);

@@ -238,6 +238,18 @@ static inline int channel__post(const struct channel_env *env, const char *url, 
     return channel__http(env, url, content_type, body ? body : "", len, userpwd, bearer, r, e);
 }
 
+/* WhatsApp templates at Meta (channel_whatsapp_template.c): whether a
+ * message_template_status_update value names its event, template and
+ * language (one that does not is nothing to act on: skipped); one such
+ * change (entry and its value) as an event (ERR_INVALID without them); and
+ * the adapter's submit_template. */
+int channel__whatsapp_template_named(const cJSON *value);
+int channel__whatsapp_template_status(struct arena *a, const cJSON *entry, const cJSON *value,
+                                      struct channel_event *ev, struct err *e);
+int channel__whatsapp_submit_template(const struct channel_env *env, const struct channel_creds *creds,
+                                      const struct channel_template_submit *t, struct channel_template_result *out,
+                                      struct err *e);
+
 /* The adapters, registered in channel.c. */
 extern const struct channel_adapter channel_twilio;
 extern const struct channel_adapter channel_whatsapp;

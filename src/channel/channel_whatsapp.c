@@ -7,7 +7,9 @@
  * messages[] and statuses[], in order; ids stay strings. send: POST
  * {graph}/{phone_number_id}/messages with a bearer token (text, image link or
  * template). list_templates: GET {graph}/{waba_id}/message_templates,
- * following paging.next (same host only, bounded pages). Pure: no
+ * following paging.next (same host only, bounded pages); template
+ * submission and Meta's template status updates are in
+ * channel_whatsapp_template.c. Pure: no
  * database, no globals beyond curl's one-time init.
  */
 #include <stdio.h>
@@ -194,6 +196,19 @@ static int whatsapp_parse(struct arena *a, const struct channel_webhook *wh, str
                 const cJSON *value = cJSON_GetObjectItemCaseSensitive(change, "value");
                 if (!cJSON_IsObject(value))
                     continue;
+                const char *field = json_str(change, "field");
+                if (field && strcmp(field, "message_template_status_update") == 0) {
+                    if (!channel__whatsapp_template_named(value))
+                        continue;
+                    if (pass == 0) {
+                        cap++;
+                    } else {
+                        if ((rc = channel__whatsapp_template_status(a, entry, value, &out->items[n], e)))
+                            goto out;
+                        n++;
+                    }
+                    continue;
+                }
                 const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(value, "messages");
                 const cJSON *sts = cJSON_GetObjectItemCaseSensitive(value, "statuses");
                 cJSON_ArrayForEach(item, (cJSON_IsArray(msgs) ? msgs : NULL)) {
@@ -499,4 +514,5 @@ const struct channel_adapter channel_whatsapp = {
     .parse = whatsapp_parse,
     .send = whatsapp_send,
     .list_templates = whatsapp_list_templates,
+    .submit_template = channel__whatsapp_submit_template,
 };

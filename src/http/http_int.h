@@ -290,5 +290,15 @@ void http__route_reviews_list(struct http_req *r);
 void http__route_reviews_resolve(struct http_req *r);
 void http__route_unsubscribe_page(struct http_req *r);
 void http__route_unsubscribe_post(struct http_req *r);
+/* routes_templates.c */
+void http__route_tpl_list(struct http_req *r);
+void http__route_tpl_create(struct http_req *r);
+void http__route_tpl_get(struct http_req *r);
+void http__route_tpl_update(struct http_req *r);
+void http__route_tpl_submit(struct http_req *r);
+void http__route_tpl_approve(struct http_req *r);
+void http__route_tpl_reject(struct http_req *r);
+void http__route_tpl_versions(struct http_req *r);
+void http__route_tpl_preview(struct http_req *r);
 
 #endif

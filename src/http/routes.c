@@ -4,8 +4,9 @@
  * readiness, metrics, the OpenAPI document, who am I, login and logout).
  * The handlers of the API's areas are in routes_admin.c (keys, users,
  * audit, dead letters, security events), routes_inbox.c (conversations,
- * contacts, messages) and routes_channels.c (channel accounts, templates,
- * settings, webhooks).
+ * contacts, messages), routes_channels.c (channel accounts, their provider
+ * templates, settings, webhooks) and routes_templates.c (templates and
+ * their approval workflow).
  *
  * Handlers run after the middleware chain: the principal is resolved and the
  * route's action is allowed. They call domain modules (auth, ops, queue,
@@ -308,6 +309,15 @@ const struct http_route http__routes[] = {
     {"GET", "/api/v1/messages/{id}", http__route_messages_get, "conversations.read", 0},
     {"GET", "/api/v1/security-events", http__route_security_events, "security.read", 0},
     {"GET", "/api/v1/monitoring/summary", http__route_monitoring_summary, "monitoring.read", 0},
+    {"GET", "/api/v1/templates", http__route_tpl_list, "templates.list", 0},
+    {"POST", "/api/v1/templates", http__route_tpl_create, "templates.create", 0},
+    {"GET", "/api/v1/templates/{id}", http__route_tpl_get, "templates.list", 0},
+    {"PATCH", "/api/v1/templates/{id}", http__route_tpl_update, "templates.update", 0},
+    {"POST", "/api/v1/templates/{id}/submit", http__route_tpl_submit, "templates.submit", 0},
+    {"POST", "/api/v1/templates/{id}/approve", http__route_tpl_approve, "templates.approve", 0},
+    {"POST", "/api/v1/templates/{id}/reject", http__route_tpl_reject, "templates.approve", 0},
+    {"GET", "/api/v1/templates/{id}/versions", http__route_tpl_versions, "templates.list", 0},
+    {"POST", "/api/v1/templates/{id}/preview", http__route_tpl_preview, "templates.list", 0},
     {"GET", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},
     {"POST", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},
     /* compliance (routes_compliance.c) */

@@ -103,12 +103,12 @@ void http__route_channels_delete(struct http_req *r)
     http__no_content(r);
 }
 
-static int template_cb(void *ud, const struct store_template *t)
+static int template_cb(void *ud, const struct store_template *t, const struct store_template_version *v)
 {
     struct http__list *c = ud;
     if (c->n++)
         buf_putc(c->b, ',');
-    messaging_template_json(c->b, t);
+    messaging_template_json(c->b, t, v);
     return 0;
 }
 

@@ -208,10 +208,36 @@ static int string_array(struct http_req *r, const cJSON *j, const char *field, c
     return -1;
 }
 
+/* "variables" as an object of named values ({"first_name": "Ada"}):
+ * names and values into req; -1 after answering 400. */
+static int named_vars(struct http_req *r, const cJSON *tpl, const char **names, const char **vars,
+                      struct messaging_send_request *req)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(tpl, "variables"), *it;
+    size_t n = 0;
+
+    if (!cJSON_IsObject(v))
+        return 0;
+    cJSON_ArrayForEach(it, v) {
+        if (!cJSON_IsString(it) || n == MESSAGE_MAX_LIST) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "field \"variables\" must be an array or an object of at most %d strings",
+                     MESSAGE_MAX_LIST);
+            http__error(r, 400, "invalid_request", msg);
+            return -1;
+        }
+        names[n] = it->string;
+        vars[n++] = it->valuestring;
+    }
+    req->template_var_names = names;
+    req->ntemplate_vars = n;
+    return 0;
+}
+
 void http__route_messages_send(struct http_req *r)
 {
     struct messaging_send_request req;
-    const char *media[MESSAGE_MAX_LIST], *vars[MESSAGE_MAX_LIST];
+    const char *media[MESSAGE_MAX_LIST], *vars[MESSAGE_MAX_LIST], *names[MESSAGE_MAX_LIST];
     struct http_defer *d;
     struct err e = {0};
     cJSON *j = http__body_object(r);
@@ -246,7 +272,9 @@ void http__route_messages_send(struct http_req *r)
     if (tpl && !cJSON_IsNull(tpl)) {
         if (!cJSON_IsObject(tpl) || !(req.template_name = http__need_str(r, tpl, "name")) ||
             http__opt_str(r, tpl, "language", &req.template_language) ||
-            string_array(r, tpl, "variables", vars, MESSAGE_MAX_LIST, &req.ntemplate_vars)) {
+            (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(tpl, "variables")) &&
+             string_array(r, tpl, "variables", vars, MESSAGE_MAX_LIST, &req.ntemplate_vars)) ||
+            named_vars(r, tpl, names, vars, &req)) {
             if (!r->out.len)
                 http__error(r, 400, "invalid_request", "field \"template\" must be an object with a name");
             goto out;

@@ -9,8 +9,10 @@
  * The job handlers (inbound.process, outbound.send) and the outbound API
  * live here too (messaging_pipeline.c).
  *
- * Provider templates (WhatsApp, synced from Meta) and tenant settings live
- * here too, as do the provider connection settings every send uses.
+ * The provider side of templates (the WhatsApp sync from Meta and the
+ * submission of approved templates; the templates themselves are the
+ * template module's) and tenant settings live here too, as do the provider
+ * connection settings every send uses.
  *
  * Thread-safe after messaging_new. Errors: ERR_INVALID (bad provider or
  * settings, with a slug), ERR_NOTFOUND, ERR_CONFLICT, store errors.
@@ -164,16 +166,28 @@ void messaging_account_cache_stats(struct messaging *m, struct messaging_cache_s
  * ERR_TIMEOUT, ERR_RATELIMIT); on any error nothing changes. */
 int messaging_template_sync(struct messaging *m, const char *tenant_id, const char *account_id, int *out_count,
                             struct err *e);
-/* One template by (account, name, language): its status ("approved" is the
- * only one the outbound API may send) and body. ERR_NOTFOUND when unknown. */
+/* The WhatsApp template (account, name, language) with its current
+ * version (v may be NULL; caller clears it): its Meta status is
+ * out->provider_status. ERR_NOTFOUND when unknown. */
 int messaging_template_get(struct messaging *m, const char *tenant_id, const char *account_id, const char *name,
-                           const char *language, struct store_template *out, struct err *e);
+                           const char *language, struct store_template *out, struct store_template_version *v,
+                           struct err *e);
 /* The account's templates by name and language; ERR_NOTFOUND when the
  * tenant has no such active account. Callback contract as store lists. */
 int messaging_template_list(struct messaging *m, const char *tenant_id, const char *account_id,
                             store_template_cb cb, void *ud, struct err *e);
-/* {name, language, status, category, body, updated_at}. */
-void messaging_template_json(struct buf *b, const struct store_template *t);
+/* {id, name, language, status, category, body, updated_at}: status is
+ * Meta's (the workflow's when never submitted). */
+void messaging_template_json(struct buf *b, const struct store_template *t, const struct store_template_version *v);
+/* Submit the approved version of a WhatsApp template to Meta (a new
+ * template, or an edit of the one Meta knows by its provider id) with the
+ * account's credentials, and record Meta's answer (provider status and id,
+ * or "submit_failed" with the reason; audited either way). Returns 0 when
+ * Meta took it; else the provider error (the template keeps
+ * "submit_failed", so a later submit can retry). ERR_INVALID
+ * "invalid_state" when the template is not an approved WhatsApp one. */
+int messaging_template_provider_submit(struct messaging *m, const char *tenant_id, const char *template_id,
+                                       struct err *e);
 
 /* ---------------------------------------------------------- tenant settings */
 
@@ -233,7 +247,8 @@ struct messaging_send_request {
     size_t nmedia;
     const char *template_name;         /* an approved template instead of text */
     const char *template_language;     /* e.g. "en_US"; NULL means "en_US" */
-    const char *const *template_vars;  /* the template's body variables, in order */
+    const char *const *template_vars;  /* the template's variables: values, in order (positional) */
+    const char *const *template_var_names; /* their names ("first_name"), or NULL: positional "1", "2", … */
     size_t ntemplate_vars;
     const char *idempotency_key;       /* the same key returns the first message, never a second send */
     const char *origin;                /* agent (a person, dashboard session) | api (an API key) | assistant |

@@ -23,6 +23,7 @@
 
 #include "compliance/compliance.h"
 #include "messaging/messaging_int.h"
+#include "template/template.h"
 
 /* Status callbacks for a message id we do not know (yet) are retried this
  * many times, a few seconds apart, then dropped (Twilio also calls back
@@ -41,6 +42,7 @@ struct in_item {
     char *help_text;                  /* HELP: the reply, malloc'd */
     char counted[16];                 /* the status it stored (received, delivered, …) for metrics, or "" */
     char reason[64];                  /* and, for failures, the error code */
+    char template_id[CORE_ID_MAX];    /* a template status update that changed this template */
 };
 
 struct payload_copy {
@@ -234,6 +236,25 @@ static int status(struct store_tx *tx, const struct queue_job *job, struct in_it
     return 0;
 }
 
+/* Meta's verdict on a template (message_template_status_update), inside
+ * tx: the account's template by Meta's id, else by name and language. One
+ * we do not know (made in WhatsApp Manager, not synced yet) changes
+ * nothing: the next sync brings it with its status. */
+static int template_status(struct store_tx *tx, const struct queue_job *job, struct in_item *it, struct err *e)
+{
+    const struct channel_event *x = &it->ev;
+    const char *status = x->status ? x->status : "";
+    int found = 0;
+
+    if (!x->text || !x->ref || !*status)
+        return err_set(e, ERR_INVALID, "invalid_payload", "template status without name, language or status");
+    if (strcmp(status, "reinstated") == 0 || strcmp(status, "unarchived") == 0)
+        status = "approved"; /* back in use after a pause or an archive */
+    return store_template_provider_update_tx(tx, job->tenant_id, it->ref->acct.id, x->provider_message_id, x->text,
+                                             x->ref, status, x->error_text, time_now_ms(), &found, it->template_id,
+                                             e);
+}
+
 /* The batch's writes, one transaction (see messaging__write). */
 struct inbound_batch {
     struct messaging *m;
@@ -260,8 +281,11 @@ static int inbound_write(void *ud, struct store_tx *tx, struct err *e)
         it->counted[0] = it->reason[0] = '\0';
         if ((rc = store_tx_savepoint(tx, e)))
             break;
-        irc = it->ev.kind == CHANNEL_EVENT_STATUS ? status(tx, &b->jobs[i], it, &b->ev, &ie)
-                                                  : message(b->m, tx, &b->jobs[i], it, &b->ev, &ie);
+        irc = it->ev.kind == CHANNEL_EVENT_STATUS            ? status(tx, &b->jobs[i], it, &b->ev, &ie)
+              : it->ev.kind == CHANNEL_EVENT_TEMPLATE_STATUS ? template_status(tx, &b->jobs[i], it, &ie)
+                                                             : message(b->m, tx, &b->jobs[i], it, &b->ev, &ie);
+        if (irc != 0)
+            it->template_id[0] = '\0';
         if (irc == 0) {
             rc = store_tx_release(tx, e);
             b->outcomes[i] = QUEUE_DONE;
@@ -328,6 +352,14 @@ void messaging__inbound_batch(void *ud, const struct queue_job *jobs, int n, int
             done += items[i].ok && outcomes[i] == QUEUE_DONE;
             if (items[i].ok)
                 count(m, &items[i]);
+            /* Meta's decisions go to the audit log like ours (after the commit). */
+            if (items[i].ok && outcomes[i] == QUEUE_DONE && items[i].template_id[0]) {
+                struct err ae = {0};
+                if (template_provider_audit(m->db, jobs[i].tenant_id, items[i].template_id,
+                                            items[i].ev.status ? items[i].ev.status : "", items[i].ev.error_text,
+                                            &ae) != 0)
+                    log_warn(NULL, "template %s: audit of Meta's status failed: %s", items[i].template_id, ae.msg);
+            }
         }
         if (done) {
             queue_wake(m->queue); /* HELP replies */

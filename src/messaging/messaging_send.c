@@ -4,11 +4,14 @@
  * Everything that can refuse a message is decided before anything is
  * written: the account, the recipient, the content against the channel's
  * limits, and compliance (opt-out, the customer service window, template
- * approval), from facts read on pooled connections. Then one operation of
- * the group-commit writer (or one transaction without a writer) looks the
- * idempotency key up first — a key already used returns its message, so a
- * client retrying after a timeout never causes a second send — and
- * otherwise writes the message, its outbound.send job and its
+ * approval), from facts read on pooled connections. A template is read
+ * here too: providers with templates of their own (WhatsApp) get it by
+ * name with its variables; every other channel gets the approved version
+ * rendered into the message's text (and e-mail subject and HTML). Then
+ * one operation of the group-commit writer (or one transaction without a
+ * writer) looks the idempotency key up first — a key already used returns
+ * its message, so a client retrying after a timeout never causes a second
+ * send — and otherwise writes the message, its outbound.send job and its
  * message.created event together. The operation owns copies of everything
  * it needs: the request that asked may be gone by the time it runs.
  */
@@ -18,6 +21,7 @@
 
 #include "compliance/compliance.h"
 #include "messaging/messaging_int.h"
+#include "template/template.h"
 
 #define SEND_MAX_MEDIA 10
 #define SEND_MAX_VARS 32
@@ -34,7 +38,7 @@ struct send_op {
     char sent_by[CORE_ID_MAX];
     const char *type;
     struct compliance_send gate;
-    char template_status[24];
+    char template_status[48];
     struct store_suppression supp;
     int64_t hold_until;            /* quiet hours: the job's first run (unix ms); 0 = at once */
     messaging_send_done_fn done;
@@ -160,10 +164,11 @@ static int check_content(const struct messaging_send_request *req, const struct 
 
     if (has_text == 0 && !has_tpl && req->nmedia == 0)
         return err_set(e, ERR_INVALID, "invalid_message", "a message needs text, media or a template");
-    if (has_tpl && (has_text || req->nmedia))
+    if (has_tpl && (has_text || req->nmedia || (req->subject && *req->subject) || (req->html && *req->html)))
         return err_set(e, ERR_INVALID, "invalid_message", "a template message carries no text or media of its own");
-    if (has_tpl && !ad->list_templates)
-        return err_set(e, ERR_INVALID, "invalid_message", "%s sends no templates: send text", ad->name);
+    if (has_tpl && ad->list_templates && req->template_var_names)
+        return err_set(e, ERR_INVALID, "invalid_message",
+                       "%s templates take positional variables: give \"variables\" as an array", ad->name);
     if (has_text && utf8_len(req->text) > ad->caps.max_text_len)
         return err_set(e, ERR_INVALID, "invalid_message", "text is %zu characters; %s takes at most %zu",
                        utf8_len(req->text), ad->name, ad->caps.max_text_len);
@@ -179,7 +184,8 @@ static int check_content(const struct messaging_send_request *req, const struct 
     if (req->ntemplate_vars > SEND_MAX_VARS)
         return err_set(e, ERR_INVALID, "invalid_message", "at most %d template variables", SEND_MAX_VARS);
     for (size_t i = 0; i < req->ntemplate_vars; i++)
-        if (!req->template_vars[i] || strlen(req->template_vars[i]) > SEND_MAX_VAR)
+        if (!req->template_vars[i] || strlen(req->template_vars[i]) > SEND_MAX_VAR ||
+            (req->template_var_names && (!req->template_var_names[i] || !*req->template_var_names[i])))
             return err_set(e, ERR_INVALID, "invalid_message", "template variables are strings of at most %d bytes",
                            SEND_MAX_VAR);
     if (req->idempotency_key && (strlen(req->idempotency_key) == 0 || strlen(req->idempotency_key) > 127))
@@ -222,22 +228,98 @@ static int recipient(struct messaging *m, const char *tenant_id, const struct me
     return 0;
 }
 
-static char *json_template(const struct messaging_send_request *req)
+/* The message's template record: {name, language, variables} (what the
+ * worker sends by name to providers with templates), plus version and
+ * "rendered": true when the text was rendered here instead. */
+static char *json_template(const struct messaging_send_request *req, const char *language, int64_t version,
+                           int rendered)
 {
     struct buf b = {0};
 
     buf_puts(&b, "{\"name\":");
     buf_json_str(&b, req->template_name);
     buf_puts(&b, ",\"language\":");
-    buf_json_str(&b, req->template_language ? req->template_language : "en_US");
-    buf_puts(&b, ",\"variables\":[");
+    buf_json_str(&b, language);
+    buf_puts(&b, req->template_var_names ? ",\"variables\":{" : ",\"variables\":[");
     for (size_t i = 0; i < req->ntemplate_vars; i++) {
         if (i)
             buf_putc(&b, ',');
+        if (req->template_var_names) {
+            buf_json_str(&b, req->template_var_names[i]);
+            buf_putc(&b, ':');
+        }
         buf_json_str(&b, req->template_vars[i]);
     }
-    buf_puts(&b, "]}");
+    buf_puts(&b, req->template_var_names ? "}" : "]");
+    if (version > 0)
+        buf_printf(&b, ",\"version\":%lld", (long long)version);
+    if (rendered)
+        buf_puts(&b, ",\"rendered\":true");
+    buf_putc(&b, '}');
     return buf_steal(&b);
+}
+
+/* The template a send names, read now; the gate decides on its status.
+ * A sendable one is rendered: into the message's text (and e-mail subject
+ * and HTML) where the provider has no templates of its own; checked for
+ * missing variables where it does (WhatsApp sends it by name). */
+static int send_template(struct messaging *m, const char *tenant_id, const struct messaging_account_ref *ref,
+                         const struct messaging_send_request *req, struct send_op *op, struct err *e)
+{
+    struct store_template tpl;
+    struct store_template_version v;
+    struct template_rendered out;
+    struct template_var vars[SEND_MAX_VARS];
+    char pos[SEND_MAX_VARS][4];
+    int by_name = ref->adapter->list_templates != NULL, rc;
+    const char *lang = req->template_language ? req->template_language : by_name ? "en_US" : NULL;
+
+    memset(&v, 0, sizeof(v));
+    memset(&out, 0, sizeof(out));
+    op->gate.is_template = 1;
+    op->type = by_name ? "template" : "text";
+    rc = store_template_find(m->db, tenant_id, ref->acct.channel, ref->acct.id, req->template_name, lang, &tpl, &v,
+                             e);
+    if (rc == ERR_NOTFOUND) {
+        err_clear(e);
+        op->template_json = json_template(req, lang ? lang : "", 0, 0);
+        return op->template_json ? 0 : err_set(e, ERR_NOMEM, NULL, "out of memory");
+    }
+    if (rc)
+        return rc;
+    template_send_status(&tpl, op->template_status, sizeof(op->template_status));
+    op->gate.template_status = op->template_status;
+    op->template_json = json_template(req, tpl.language, tpl.version, !by_name && template_sendable(&tpl));
+    if (!template_sendable(&tpl))
+        goto out; /* the gate refuses it, after the idempotency lookup */
+    for (size_t i = 0; i < req->ntemplate_vars; i++) {
+        snprintf(pos[i], sizeof(pos[i]), "%zu", i + 1);
+        vars[i].name = req->template_var_names ? req->template_var_names[i] : pos[i];
+        vars[i].value = req->template_vars[i];
+    }
+    if ((rc = template_render_version(&tpl, &v, vars, req->ntemplate_vars, &out, e)))
+        goto out;
+    if (by_name)
+        goto out; /* every variable is there: Meta fills them in */
+    if (utf8_len(out.text.data ? out.text.data : "") > ref->adapter->caps.max_text_len) {
+        rc = err_set(e, ERR_INVALID, "invalid_message",
+                     "the rendered template is %zu characters; %s takes at most %zu",
+                     utf8_len(out.text.data ? out.text.data : ""), ref->adapter->name,
+                     ref->adapter->caps.max_text_len);
+        goto out;
+    }
+    free(op->body);
+    free(op->subject);
+    free(op->html);
+    op->body = out.text.data ? buf_steal(&out.text) : NULL;
+    op->subject = out.subject.data ? buf_steal(&out.subject) : NULL;
+    op->html = out.html.data ? buf_steal(&out.html) : NULL;
+out:
+    template_rendered_free(&out);
+    store_template_version_clear(&v);
+    if (rc == 0 && !op->template_json)
+        rc = err_set(e, ERR_NOMEM, NULL, "out of memory");
+    return rc;
 }
 
 static char *json_media(const struct messaging_send_request *req)
@@ -266,7 +348,6 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
     const char *kind;
     char to[CRM_ADDRESS_MAX];
     struct send_op *op = NULL;
-    struct store_template tpl;
     int rc;
 
     if (!m->queue)
@@ -302,8 +383,7 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
     snprintf(op->sent_by, sizeof(op->sent_by), "%s", req->sent_by ? req->sent_by : "");
     op->type = "text";
     if (req->template_name && *req->template_name) {
-        op->template_json = json_template(req);
-        op->type = "template";
+        /* below, with the other facts */
     } else if (req->nmedia) {
         op->media_json = json_media(req);
         op->type = media_type(req->media_urls[0]);
@@ -344,19 +424,8 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
     if ((op->gate.window_ms > 0 || op->gate.human_agent_window_ms > 0) &&
         (rc = crm_last_inbound(m->db, tenant_id, ref->acct.id, ref->acct.channel, to, &op->gate.last_inbound_at, e)))
         goto out;
-    if (op->template_json) {
-        op->gate.is_template = 1;
-        rc = messaging_template_get(m, tenant_id, ref->acct.id, req->template_name,
-                                    req->template_language ? req->template_language : "en_US", &tpl, e);
-        if (rc == 0) {
-            snprintf(op->template_status, sizeof(op->template_status), "%s", tpl.status);
-            op->gate.template_status = op->template_status;
-        } else if (rc == ERR_NOTFOUND) {
-            err_clear(e);
-        } else {
-            goto out;
-        }
-    }
+    if (req->template_name && *req->template_name && (rc = send_template(m, tenant_id, ref, req, op, e)))
+        goto out;
     messaging_account_release(ref);
     ref = NULL;
 

@@ -168,7 +168,9 @@ static void send_item(struct messaging *m, struct arena *a, const struct queue_j
     cs.subject = it->subject;
     cs.html = it->html;
     cs.nmedia = json_strings(a, it->media, "url", NULL, (const char ***)&cs.media_urls, 10);
-    if (it->template_json && json_parse(&tpl, it->template_json, strlen(it->template_json), NULL) == 0) {
+    /* A template rendered into the text at send time goes as text. */
+    if (it->template_json && json_parse(&tpl, it->template_json, strlen(it->template_json), NULL) == 0 &&
+        !json_bool(tpl, "rendered", 0)) {
         cs.template_name = arena_strdup(a, json_str(tpl, "name") ? json_str(tpl, "name") : "");
         cs.template_lang = arena_strdup(a, json_str(tpl, "language") ? json_str(tpl, "language") : "en_US");
         cs.ntemplate_params = json_strings(a, it->template_json, NULL, "variables",

@@ -1,14 +1,13 @@
 /*
- * store account: channel accounts, their provider message templates, and
- * tenant settings (the messaging core's configuration rows).
+ * store account: channel accounts and tenant settings (the messaging
+ * core's configuration rows); their message templates are in
+ * store_template.c.
  *
  * Invariants: every query filters by the tenant id argument, except
  * store_account_by_key, the one global lookup (a webhook's account key names
  * the tenant). An account and its sealed credentials are written and removed
  * in the caller's transaction (store_account_insert/remove with
  * store_secret_put_tx/delete_tx), so neither exists without the other.
- * Templates are upserted on their natural key (account, name, language) and
- * keep their id across syncs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -142,144 +141,6 @@ int store_account_list(struct store *db, const char *tenant_id, store_account_cb
         return rc;
     return store__list(db, ACCOUNT_SELECT "WHERE tenant_id = ? AND removed_at = 0 ORDER BY created_at, id", p, 1,
                        row_account_cb, &it, e);
-}
-
-/* ---------------------------------------------------------- templates */
-
-#define TEMPLATE_SELECT \
-    "SELECT id, tenant_id, account_id, name, language, category, status, body, updated_at FROM templates "
-
-static void row_to_template(const struct store_row *r, struct store_template *t)
-{
-    store__cpy(t->id, sizeof(t->id), store__col_text(r, 0));
-    store__cpy(t->tenant_id, sizeof(t->tenant_id), store__col_text(r, 1));
-    store__cpy(t->account_id, sizeof(t->account_id), store__col_text(r, 2));
-    store__cpy(t->name, sizeof(t->name), store__col_text(r, 3));
-    store__cpy(t->language, sizeof(t->language), store__col_text(r, 4));
-    store__cpy(t->category, sizeof(t->category), store__col_text(r, 5));
-    store__cpy(t->status, sizeof(t->status), store__col_text(r, 6));
-    store__cpy(t->body, sizeof(t->body), store__col_text(r, 7));
-    t->updated_at = store__col_int(r, 8);
-}
-
-static int row_template(void *ud, const struct store_row *r)
-{
-    row_to_template(r, ud);
-    return 0;
-}
-
-struct template_iter {
-    store_template_cb cb;
-    void *ud;
-    struct store_template *t; /* one heap row: the struct is too big for every callback's stack */
-};
-
-static int row_template_cb(void *ud, const struct store_row *r)
-{
-    struct template_iter *it = ud;
-
-    memset(it->t, 0, sizeof(*it->t));
-    row_to_template(r, it->t);
-    return it->cb(it->ud, it->t);
-}
-
-int store_template_upsert(struct store_tx *tx, const char *tenant_id, const struct store_template *t,
-                          struct err *e)
-{
-    struct store_param p[3], q[9];
-    char id[CORE_ID_MAX];
-    int64_t found = 0;
-    int rc;
-
-    if ((rc = need_tx(tx, e)) || (rc = store__need(tenant_id, "tenant id", e)) ||
-        (rc = store__need(t->account_id, "account id", e)) || (rc = store__need(t->name, "template name", e)) ||
-        (rc = store__need(t->language, "template language", e)) || (rc = store__need(t->status, "status", e)))
-        return rc;
-    /* The account must be the tenant's: templates(account_id) alone would
-     * let one tenant attach rows to another's account. */
-    p[0] = store__ptext(tenant_id);
-    p[1] = store__ptext(t->account_id);
-    rc = store__q(tx->db, tx->c, "SELECT count(*) FROM channel_accounts WHERE tenant_id = ? AND id = ?", p, 2,
-                  store__row_int, &found, NULL, e);
-    if (rc == 0 && found == 0)
-        rc = err_set(e, ERR_NOTFOUND, NULL, "channel account not found");
-    if (rc)
-        return rc;
-    if (t->id[0])
-        store__cpy(id, sizeof(id), t->id);
-    else
-        crypto_random_id(id, sizeof(id), "tpl");
-    q[0] = store__ptext(id);
-    q[1] = store__ptext(tenant_id);
-    q[2] = store__ptext(t->account_id);
-    q[3] = store__ptext(t->name);
-    q[4] = store__ptext(t->language);
-    q[5] = store__ptext(t->category);
-    q[6] = store__ptext(t->body);
-    q[7] = store__ptext(t->status);
-    q[8] = store__pint(t->updated_at ? t->updated_at : time_now_ms());
-    return store__q(tx->db, tx->c,
-                    "INSERT INTO templates (id, tenant_id, account_id, name, language, category, body, status,"
-                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (account_id, name, language) DO UPDATE SET category = excluded.category,"
-                    " body = excluded.body, status = excluded.status, updated_at = excluded.updated_at"
-                    " WHERE templates.tenant_id = excluded.tenant_id",
-                    q, 9, NULL, NULL, NULL, e);
-}
-
-int store_template_mark_deleted(struct store_tx *tx, const char *tenant_id, const char *account_id, int64_t before,
-                                int64_t now, int64_t *out_n, struct err *e)
-{
-    struct store_param p[4] = {store__pint(now), store__ptext(tenant_id), store__ptext(account_id),
-                               store__pint(before)};
-    int64_t rows = 0;
-    int rc;
-
-    if (out_n)
-        *out_n = 0;
-    if ((rc = need_tx(tx, e)) || (rc = store__need(tenant_id, "tenant id", e)) ||
-        (rc = store__need(account_id, "account id", e)))
-        return rc;
-    rc = store__q(tx->db, tx->c,
-                  "UPDATE templates SET status = 'deleted', updated_at = ?"
-                  " WHERE tenant_id = ? AND account_id = ? AND updated_at < ? AND status <> 'deleted'",
-                  p, 4, NULL, NULL, &rows, e);
-    if (rc == 0 && out_n)
-        *out_n = rows;
-    return rc;
-}
-
-int store_template_get(struct store *db, const char *tenant_id, const char *account_id, const char *name,
-                       const char *language, struct store_template *out, struct err *e)
-{
-    struct store_param p[4] = {store__ptext(tenant_id), store__ptext(account_id), store__ptext(name),
-                               store__ptext(language)};
-    int rc;
-
-    if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(account_id, "account id", e)) ||
-        (rc = store__need(name, "template name", e)) || (rc = store__need(language, "template language", e)))
-        return rc;
-    memset(out, 0, sizeof(*out));
-    return store__get_one(db, TEMPLATE_SELECT "WHERE tenant_id = ? AND account_id = ? AND name = ? AND language = ?",
-                          p, 4, row_template, out, "template", e);
-}
-
-int store_template_list(struct store *db, const char *tenant_id, const char *account_id, store_template_cb cb,
-                        void *ud, struct err *e)
-{
-    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(account_id)};
-    struct template_iter it = {cb, ud, NULL};
-    int rc;
-
-    if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(account_id, "account id", e)))
-        return rc;
-    it.t = malloc(sizeof(*it.t));
-    if (!it.t)
-        return err_set(e, ERR_NOMEM, NULL, "out of memory");
-    rc = store__list(db, TEMPLATE_SELECT "WHERE tenant_id = ? AND account_id = ? ORDER BY name, language", p, 2,
-                     row_template_cb, &it, e);
-    free(it.t);
-    return rc;
 }
 
 /* ----------------------------------------------------------- settings */

@@ -28,8 +28,8 @@ int store_inbound_insert(struct store_tx *tx, const char *tenant_id, struct stor
     if ((rc = store__need(tenant_id, "tenant id", e)) || (rc = store__need(ev->account_id, "account id", e)) ||
         (rc = store__need(ev->event_id, "event id", e)) || (rc = store__need(ev->payload, "payload", e)))
         return rc;
-    if (strcmp(ev->kind, "message") != 0 && strcmp(ev->kind, "status") != 0)
-        return err_set(e, ERR_INVALID, NULL, "store: inbound event kind must be message or status");
+    if (strcmp(ev->kind, "message") != 0 && strcmp(ev->kind, "status") != 0 && strcmp(ev->kind, "template_status") != 0)
+        return err_set(e, ERR_INVALID, NULL, "store: inbound event kind must be message, status or template_status");
     if (!ev->id[0])
         crypto_time_id(ev->id, sizeof(ev->id), "iev", ev->received_at > 0 ? ev->received_at : time_now_ms());
     store__cpy(ev->tenant_id, sizeof(ev->tenant_id), tenant_id);

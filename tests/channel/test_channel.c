@@ -394,6 +394,109 @@ static void test_channel__whatsapp_parse(void)
     arena_free(a);
 }
 
+/* Meta's message_template_status_update: one event per change, keyed by
+ * template, event and time; "NONE" is no reason; one naming no template is
+ * skipped (nothing to act on). */
+static void test_channel__whatsapp_template_status(void)
+{
+    const struct channel_adapter *wa = channel_find("whatsapp");
+    struct arena *a = arena_new();
+    struct channel_events ev;
+    struct err e;
+
+    CHECK_EQ_INT(parse_file(wa, a, "wa_template_status.json", &ev, &e), 0);
+    CHECK_EQ_INT(ev.n, 1);
+    if (ev.n == 1) {
+        const struct channel_event *t = &ev.items[0];
+        CHECK_EQ_INT(t->kind, CHANNEL_EVENT_TEMPLATE_STATUS);
+        CHECK_EQ_STR(t->text, "order_update");
+        CHECK_EQ_STR(t->ref, "en_US");
+        CHECK_EQ_STR(t->status, "approved");
+        CHECK_EQ_STR(t->provider_message_id, "1627019861106475");
+        CHECK(t->error_text == NULL);
+        CHECK_EQ_INT(t->provider_ts, 1750090800000LL);
+        CHECK_EQ_STR(t->event_id, "template:1627019861106475:order_update:en_US:approved:1750090800");
+    }
+    const char *rejected = "{\"entry\":[{\"id\":\"1\",\"time\":1750090900,\"changes\":[{\"field\":"
+                           "\"message_template_status_update\",\"value\":{\"event\":\"REJECTED\","
+                           "\"message_template_id\":\"77\",\"message_template_name\":\"promo\","
+                           "\"message_template_language\":\"pt_BR\",\"reason\":\"INVALID_FORMAT\"}},"
+                           "{\"field\":\"message_template_status_update\",\"value\":{\"event\":\"APPROVED\"}}]}]}";
+    struct channel_webhook wh = {.method = "POST", .body = rejected, .body_len = strlen(rejected)};
+    CHECK_EQ_INT(wa->parse(a, &wh, &ev, &e), 0);
+    CHECK_EQ_INT(ev.n, 1);
+    if (ev.n == 1) {
+        CHECK_EQ_STR(ev.items[0].status, "rejected");
+        CHECK_EQ_STR(ev.items[0].error_text, "INVALID_FORMAT");
+        CHECK_EQ_STR(ev.items[0].provider_message_id, "77");
+    }
+    /* The normalised form keeps what the job needs. */
+    struct buf b = {0};
+    struct channel_event back;
+    channel_event_json(&b, "whatsapp", ev.items[0].event_id, &ev.items[0], 5);
+    CHECK_EQ_INT(channel_event_from_json(a, b.data, b.len, &back, NULL, NULL, &e), 0);
+    CHECK_EQ_INT(back.kind, CHANNEL_EVENT_TEMPLATE_STATUS);
+    CHECK_EQ_STR(back.text, "promo");
+    CHECK_EQ_STR(back.ref, "pt_BR");
+    CHECK_EQ_STR(back.error_text, "INVALID_FORMAT");
+    buf_free(&b);
+    arena_free(a);
+}
+
+/* Submitting to Meta: a new template with its components and examples, an
+ * edit of a known one, and Meta's refusal with its message. */
+static void test_channel__whatsapp_submit_template(void)
+{
+    const struct channel_adapter *wa = channel_find("whatsapp");
+    const char *args[] = {"--access-token", "EAAtok", "--waba-id", "102290129340398", NULL};
+    struct fake f;
+    CHECK(channel_find("twilio")->submit_template == NULL);
+    CHECK_EQ_INT(fake_start(&f, "fake_meta.py", args), 0);
+    if (!f.pid)
+        return;
+    char base[96];
+    snprintf(base, sizeof base, "%s/v21.0", f.base);
+    struct channel_env env = {.graph_api_base = base, .timeout_ms = 3000};
+    struct channel_kv cred[] = {{"access_token", "EAAtok"}, {"waba_id", "102290129340398"}};
+    struct channel_creds cr = {cred, 2};
+    struct channel_template_submit t = {.name = "ship", .language = "en_US", .category = "UTILITY",
+                                        .header = "Shipping", .body = "Hi {{1}}, order {{2}}", .footer = "Bye",
+                                        .buttons = "[{\"type\":\"QUICK_REPLY\",\"text\":\"Track\"}]",
+                                        .nvariables = 2};
+    struct channel_template_result res;
+    struct err e = {0};
+
+    fake_mode(&f, "{\"templates\":[]}");
+    CHECK_EQ_INT(wa->submit_template(&env, &cr, &t, &res, &e), 0);
+    CHECK_EQ_STR(res.status, "pending");
+    CHECK_EQ_STR(res.provider_id, "5000"); /* the fake's first id */
+    cJSON *root = fake_requests(&f);
+    const cJSON *req = cJSON_GetArrayItem(root, 0), *body = cJSON_GetObjectItemCaseSensitive(req, "json");
+    CHECK_EQ_STR(json_str(req, "path"), "/v21.0/102290129340398/message_templates");
+    CHECK_EQ_STR(json_str(req, "authorization"), "Bearer EAAtok");
+    CHECK_EQ_STR(json_str(body, "name"), "ship");
+    const cJSON *comps = cJSON_GetObjectItemCaseSensitive(body, "components");
+    CHECK_EQ_INT(cJSON_GetArraySize(comps), 4);
+    CHECK_EQ_STR(json_str(cJSON_GetArrayItem(comps, 1), "type"), "BODY");
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(comps, 1), "example");
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ex, "body_text"), 0)), 2);
+    cJSON_Delete(root);
+    /* The same name and language again: Meta says why. */
+    CHECK_EQ_INT(wa->submit_template(&env, &cr, &t, &res, &e), ERR_UPSTREAM);
+    CHECK_EQ_STR(err_slug(&e), "provider_rejected");
+    CHECK(strstr(e.msg, "already exists") != NULL);
+    /* An edit of the template Meta knows. */
+    CHECK_EQ_STR(res.provider_id, ""); /* a refusal names no template */
+    t.provider_id = "5000";
+    t.body = "Hi {{1}}, order {{2}} is on its way";
+    CHECK_EQ_INT(wa->submit_template(&env, &cr, &t, &res, &e), 0);
+    CHECK_EQ_STR(res.provider_id, "5000");
+    CHECK_EQ_STR(res.status, "pending");
+    t.provider_id = "999999";
+    CHECK_EQ_INT(wa->submit_template(&env, &cr, &t, &res, &e), ERR_UPSTREAM);
+    fake_stop(&f);
+}
+
 /* ------------------------------------------------------------ sends */
 
 static void test_channel__twilio_send(void)
@@ -946,6 +1049,8 @@ int main(void)
     TEST_RUN(test_channel__twilio_send);
     TEST_RUN(test_channel__whatsapp_send);
     TEST_RUN(test_channel__whatsapp_list_templates);
+    TEST_RUN(test_channel__whatsapp_template_status);
+    TEST_RUN(test_channel__whatsapp_submit_template);
     TEST_RUN(test_channel__connection_reuse);
     curl_global_cleanup();
     TEST_DONE();

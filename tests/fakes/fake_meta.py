@@ -9,7 +9,17 @@ the same bearer token (and, with --waba-id, only that id): Meta's page shape
 {"data": [{name, language, status, category, components, id} (the requested
 fields, id always)], "paging": {"cursors": {"before", "after"}, "next": URL}},
 "next" present while more templates follow.
+POST /[vNN.N/]{waba_id}/message_templates with {name, language, category,
+components} creates a template (status PENDING; a BODY with {{n}} needs
+example.body_text, a name and language already there is refused with Meta's
+code 100 / subcode 2388024) and answers {id, status, category}; POST
+/[vNN.N/]{template_id} with {components[, category]} edits one ({success:
+true}, back to PENDING).
 Errors use Graph's shape {"error": {message, type, code, error_subcode, fbtrace_id}}.
+POST /_fake/template_status {"name", "language", "event", "reason"} sends the
+WhatsApp Business Account webhook message_template_status_update for that
+template (signed like the status webhooks, to "webhook_url" or
+--webhook-url) and sets its status; the answer is the delivery's result.
 Control: POST /_fake/mode {"mode": "ok"|"500"|"429"|"slow"|"malformed"|"close",
 "retry_after": N, "delay": seconds, "callbacks": ["sent", "delivered", "read"],
 "templates": [templates in Meta's shape], "page_size": N (caps limit),
@@ -88,6 +98,14 @@ class Handler(FakeHandler):
         raw = self.read_body()
         if self.control_post(raw):
             return
+        if self.path == "/_fake/template_status":
+            return self.reply(200, send_template_status(json.loads(raw or b"{}")))
+        t = re.fullmatch(r"(?:/v[0-9.]+)?/([^/]+)/message_templates", self.path)
+        if t:
+            return self.create_template(t.group(1), raw)
+        e = re.fullmatch(r"(?:/v[0-9.]+)?/([0-9]+)", self.path)
+        if e:
+            return self.edit_template(e.group(1), raw)
         m = re.fullmatch(r"(?:/v[0-9.]+)?/([^/]+)/messages", self.path)
         if not m:
             return self.error(400, 100, "Unknown path components", "GraphMethodException")
@@ -115,6 +133,92 @@ class Handler(FakeHandler):
                              args=(m.group(1), wamid, to.lstrip("+"), statuses)).start()
         self.reply(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
                          "messages": [{"id": wamid}]})
+
+
+    def template_request(self, raw):
+        """The JSON body of a template call, recorded; None after answering an error."""
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        mode, retry_after, delay = self.record({"path": self.path, "json": body})
+        if self.headers.get("Authorization") != "Bearer " + ARGS.access_token:
+            self.error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+            return None
+        if self.fail(mode, retry_after, delay,
+                     lambda: self.error(500, 2, "An unexpected error has occurred. Please retry your request later."),
+                     lambda ra: self.error(429, 80008, "Rate limit hit", headers={"Retry-After": str(ra)}),
+                     (200, b"{\"id\": ")):
+            return None
+        if not isinstance(body, dict) or not isinstance(body.get("components"), list):
+            self.error(400, 100, "(#100) Param components is required", "OAuthException")
+            return None
+        for c in body["components"]:
+            if isinstance(c, dict) and c.get("type") == "BODY" and re.search(r"\{\{[0-9]+\}\}", c.get("text", "")):
+                rows = (c.get("example") or {}).get("body_text")
+                n = len(set(re.findall(r"\{\{([0-9]+)\}\}", c["text"])))
+                if not rows or len(rows[0]) != n:
+                    self.error(400, 100, "(#100) Invalid parameter", "OAuthException")
+                    return None
+        return body
+
+    def create_template(self, waba, raw):
+        body = self.template_request(raw)
+        if body is None:
+            return
+        if ARGS.waba_id and waba != ARGS.waba_id:
+            return self.error(400, 100, "Unsupported post request. Object with ID '%s' does not exist" % waba,
+                              "GraphMethodException")
+        if not body.get("name") or not body.get("language") or \
+                body.get("category") not in ("MARKETING", "UTILITY", "AUTHENTICATION"):
+            return self.error(400, 100, "(#100) Invalid parameter", "OAuthException")
+        with LOCK:
+            if any(t["name"] == body["name"] and t["language"] == body["language"] for t in STATE["templates"]):
+                self.reply(400, {"error": {"message": "Invalid parameter", "type": "OAuthException", "code": 100,
+                                           "error_subcode": 2388024, "error_user_title": "Content in this language "
+                                           "already exists", "error_user_msg": "Content in this language already "
+                                           "exists", "fbtrace_id": "A" + secrets.token_hex(8)}})
+                return
+            tid = str(5000 + len(STATE["templates"]))
+            STATE["templates"].append({"name": body["name"], "language": body["language"], "status": "PENDING",
+                                       "category": body["category"], "id": tid, "components": body["components"]})
+        self.reply(200, {"id": tid, "status": "PENDING", "category": body["category"]})
+
+    def edit_template(self, tid, raw):
+        body = self.template_request(raw)
+        if body is None:
+            return
+        with LOCK:
+            found = [t for t in STATE["templates"] if t.get("id") == tid]
+            for t in found:
+                t["components"] = body["components"]
+                t["status"] = "PENDING"
+        if not found:
+            return self.error(400, 100, "Unsupported post request. Object with ID '%s' does not exist" % tid,
+                              "GraphMethodException")
+        self.reply(200, {"success": True})
+
+
+def send_template_status(req):
+    """Meta's message_template_status_update for one template, signed; returns the delivery record."""
+    with LOCK:
+        found = [t for t in STATE["templates"] if t["name"] == req.get("name") and
+                 t["language"] == req.get("language")]
+        if found:
+            found[0]["status"] = req["event"]
+    if not found:
+        return {"result": "unknown template"}
+    t = found[0]
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [{
+        "id": ARGS.waba_id or "0", "time": int(time.time()), "changes": [{
+            "value": {"event": req["event"], "message_template_id": int(t["id"]),
+                      "message_template_name": t["name"], "message_template_language": t["language"],
+                      "reason": req.get("reason") or "NONE", "message_template_category": t.get("category")},
+            "field": "message_template_status_update"}]}]}, separators=(",", ":")).encode()
+    sig = "sha256=" + hmac.new(ARGS.app_secret.encode(), body, hashlib.sha256).hexdigest()
+    record = {"template": t["name"], "event": req["event"]}
+    deliver_callback(webhook_url(), body, {"Content-Type": "application/json", "X-Hub-Signature-256": sig}, record)
+    return record
 
 
 def webhook_url():

@@ -280,7 +280,7 @@ class WebhookTest(unittest.TestCase):
         body = b'{"object":"whatsapp_business_account","entry":'
         st, _, resp = wu.meta_post(self.srv, self.wa_path, body, APP_SECRET)
         self.assertEqual(st, 400, resp)
-        # Verified, but nothing we handle (e.g. a template status update): 200, nothing stored.
+        # Verified, but nothing we handle (a template status update naming no template): 200, nothing stored.
         before = self.counts()
         obj = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
             {"field": "message_template_status_update", "value": {"event": "APPROVED"}}]}]}

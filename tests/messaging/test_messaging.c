@@ -565,12 +565,13 @@ struct tpl_collect {
     int n;
 };
 
-static int tpl_cb(void *ud, const struct store_template *t)
+static int tpl_cb(void *ud, const struct store_template *t, const struct store_template_version *v)
 {
+    (void)v;
     struct tpl_collect *c = ud;
     if (c->n < 16) {
         snprintf(c->names[c->n], 64, "%.40s/%.15s", t->name, t->language);
-        snprintf(c->status[c->n], 24, "%s", t->status);
+        snprintf(c->status[c->n], 24, "%s", t->provider_status);
     }
     c->n++;
     return 0;
@@ -581,6 +582,7 @@ static void test_messaging__templates(void)
     struct messaging_account wa, nowaba, tw;
     struct messaging_sync_report sync;
     struct store_template t;
+    struct store_template_version tv = {0};
     struct err e = {0};
     int count = 0;
 
@@ -596,9 +598,9 @@ static void test_messaging__templates(void)
     CHECK_EQ_INT(sync.attempted, 1);
     CHECK_EQ_INT(sync.rc, 0);
     CHECK_EQ_INT(sync.count, 1);
-    CHECK_EQ_INT(messaging_template_get(M.m, M.ta, wa.id, "order_update", "en_US", &t, &e), 0);
-    CHECK_EQ_STR(t.status, "approved");
-    CHECK_EQ_STR(t.body, "Hi {{1}}, your order {{2}} has shipped.");
+    CHECK_EQ_INT(messaging_template_get(M.m, M.ta, wa.id, "order_update", "en_US", &t, &tv, &e), 0);
+    CHECK_EQ_STR(t.provider_status, "approved");
+    CHECK_EQ_STR(tv.body, "Hi {{1}}, your order {{2}} has shipped.");
     CHECK_EQ_STR(t.category, "UTILITY");
     char first_id[CORE_ID_MAX];
     snprintf(first_id, sizeof first_id, "%s", t.id);
@@ -625,8 +627,8 @@ static void test_messaging__templates(void)
     CHECK_EQ_STR(c.status[1], "pending");
     CHECK_EQ_STR(c.names[2], "promo/en_US");
     CHECK_EQ_STR(c.status[2], "rejected");
-    CHECK_EQ_INT(messaging_template_get(M.m, M.ta, wa.id, "order_update", "en_US", &t, &e), 0);
-    CHECK_EQ_STR(t.body, "Hi {{1}}, order {{2}} shipped.");
+    CHECK_EQ_INT(messaging_template_get(M.m, M.ta, wa.id, "order_update", "en_US", &t, &tv, &e), 0);
+    CHECK_EQ_STR(tv.body, "Hi {{1}}, order {{2}} shipped.");
     CHECK_EQ_STR(t.id, first_id); /* the same row, updated */
 
     /* Meta approves one and drops another: updated, and kept as deleted. */
@@ -638,23 +640,23 @@ static void test_messaging__templates(void)
     usleep(5000); /* a later millisecond than the previous sync */
     CHECK_EQ_INT(messaging_template_sync(M.m, M.ta, wa.id, &count, &e), 0);
     CHECK_EQ_INT(count, 2);
-    CHECK_EQ_INT(messaging_template_get(M.m, M.ta, wa.id, "order_update", "pt_BR", &t, &e), 0);
-    CHECK_EQ_STR(t.status, "approved");
-    CHECK_EQ_INT(messaging_template_get(M.m, M.ta, wa.id, "promo", "en_US", &t, &e), 0);
-    CHECK_EQ_STR(t.status, "deleted");
-    CHECK_EQ_INT(messaging_template_get(M.m, M.ta, wa.id, "nope", "en_US", &t, &e), ERR_NOTFOUND);
+    CHECK_EQ_INT(messaging_template_get(M.m, M.ta, wa.id, "order_update", "pt_BR", &t, &tv, &e), 0);
+    CHECK_EQ_STR(t.provider_status, "approved");
+    CHECK_EQ_INT(messaging_template_get(M.m, M.ta, wa.id, "promo", "en_US", &t, &tv, &e), 0);
+    CHECK_EQ_STR(t.provider_status, "deleted");
+    CHECK_EQ_INT(messaging_template_get(M.m, M.ta, wa.id, "nope", "en_US", &t, &tv, &e), ERR_NOTFOUND);
 
     /* The provider fails: an error, and nothing changes. */
     fake_mode(&M.meta, "{\"mode\":\"500\"}");
     CHECK_EQ_INT(messaging_template_sync(M.m, M.ta, wa.id, &count, &e), ERR_UPSTREAM);
     fake_mode(&M.meta, "{\"mode\":\"ok\"}");
-    CHECK_EQ_INT(messaging_template_get(M.m, M.ta, wa.id, "order_update", "pt_BR", &t, &e), 0);
-    CHECK_EQ_STR(t.status, "approved");
+    CHECK_EQ_INT(messaging_template_get(M.m, M.ta, wa.id, "order_update", "pt_BR", &t, &tv, &e), 0);
+    CHECK_EQ_STR(t.provider_status, "approved");
 
     /* Other tenants, accounts without templates. */
     CHECK_EQ_INT(messaging_template_sync(M.m, M.tb, wa.id, &count, &e), ERR_NOTFOUND);
     CHECK_EQ_INT(messaging_template_list(M.m, M.tb, wa.id, tpl_cb, &c, &e), ERR_NOTFOUND);
-    CHECK_EQ_INT(messaging_template_get(M.m, M.tb, wa.id, "order_update", "pt_BR", &t, &e), ERR_NOTFOUND);
+    CHECK_EQ_INT(messaging_template_get(M.m, M.tb, wa.id, "order_update", "pt_BR", &t, &tv, &e), ERR_NOTFOUND);
     CHECK_EQ_INT(whatsapp(M.ta, 0, &nowaba, &sync), 0);
     CHECK_EQ_INT(sync.attempted, 0);
     CHECK_EQ_INT(messaging_template_sync(M.m, M.ta, nowaba.id, &count, &e), ERR_INVALID);
@@ -687,6 +689,7 @@ static void test_messaging__templates(void)
     /* Removed accounts have no templates to list. */
     CHECK_EQ_INT(messaging_account_remove(M.m, M.ta, wa.id, "user", "u", "", &e), 0);
     CHECK_EQ_INT(messaging_template_list(M.m, M.ta, wa.id, tpl_cb, &c, &e), ERR_NOTFOUND);
+    store_template_version_clear(&tv);
 }
 
 /* ------------------------------------------------------------- settings */
