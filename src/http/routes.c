@@ -307,6 +307,8 @@ const struct http_route http__routes[] = {
     {"POST", "/api/v1/messages", http__route_messages_send, "messages.send", 0},
     {"GET", "/api/v1/messages/{id}", http__route_messages_get, "conversations.read", 0},
     {"GET", "/api/v1/security-events", http__route_security_events, "security.read", 0},
+    {"GET", "/api/v1/media/{id}", http__route_media_get, "conversations.read", 0},
+    {"GET", "/media/{id}", http__route_media_file, NULL, HTTP_ROUTE_PUBLIC},
     {"GET", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},
     {"POST", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},
     {NULL, NULL, NULL, NULL, 0},

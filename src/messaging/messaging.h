@@ -28,6 +28,7 @@
 #include "store/store.h"
 
 struct messaging;
+struct media;
 
 struct messaging_options {
     const struct config *cfg;   /* public_url, provider bases and timeout */
@@ -39,6 +40,8 @@ struct messaging_options {
     void (*notify)(void *ud);   /* rung after a commit that appended realtime events (the server's
                                  * event pump, http_event_poke); NULL when none runs in this process */
     void *notify_ud;
+    struct media *media;        /* the media store: inbound media items are downloaded into it by
+                                 * media.fetch jobs; NULL: media stay provider links only */
 };
 
 /* What opt points to is borrowed and must outlive m. Call it before other
@@ -195,6 +198,11 @@ int messaging_settings_json(struct messaging *m, const char *tenant_id, struct b
  * call and its result). Both run in batches, one transaction per batch. */
 #define MESSAGING_JOB_INBOUND "inbound.process"
 #define MESSAGING_JOB_SEND "outbound.send"
+/* One inbound media item (payload {"media_id":"med_…"}): downloaded from
+ * the provider into the media store, its media row and the message's media
+ * item updated and a message.updated event; registered when a media store
+ * is given (messaging_options.media). */
+#define MESSAGING_JOB_MEDIA "media.fetch"
 
 /* An outbound message as the API asks for it; borrowed for the call. */
 struct messaging_send_request {

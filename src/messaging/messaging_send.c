@@ -162,9 +162,16 @@ static int check_content(const struct messaging_send_request *req, const struct 
         return err_set(e, ERR_INVALID, "invalid_message", "too many media URLs (%s: at most %d)", ad->name,
                        strcmp(ad->name, "whatsapp") == 0 ? 1 : SEND_MAX_MEDIA);
     for (size_t i = 0; i < req->nmedia; i++) {
-        const char *u = req->media_urls[i];
+        const char *u = req->media_urls[i], *type;
         if (!u || strlen(u) > SEND_MAX_URL || (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0))
             return err_set(e, ERR_INVALID, "invalid_message", "media URLs must be http(s) URLs the provider can fetch");
+        /* The channel's media types, by the file name the URL ends with (a
+         * HEAD per send would put a stranger's server in the API's path); a
+         * URL without a known extension is left to the provider. */
+        type = media_type_from_name(u);
+        if (type && !media_type_allowed(ad->caps.media_types, type))
+            return err_set(e, ERR_INVALID, "media_not_allowed", "%s does not take %s media (it takes %s)", ad->name,
+                           type, ad->caps.media_types ? ad->caps.media_types : "none");
     }
     if (req->ntemplate_vars > SEND_MAX_VARS)
         return err_set(e, ERR_INVALID, "invalid_message", "at most %d template variables", SEND_MAX_VARS);

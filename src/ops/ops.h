@@ -95,6 +95,13 @@ int ops_secret_get(struct ops_keyring *kr, struct store *db, const char *tenant_
  * how many secrets were re-encrypted. Old keys stay so nothing is unreadable. */
 int ops_keys_rotate(struct ops_keyring *kr, struct store *db, char new_id[32], int64_t *reencrypted,
                     struct err *e);
+/* A key for one purpose (e.g. "media-url"), derived from a data key of the
+ * ring: HMAC-SHA256(data key, "switchboard/" purpose), so signing keys rotate
+ * with the ring and never equal a key that seals secrets. key_id NULL means
+ * the active key; *used_id (may be NULL, 32 bytes) receives the id used.
+ * ERR_NOTFOUND for an unknown key id. Thread-safe. */
+int ops_keyring_derive(struct ops_keyring *kr, const char *key_id, const char *purpose,
+                       uint8_t out[CRYPTO_KEY_BYTES], char *used_id, struct err *e);
 
 /* ----------------------------------------------------- security events */
 

@@ -374,3 +374,29 @@ out:
         *reencrypted = count;
     return rc;
 }
+
+int ops_keyring_derive(struct ops_keyring *kr, const char *key_id, const char *purpose,
+                       uint8_t out[CRYPTO_KEY_BYTES], char *used_id, struct err *e)
+{
+    char label[96];
+    int idx = -1;
+
+    snprintf(label, sizeof(label), "switchboard/%s", purpose ? purpose : "");
+    pthread_rwlock_rdlock(&kr->lock);
+    if (!key_id) {
+        idx = kr->active;
+    } else {
+        for (int i = 0; i < kr->nkeys; i++)
+            if (strcmp(kr->keys[i].id, key_id) == 0)
+                idx = i;
+    }
+    if (idx >= 0) {
+        crypto_hmac_sha256(out, kr->keys[idx].key, CRYPTO_KEY_BYTES, label, strlen(label));
+        if (used_id)
+            snprintf(used_id, 32, "%s", kr->keys[idx].id);
+    }
+    pthread_rwlock_unlock(&kr->lock);
+    if (idx < 0)
+        return err_set(e, ERR_NOTFOUND, NULL, "no such key in the ring");
+    return 0;
+}
