@@ -11,7 +11,8 @@ Media: GET /2010-04-01/Accounts/{sid}/Messages/{MM}/Media/{ME} (a MediaUrlN)
 needs the account's basic auth, as when "HTTP Basic Authentication for media
 access" is on, and answers Twilio's 307 to the file on another path
 (GET /_cdn/{ME}, no auth, as a signed CDN URL); files are set with
-POST /_fake/mode {"media": {"ME…": {"content_type": …, "body_b64": …}}};
+POST /_fake/mode {"media": {"ME…": {"content_type": …, "body_b64": …, "no_length": true|absent}}}
+(no_length: no Content-Length, the body ends when the connection closes);
 {"media_fail": N} answers the next N media requests 500. With "callbacks" set, each accepted
 message's StatusCallback URL gets one form POST per listed status, signed with
 X-Twilio-Signature exactly as Twilio signs (HMAC-SHA1 over URL + sorted params).
@@ -65,7 +66,11 @@ class Handler(FakeHandler):
         body = base64.b64decode(item["body_b64"])
         self.send_response(200)
         self.send_header("Content-Type", item["content_type"])
-        self.send_header("Content-Length", str(len(body)))
+        if item.get("no_length"):  # the body runs until the connection closes
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 

@@ -5,7 +5,8 @@ the providers sign them.
 
 Checked, on the backend under test:
 - a Twilio MMS: the MediaUrl is fetched with the account's basic auth
-  (following Twilio's redirect to the file), stored, and the message's media
+  (following Twilio's redirect to the file; a URL on another origin gets no
+  credentials), stored, and the message's media
   item gets its media_id, status "stored" and size; GET /api/v1/media/{id}
   gives a signed URL that serves the same bytes with the sniffed type,
   nosniff, inline, a private cache lifetime;
@@ -24,6 +25,7 @@ Checked, on the backend under test:
 """
 import base64
 import hashlib
+import json
 import os
 import secrets
 import sys
@@ -173,11 +175,32 @@ class MediaTest(unittest.TestCase):
         self.assertTrue(hdrs["cache-control"].startswith("private, max-age="), hdrs)
         self.assertLessEqual(int(hdrs["cache-control"].split("=")[1]), TTL)
         self.assertIn("sandbox", hdrs["content-security-policy"])
+        # The change reached the realtime log as message.updated with the whole message.
+        ev = wu.sql(self.srv, "SELECT data FROM events WHERE tenant_id = ? AND type = 'message.updated'"
+                    " ORDER BY seq", (self.tenant,))
+        upd = [json.loads(r[0]) for r in ev if json.loads(r[0])["id"] == m["id"]]
+        self.assertEqual(len(upd), 1, ev)
+        self.assertEqual(upd[0]["media"][0]["status"], "stored")
         # The file is in the store, named by its hash, under the tenant.
         path = os.path.join(self.srv.datadir, "media", self.tenant, obj["sha256"][:2], obj["sha256"])
         self.assertTrue(os.path.isfile(path), path)
         # A link kept for the expiry test at the end.
         MediaTest.early_link = (obj["url"], time.monotonic())
+
+    def test_media__credentials_only_to_the_twilio_api(self):
+        """A MediaUrl on another origin is fetched without the account's credentials."""
+        data = png(400)
+        me = self.twilio_file(data, "image/png")
+        sid = "MM" + uuid.uuid4().hex
+        params = [(k, v) for k, v in wu.twilio_inbound(sid, "elsewhere", to=FROM) if k != "NumMedia"]
+        params += [("NumMedia", "1"), ("MediaUrl0", "http://localhost:%d/_cdn/%s" % (self.twilio.port, me)),
+                   ("MediaContentType0", "image/png")]
+        st, _, body = wu.twilio_post(self.srv, "/webhooks/twilio/" + self.sms_key, params, TOKEN, self.public)
+        self.assertEqual(st, 200, body)
+        item = self.settled(sid)["media"][0]
+        self.assertEqual((item["status"], item["size"]), ("stored", len(data)))
+        reqs = [r for r in self.twilio.requests() if r["path"] == "/_cdn/" + me]
+        self.assertEqual([r["authorization"] for r in reqs], [None])
 
     def test_media__claimed_image_that_is_html_served_as_attachment(self):
         data = b"<html><body><script>alert(document.cookie)</script></body></html>"
@@ -229,6 +252,13 @@ class MediaTest(unittest.TestCase):
         self.assertEqual(st, 200, obj)
         self.assertEqual((obj["status"], obj["error"]["code"]), ("failed", "media_too_large"))
         self.assertNotIn("url", obj)
+        # Without a Content-Length the body is cut off at the cap.
+        me = "ME" + uuid.uuid4().hex
+        self.twilio.mode(media={me: {"content_type": "image/png", "body_b64": base64.b64encode(big).decode(),
+                                     "no_length": True}})
+        m = self.settled(self.mms([(me, "image/png")]))
+        self.assertEqual(m["media"][0]["status"], "failed")
+        self.assertEqual(self.media(m["media"][0]["media_id"])[1]["error"]["code"], "media_too_large")
         # WhatsApp: refused from Graph's file_size, before the download.
         mid = str(int(time.time() * 1000)) + "2"
         self.meta.mode(media={mid: {"mime_type": "video/mp4", "body_b64": base64.b64encode(big).decode()}})
