@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "channel/channel_int.h"
 
@@ -235,6 +236,35 @@ out:
     return rc;
 }
 
+/* The message type a media link is sent as, by the file name it ends with
+ * (Meta fetches and checks the file itself): image (JPEG, PNG), video (MP4,
+ * 3GPP), audio (AAC, AMR, MP3, M4A, Ogg/Opus: no caption), document (PDF,
+ * Office, text: with a caption and the file name); unknown names stay
+ * images, as before. */
+static const char *wa__media_kind(const char *url, const char **filename, size_t *fnlen)
+{
+    static const struct {
+        const char *ext, *kind;
+    } map[] = {
+        {".jpg", "image"},     {".jpeg", "image"},    {".png", "image"},    {".mp4", "video"},
+        {".3gp", "video"},     {".aac", "audio"},     {".amr", "audio"},    {".mp3", "audio"},
+        {".m4a", "audio"},     {".ogg", "audio"},     {".opus", "audio"},   {".pdf", "document"},
+        {".doc", "document"},  {".docx", "document"}, {".xls", "document"}, {".xlsx", "document"},
+        {".ppt", "document"},  {".pptx", "document"}, {".txt", "document"},
+    };
+    size_t n = strcspn(url, "?#"), start = n;
+    while (start > 0 && url[start - 1] != '/')
+        start--;
+    *filename = url + start;
+    *fnlen = n - start;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        size_t el = strlen(map[i].ext);
+        if (n - start > el && strncasecmp(url + n - el, map[i].ext, el) == 0)
+            return map[i].kind;
+    }
+    return "image";
+}
+
 static int whatsapp_send(const struct channel_env *env, const struct channel_creds *creds,
                          const struct channel_send *msg, struct channel_send_result *out, struct err *e)
 {
@@ -275,11 +305,19 @@ static int whatsapp_send(const struct channel_env *env, const struct channel_cre
             }
         }
     } else if (msg->nmedia) {
-        cJSON_AddStringToObject(req, "type", "image");
-        cJSON *img = cJSON_AddObjectToObject(req, "image");
-        cJSON_AddStringToObject(img, "link", msg->media_urls[0]);
-        if (msg->text)
-            cJSON_AddStringToObject(img, "caption", msg->text);
+        const char *fname;
+        size_t fnlen;
+        const char *kind = wa__media_kind(msg->media_urls[0], &fname, &fnlen);
+        cJSON_AddStringToObject(req, "type", kind);
+        cJSON *obj = cJSON_AddObjectToObject(req, kind);
+        cJSON_AddStringToObject(obj, "link", msg->media_urls[0]);
+        if (msg->text && strcmp(kind, "audio") != 0)
+            cJSON_AddStringToObject(obj, "caption", msg->text);
+        if (strcmp(kind, "document") == 0 && fnlen > 0 && fnlen < 240) {
+            char fn[256];
+            snprintf(fn, sizeof fn, "%.*s", (int)fnlen, fname);
+            cJSON_AddStringToObject(obj, "filename", fn);
+        }
     } else if (msg->text) {
         cJSON_AddStringToObject(req, "type", "text");
         cJSON *t = cJSON_AddObjectToObject(req, "text");
@@ -565,9 +603,17 @@ out:
 
 const struct channel_adapter channel_whatsapp = {
     .name = "whatsapp",
+    /* Cloud API media: images 5 MB, audio and video 16 MB, documents
+     * 100 MB (the largest is the cap; Meta checks each kind's own). */
     .caps = {.max_text_len = 4096,
-             .media_types = "image/jpeg image/png",
-             .max_media_bytes = 5 * 1024 * 1024,
+             .media_types = "image/jpeg image/png video/mp4 video/3gpp audio/aac audio/amr audio/mpeg audio/mp4 "
+                            "audio/ogg application/pdf application/msword "
+                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document "
+                            "application/vnd.ms-excel "
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet "
+                            "application/vnd.ms-powerpoint "
+                            "application/vnd.openxmlformats-officedocument.presentationml.presentation text/plain",
+             .max_media_bytes = 100 * 1024 * 1024,
              .window_ms = 24LL * 3600 * 1000},
     .verify = whatsapp_verify,
     .handshake = whatsapp_handshake,

@@ -172,6 +172,9 @@ static int check_content(const struct messaging_send_request *req, const struct 
         if (type && !media_type_allowed(ad->caps.media_types, type))
             return err_set(e, ERR_INVALID, "media_not_allowed", "%s does not take %s media (it takes %s)", ad->name,
                            type, ad->caps.media_types ? ad->caps.media_types : "none");
+        if (type && has_text && strncmp(type, "audio/", 6) == 0 && strcmp(ad->name, "whatsapp") == 0)
+            return err_set(e, ERR_INVALID, "invalid_message",
+                           "WhatsApp audio messages take no caption: send the text as its own message");
     }
     if (req->ntemplate_vars > SEND_MAX_VARS)
         return err_set(e, ERR_INVALID, "invalid_message", "at most %d template variables", SEND_MAX_VARS);

@@ -316,8 +316,12 @@ class MediaTest(unittest.TestCase):
         msgs = wu.count(self.srv, "SELECT COUNT(*) FROM messages WHERE direction = 'outbound'")
         st, body = self.srv.json("POST", "/api/v1/messages",
                                  {"account_id": self.wa_id, "to": "+16505551234",
-                                  "media_urls": ["https://files.example/contract.pdf"]}, key=self.key)
+                                  "media_urls": ["https://files.example/funny.gif"]}, key=self.key)
         self.assertEqual((st, body["error"]["code"]), (400, "media_not_allowed"), body)
+        st, body = self.srv.json("POST", "/api/v1/messages",
+                                 {"account_id": self.wa_id, "to": "+16505551234", "text": "listen",
+                                  "media_urls": ["https://files.example/note.ogg"]}, key=self.key)
+        self.assertEqual((st, body["error"]["code"]), (400, "invalid_message"), body)
         st, body = self.srv.json("POST", "/api/v1/messages",
                                  {"account_id": self.sms_id, "to": "+16505551234", "text": "see",
                                   "media_urls": ["https://files.example/a.png", "https://files.example/b.docx"]},

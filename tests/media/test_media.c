@@ -156,7 +156,8 @@ static void test_media__types_by_name_and_lists(void)
         CHECK_EQ_INT(media_type_allowed(tw->caps.media_types, "application/pdf"), 1);
         CHECK_EQ_INT(media_type_allowed(tw->caps.media_types, "application/msword"), 0);
         CHECK_EQ_INT(media_type_allowed(wa->caps.media_types, "image/jpeg"), 1);
-        CHECK_EQ_INT(media_type_allowed(wa->caps.media_types, "application/pdf"), 0);
+        CHECK_EQ_INT(media_type_allowed(wa->caps.media_types, "application/pdf"), 1);
+        CHECK_EQ_INT(media_type_allowed(wa->caps.media_types, "image/gif"), 0);
         CHECK(tw->fetch_media != NULL);
         CHECK(wa->fetch_media != NULL);
     }
