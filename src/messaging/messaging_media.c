@@ -6,13 +6,14 @@
  * media and a media.fetch job, all in the message's transaction, so no item
  * is forgotten. The job downloads the item through the account's adapter
  * (media_fetch: the provider's authentication), stores it under its content
- * hash with the type its bytes show, then in one write marks the row
+ * hash with the type its bytes show (the file is held in memory, at most
+ * SB_MEDIA_MAX_BYTES; a download may take a minute), then in one write marks the row
  * stored, sets the item's "status" and "size" in the message's media array
  * and appends a message.updated event. Failures never touch the message
  * beyond its item's status: a file too large, a provider that refuses
  * (4xx) or an item without anything to fetch is recorded as failed at
  * once; provider 5xx, timeouts, 429 and local I/O errors retry with
- * backoff, and after the last try the row is failed ("fetch_failed") and
+ * backoff (ten tries over up to about half an hour), and after the last try the row is failed ("fetch_failed") and
  * the job goes to the dead-letter queue, from where an admin's retry
  * fetches again.
  */
@@ -20,6 +21,8 @@
 #include <string.h>
 
 #include "messaging/messaging_int.h"
+
+#define MEDIA_FETCH_TIMEOUT_MS 60000L
 
 char *messaging__media_json_new(const struct channel_event *ev)
 {
@@ -251,7 +254,11 @@ int messaging__media_job(void *ud, const struct queue_job *job, struct queue_res
     item.url = row.source_url[0] ? row.source_url : NULL;
     item.id = row.provider_media_id[0] ? row.provider_media_id : NULL;
     item.content_type = row.provider_content_type[0] ? row.provider_content_type : NULL;
-    rc = media_fetch(&m->env, ref->adapter, &ref->creds, &item, media_max_bytes(m->media), &data, fetched_ct,
+    /* A file takes longer than an API answer: at least a minute. */
+    struct channel_env env = m->env;
+    if (env.timeout_ms < MEDIA_FETCH_TIMEOUT_MS)
+        env.timeout_ms = MEDIA_FETCH_TIMEOUT_MS;
+    rc = media_fetch(&env, ref->adapter, &ref->creds, &item, media_max_bytes(m->media), &data, fetched_ct,
                      sizeof(fetched_ct), &e);
     if (rc == 0) {
         media_classify(item.content_type ? item.content_type : fetched_ct, data.data, data.len, &kind);
