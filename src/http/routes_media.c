@@ -13,7 +13,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "http/http_int.h"
 #include "media/media.h"
@@ -41,7 +40,8 @@ void http__route_media_get(struct http_req *r)
         return;
     }
     if (strcmp(row.status, "stored") == 0 &&
-        media_signed_url(r->app->media, r->principal.tenant_id, row.id, now_s, &url, &expires, &e) != 0) {
+        media_signed_url(r->app->media, r->principal.tenant_id, row.id, row.content_type, now_s, &url, &expires,
+                         &e) != 0) {
         http__error_from(r, &e);
         goto out;
     }
@@ -51,30 +51,13 @@ out:
     buf_free(&url);
 }
 
-/* A file name extension for the served type, for Content-Disposition. */
-static const char *ext_for(const char *type)
-{
-    static const struct {
-        const char *type, *ext;
-    } map[] = {
-        {"image/jpeg", "jpg"},  {"image/png", "png"},   {"image/gif", "gif"},       {"image/webp", "webp"},
-        {"image/heic", "heic"}, {"application/pdf", "pdf"}, {"video/mp4", "mp4"},  {"video/3gpp", "3gp"},
-        {"video/quicktime", "mov"}, {"audio/mp4", "m4a"}, {"audio/ogg", "ogg"},     {"audio/mpeg", "mp3"},
-        {"audio/amr", "amr"},   {"audio/amr-wb", "awb"}, {"audio/wav", "wav"},     {"text/plain", "txt"},
-        {"text/csv", "csv"},    {"text/vcard", "vcf"},  {"text/x-vcard", "vcf"},   {"text/calendar", "ics"},
-        {"application/zip", "zip"},
-    };
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (strcmp(map[i].type, type) == 0)
-            return map[i].ext;
-    return "bin";
-}
-
 void http__route_media_file(struct http_req *r)
 {
     struct err e = {0};
     struct store_media row;
-    const char *id = http__param(r, "id");
+    const char *param = http__param(r, "id"), *dot = param ? strchr(param, '.') : NULL;
+    /* "med_….jpg": the extension is for whoever fetches; the id is before it. */
+    const char *id = dot ? arena_strndup(r->arena, param, (size_t)(dot - param)) : param;
     const char *tenant = http__query_str(r, "tenant");
     const char *expires = http__query_str(r, "expires");
     const char *sig = http__query_str(r, "sig");
@@ -107,7 +90,8 @@ void http__route_media_file(struct http_req *r)
     const char *type = row.content_type[0] ? row.content_type : "application/octet-stream";
     int inline_ok = strncmp(type, "image/", 6) == 0 || strncmp(type, "audio/", 6) == 0 ||
                     strncmp(type, "video/", 6) == 0;
-    snprintf(hdr, sizeof(hdr), "%s; filename=\"%s.%s\"", inline_ok ? "inline" : "attachment", row.id, ext_for(type));
+    snprintf(hdr, sizeof(hdr), "%s; filename=\"%s.%s\"", inline_ok ? "inline" : "attachment", row.id,
+             media_type_ext(type));
     http__header(r, "Content-Disposition", hdr);
     long long left = strtoll(expires, NULL, 10) - (long long)now_s;
     snprintf(hdr, sizeof(hdr), "private, max-age=%lld", left > 0 ? left : 0);

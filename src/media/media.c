@@ -256,8 +256,8 @@ int media_sign(struct media *m, const char *tenant_id, const char *media_id, int
     return 0;
 }
 
-int media_signed_url(struct media *m, const char *tenant_id, const char *media_id, int64_t now_s, struct buf *out,
-                     int64_t *expires_out, struct err *e)
+int media_signed_url(struct media *m, const char *tenant_id, const char *media_id, const char *content_type,
+                     int64_t now_s, struct buf *out, int64_t *expires_out, struct err *e)
 {
     char sig[MEDIA_SIG_MAX];
     int64_t expires = now_s + m->ttl_s;
@@ -265,8 +265,9 @@ int media_signed_url(struct media *m, const char *tenant_id, const char *media_i
     if (rc)
         return rc;
     /* Ids and the signature are URL-safe by construction. */
-    buf_printf(out, "%s/media/%s?tenant=%s&expires=%lld&sig=%s", m->public_url, media_id, tenant_id,
-               (long long)expires, sig);
+    int ext = content_type && *content_type;
+    buf_printf(out, "%s/media/%s%s%s?tenant=%s&expires=%lld&sig=%s", m->public_url, media_id, ext ? "." : "",
+               ext ? media_type_ext(content_type) : "", tenant_id, (long long)expires, sig);
     if (expires_out)
         *expires_out = expires;
     return 0;

@@ -68,6 +68,10 @@ void media_classify(const char *claimed, const void *data, size_t n, struct medi
  * NULL when the extension is not one we know. Pure. */
 const char *media_type_from_name(const char *name);
 
+/* The usual file name extension of a stored type ("jpg", "pdf", "ogg", …),
+ * "bin" for one we do not name. Pure. */
+const char *media_type_ext(const char *type);
+
 /* 1 when type (parameters after ';' ignored, case-insensitive) is one of
  * the space-separated types in list, else 0. Pure. */
 int media_type_allowed(const char *list, const char *type);
@@ -114,10 +118,13 @@ int media_file_open(struct media *m, const char *key, int *fd, uint64_t *size, s
 int media_sign(struct media *m, const char *tenant_id, const char *media_id, int64_t expires,
                char sig[MEDIA_SIG_MAX], struct err *e);
 /* Append the absolute signed URL of the media (valid until now + ttl) to
- * out: <public_url>/media/<id>?tenant=…&expires=…&sig=…; *expires_out (may
- * be NULL) receives the expiry (Unix s). */
-int media_signed_url(struct media *m, const char *tenant_id, const char *media_id, int64_t now_s, struct buf *out,
-                     int64_t *expires_out, struct err *e);
+ * out: <public_url>/media/<id>[.<ext>]?tenant=…&expires=…&sig=…, the
+ * extension that of content_type (media_type_ext; none when NULL) so that
+ * whoever fetches it (a browser, a provider sending it on) sees a file
+ * name of the right kind; the signature covers the id only. *expires_out
+ * (may be NULL) receives the expiry (Unix s). */
+int media_signed_url(struct media *m, const char *tenant_id, const char *media_id, const char *content_type,
+                     int64_t now_s, struct buf *out, int64_t *expires_out, struct err *e);
 /* Check a signed URL's parts at now_s (constant-time compare, any key of
  * the ring): ERR_FORBIDDEN "link_expired" when expires is past,
  * "bad_signature" when malformed or not ours. */

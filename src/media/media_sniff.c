@@ -286,3 +286,27 @@ int media_type_allowed(const char *list, const char *type)
     }
     return 0;
 }
+
+const char *media_type_ext(const char *type)
+{
+    static const struct {
+        const char *type, *ext;
+    } map[] = {
+        {"image/jpeg", "jpg"},      {"image/png", "png"},     {"image/gif", "gif"},       {"image/webp", "webp"},
+        {"image/heic", "heic"},     {"image/bmp", "bmp"},     {"application/pdf", "pdf"}, {"video/mp4", "mp4"},
+        {"video/3gpp", "3gp"},      {"video/quicktime", "mov"}, {"audio/mp4", "m4a"},     {"audio/ogg", "ogg"},
+        {"audio/mpeg", "mp3"},      {"audio/amr", "amr"},     {"audio/amr-wb", "awb"},    {"audio/wav", "wav"},
+        {"audio/aac", "aac"},       {"text/plain", "txt"},    {"text/csv", "csv"},        {"text/vcard", "vcf"},
+        {"text/x-vcard", "vcf"},    {"text/calendar", "ics"}, {"application/zip", "zip"},
+        {"application/msword", "doc"},
+        {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"},
+        {"application/vnd.ms-excel", "xls"},
+        {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"},
+        {"application/vnd.ms-powerpoint", "ppt"},
+        {"application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"},
+    };
+    for (size_t i = 0; type && i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcasecmp(map[i].type, type) == 0)
+            return map[i].ext;
+    return "bin";
+}

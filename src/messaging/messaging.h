@@ -212,6 +212,10 @@ struct messaging_send_request {
     const char *text;                  /* free-form text (or a media caption) */
     const char *const *media_urls;     /* public URLs the provider fetches */
     size_t nmedia;
+    const char *const *media_ids;      /* media in the media store (e.g. a customer's picture forwarded):
+                                        * type and size are known, so checked against the channel; the
+                                        * provider fetches them through signed URLs made at send time */
+    size_t nmedia_ids;
     const char *template_name;         /* an approved template instead of text */
     const char *template_language;     /* e.g. "en_US"; NULL means "en_US" */
     const char *const *template_vars;  /* the template's body variables, in order */
@@ -234,7 +238,10 @@ typedef void (*messaging_send_done_fn)(void *ud, int rc, const struct err *e, co
  * "account_not_found"), the recipient (ERR_INVALID "invalid_address",
  * "no_address" for a contact without an identity on that channel), the
  * content (ERR_INVALID "invalid_message": text or template, not both;
- * length and media within the channel's limits), then compliance before
+ * length and media within the channel's limits: "media_not_allowed" for a
+ * type the channel does not take, "media_too_large" for stored media over
+ * its size, "media_not_found" / "media_not_ready" for a media id that is
+ * not a stored file of the tenant), then compliance before
  * anything is written (compliance_check_send: "opted_out",
  * "outside_window", "template_not_found", "template_not_approved"), then
  * in one transaction the message (queued), its outbound.send job and its

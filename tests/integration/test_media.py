@@ -21,7 +21,9 @@ Checked, on the backend under test:
 - another tenant sees no media (404); a tampered link, another tenant in
   the link or an expired link is 403;
 - sends whose media type the channel does not take are refused (400
-  media_not_allowed) before anything is queued.
+  media_not_allowed) before anything is queued; media in the store are sent
+  by id (media_not_ready, media_not_found, other tenants' ids refused) and
+  the provider fetches them through a signed URL.
 """
 import base64
 import hashlib
@@ -335,6 +337,37 @@ class MediaTest(unittest.TestCase):
                                   "media_urls": ["https://files.example/a.pdf", "https://files.example/get?id=7"]},
                                  key=self.key)
         self.assertEqual(st, 202, body)
+
+    def test_media__send_stored_media_by_id(self):
+        """Media in the store are sent by id: checked first, fetched by the provider through a signed URL."""
+        data = png(900)
+        stored = self.settled(self.mms([(self.twilio_file(data, "image/png"), "image/png")]))["media"][0]
+        html = self.settled(self.mms([(self.twilio_file(b"<html>x</html>", "image/png"), "image/png")]))["media"][0]
+        failed = self.settled(self.mms([("ME" + uuid.uuid4().hex, "image/png")]))["media"][0]
+        before = wu.count(self.srv, "SELECT COUNT(*) FROM messages WHERE direction = 'outbound'")
+        for ids, code in (([html["media_id"]], "media_not_allowed"), ([failed["media_id"]], "media_not_ready"),
+                          (["med_nosuchmedia"], "media_not_found")):
+            st, body = self.srv.json("POST", "/api/v1/messages", {"account_id": self.sms_id, "to": "+16505551234",
+                                                                  "media_ids": ids}, key=self.key)
+            self.assertEqual((st, body["error"]["code"]), (400, code), body)
+        # Another tenant cannot send this tenant's media.
+        other_sms, _ = wu.add_account(self.srv, self.other, "twilio",
+                                      {"account_sid": SID, "auth_token": TOKEN, "from": "+14155550198"})
+        st, body = self.srv.json("POST", "/api/v1/messages", {"account_id": other_sms, "to": "+16505551234",
+                                                              "media_ids": [stored["media_id"]]}, key=self.other_key)
+        self.assertEqual((st, body["error"]["code"]), (400, "media_not_found"), body)
+        self.assertEqual(wu.count(self.srv, "SELECT COUNT(*) FROM messages WHERE direction = 'outbound'"), before)
+        to = "+1650555%04d" % secrets.randbelow(10000)
+        st, body = self.srv.json("POST", "/api/v1/messages", {"account_id": self.sms_id, "to": to, "text": "this one",
+                                                              "media_ids": [stored["media_id"]]}, key=self.key)
+        self.assertEqual(st, 202, body)
+        self.assertEqual((body["type"], body["media"][0]["media_id"]), ("image", stored["media_id"]))
+        sent = wait_for(lambda: [r for r in self.twilio.requests() if (r.get("form") or {}).get("To") == to],
+                        what="the send to " + to)
+        url = sent[0]["form"]["MediaUrl"]
+        self.assertTrue(url.startswith("%s/media/%s.png?" % (self.public, stored["media_id"])), url)
+        st, hdrs, body = self.fetch(url)
+        self.assertEqual((st, body, hdrs["content-type"]), (200, data, "image/png"))
 
     def test_zz_media__expired_link_refused(self):
         if not MediaTest.early_link:

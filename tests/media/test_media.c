@@ -259,7 +259,7 @@ static void test_media__signed_urls(void)
     if (!m)
         return;
     CHECK_EQ_INT(media_url_ttl_s(m), 600);
-    CHECK_EQ_INT(media_signed_url(m, "ten_a1", "med_x1", now, &url, &expires, &e), 0);
+    CHECK_EQ_INT(media_signed_url(m, "ten_a1", "med_x1", NULL, now, &url, &expires, &e), 0);
     CHECK_EQ_INT(expires, now + 600);
     CHECK_EQ_INT(media_sign(m, "ten_a1", "med_x1", expires, sig, &e), 0);
     char want[512];
@@ -267,6 +267,15 @@ static void test_media__signed_urls(void)
              (long long)expires, sig);
     CHECK_EQ_STR(url.data, want);
     CHECK(strncmp(sig, "k1.", 3) == 0 && strlen(sig) == 3 + 64);
+    /* With a type the URL names a file of that kind; the signature is the same. */
+    buf_reset(&url);
+    CHECK_EQ_INT(media_signed_url(m, "ten_a1", "med_x1", "application/pdf", now, &url, NULL, &e), 0);
+    CHECK(strstr(url.data, "/media/med_x1.pdf?tenant=ten_a1&") != NULL);
+    CHECK(strstr(url.data, sig) != NULL);
+    CHECK_EQ_STR(media_type_ext("image/jpeg"), "jpg");
+    CHECK_EQ_STR(media_type_ext("IMAGE/PNG"), "png");
+    CHECK_EQ_STR(media_type_ext("application/x-unknown"), "bin");
+    CHECK_EQ_STR(media_type_ext(NULL), "bin");
     snprintf(exp, sizeof(exp), "%lld", (long long)expires);
 
     CHECK_EQ_INT(media_verify(m, "ten_a1", "med_x1", exp, sig, now, &e), 0);
