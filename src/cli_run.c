@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "cli_int.h"
 #include "http/http.h"
+#include "media/media.h"
 #include "queue/queue.h"
 #include "template/template.h"
 #include "webhook/webhook.h"
@@ -30,6 +31,7 @@ struct cli_runtime {
     struct queue *queue;
     struct ops_security *security;
     struct webhook *webhook;
+    struct media *media;
 };
 
 static void cli_runtime_close(struct cli_ctx *c, struct cli_runtime *rt)
@@ -43,6 +45,7 @@ static void cli_runtime_close(struct cli_ctx *c, struct cli_runtime *rt)
     webhook_free(rt->webhook);
     messaging_free(c->msg);
     c->msg = NULL;
+    media_free(rt->media);
     queue_free(rt->queue);
     store_writer_free(rt->writer);
     ops_security_free(rt->security);
@@ -80,11 +83,21 @@ static int cli_runtime_open(struct cli_ctx *c, struct cli_runtime *rt, const cha
                                .writer = sqlite ? rt->writer : NULL};
     if (queue_new(&rt->queue, c->db, &qo, &e) != 0)
         goto fail;
+    /* The media store: SB_MEDIA_DIR, else <SB_DATA_DIR>/media. */
+    char media_dir[4096];
+    snprintf(media_dir, sizeof(media_dir), "%s", c->cfg.media_dir && *c->cfg.media_dir ? c->cfg.media_dir : "");
+    if (!media_dir[0])
+        snprintf(media_dir, sizeof(media_dir), "%s/media", c->cfg.data_dir);
+    struct media_options mdo = {.dir = media_dir, .max_bytes = c->cfg.media_max_bytes,
+                                .url_ttl_s = c->cfg.media_url_ttl_s, .public_url = c->cfg.public_url,
+                                .keys = c->keys, .db = c->db};
+    if (media_new(&rt->media, &mdo, &e) != 0)
+        goto fail;
     struct ops_security_options so = {.db = c->db, .metrics = rt->metrics, .writer = rt->writer};
     struct messaging_options mo = {.cfg = &c->cfg, .db = c->db, .keys = c->keys, .queue = rt->queue,
                                    .writer = rt->writer, .metrics = rt->metrics,
                                    .notify = rt->bell ? http_event_poke : NULL,
-                                   .notify_ud = rt->bell};
+                                   .notify_ud = rt->bell, .media = rt->media};
     if (ops_security_new(&rt->security, &so, &e) != 0 || messaging_new(&c->msg, &mo, &e) != 0)
         goto fail;
     if (serve) {
@@ -164,7 +177,7 @@ int cli__cmd_serve(const struct cli_args *a)
         goto out;
     struct http_app app = {
         .cfg = &c.cfg, .db = c.db, .auth = c.auth, .metrics = rt.metrics, .keys = c.keys, .queue = rt.queue,
-        .events_bell = rt.bell, .messaging = c.msg, .webhook = rt.webhook,
+        .events_bell = rt.bell, .messaging = c.msg, .webhook = rt.webhook, .media = rt.media,
     };
     if (http_serve(&app, &e) != 0)
         rc = cli__fail(&e);

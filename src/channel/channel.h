@@ -286,6 +286,20 @@ struct channel_adapter {
                             char *address, size_t addrlen, struct err *e);
 };
 
+/* GET url into out (the fetch_media hooks and the plain download of media
+ * that needs no authentication): http(s) only; userpwd (basic auth) and
+ * bearer optional and sent to url's host only; follow: up to 3 redirects.
+ * At most max_bytes: ERR_TOOLARGE "media_too_large" (a larger
+ * Content-Length is refused before the body). content_type (may be NULL)
+ * receives the response's Content-Type ("" when none), *status (may be
+ * NULL) its status. A 2xx is 0; 429 ERR_RATELIMIT; 5xx ERR_UPSTREAM
+ * "provider_error"; another status ERR_UPSTREAM "fetch_refused" (retrying
+ * will not help); ERR_TIMEOUT; ERR_UPSTREAM "provider_unreachable";
+ * ERR_INVALID "invalid_media_url". out is empty after an error. */
+int channel_fetch_url(const struct channel_env *env, const char *url, const char *userpwd, const char *bearer,
+                      int follow, size_t max_bytes, struct buf *out, char *content_type, size_t ctlen,
+                      long *status, struct err *e);
+
 /* The adapter for a provider name, or NULL. */
 const struct channel_adapter *channel_find(const char *provider);
 

@@ -87,6 +87,14 @@ const struct config_def config_schema[] = {
     CFG("SB_EVENT_RETENTION", CONFIG_INT, "604800", 0, event_retention_s,
         "Seconds the realtime event log keeps events for WebSocket clients to resume from (default 7 days); a "
         "client that was away longer gets a resync message and reloads its state."),
+    CFG("SB_MEDIA_DIR", CONFIG_STR, "", 0, media_dir,
+        "Directory of the media store (inbound pictures, voice notes and documents); empty means "
+        "<SB_DATA_DIR>/media."),
+    CFG("SB_MEDIA_MAX_BYTES", CONFIG_BYTES, "16MiB", 0, media_max_bytes,
+        "Largest inbound media file downloaded and stored; a larger one is recorded as too large and the "
+        "message kept without it. Accepts suffixes KiB/MiB/GiB/K/M/G."),
+    CFG("SB_MEDIA_URL_TTL", CONFIG_INT, "900", 0, media_url_ttl_s,
+        "Seconds a signed media URL (GET /media/{id}) stays valid after the API hands it out."),
     {NULL, CONFIG_STR, NULL, 0, 0, NULL},
 };
 
@@ -116,6 +124,8 @@ static const struct config_range config_ranges[] = {
     {"SB_SEND_RETRY_BASE_MS", 1, 3600000},
     {"SB_SEND_RETRY_MAX_MS", 1, 86400000},
     {"SB_EVENT_RETENTION", 1, 366LL * 86400},
+    {"SB_MEDIA_MAX_BYTES", 1024, 1024LL * 1024 * 1024},
+    {"SB_MEDIA_URL_TTL", 10, 7LL * 86400},
 };
 
 /* SB_ names the tooling uses that are not settings (scripts/test.sh knobs,

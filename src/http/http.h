@@ -35,6 +35,7 @@ void http_event_bell_free(struct http_event_bell *b); /* NULL is a no-op */
  * Any thread, after the commit; never blocks on I/O; NULL is a no-op. */
 void http_event_poke(void *bell);
 struct messaging;
+struct media;
 
 /* What the server needs; all borrowed and outliving http_serve. */
 struct http_app {
@@ -47,6 +48,7 @@ struct http_app {
     struct http_event_bell *events_bell; /* may be NULL: the server then uses its own */
     struct messaging *messaging;  /* channel accounts, templates, settings */
     struct webhook *webhook;   /* the ingestion pipeline; NULL: webhooks answer 503 */
+    struct media *media;       /* the media store; NULL: media routes answer 503 */
 };
 
 /* Listen on cfg->listen and serve until SIGTERM or SIGINT, then stop

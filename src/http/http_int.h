@@ -79,6 +79,9 @@ struct http_req {
     int responded;
     struct MHD_Response *upgrade; /* set by the WebSocket route */
     struct http_defer *defer;     /* set by http__defer: the response comes later */
+    int has_file;                 /* the body is file_fd (file_size bytes), sent by MHD and closed by it */
+    int file_fd;
+    uint64_t file_size;
 };
 
 /* Find a route. Returns it and fills params, or NULL with *path_known set
@@ -118,6 +121,9 @@ void http__dispatch_log(struct http_req *r);
 
 /* Add a response header (value copied into the arena). */
 void http__header(struct http_req *r, const char *name, const char *value);
+/* Set a response header: replace the value of one already added under
+ * name (case-insensitive), else add it. */
+void http__header_set(struct http_req *r, const char *name, const char *value);
 /* Set a JSON error response: {"error":{"code","message","request_id"}}. */
 void http__error(struct http_req *r, int status, const char *code, const char *message);
 /* Map an err to a status and an error response (500s say nothing internal). */
@@ -278,6 +284,9 @@ void http__route_templates_sync(struct http_req *r);
 void http__route_settings_get(struct http_req *r);
 void http__route_settings_patch(struct http_req *r);
 void http__route_webhook(struct http_req *r);
+/* routes_media.c */
+void http__route_media_get(struct http_req *r);
+void http__route_media_file(struct http_req *r);
 
 /* routes_compliance.c */
 void http__route_keywords_get(struct http_req *r);

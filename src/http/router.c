@@ -10,6 +10,7 @@
  */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/http_int.h"
 
@@ -105,6 +106,17 @@ void http__header(struct http_req *r, const char *name, const char *value)
     r->headers[r->nheaders].name = name;
     r->headers[r->nheaders].value = arena_strdup(r->arena, value);
     r->nheaders++;
+}
+
+void http__header_set(struct http_req *r, const char *name, const char *value)
+{
+    for (int i = 0; i < r->nheaders; i++) {
+        if (strcasecmp(r->headers[i].name, name) == 0) {
+            r->headers[i].value = arena_strdup(r->arena, value);
+            return;
+        }
+    }
+    http__header(r, name, value);
 }
 
 const char *http__req_header(const struct http_req *r, const char *name)

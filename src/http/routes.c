@@ -318,6 +318,8 @@ const struct http_route http__routes[] = {
     {"POST", "/api/v1/templates/{id}/reject", http__route_tpl_reject, "templates.approve", 0},
     {"GET", "/api/v1/templates/{id}/versions", http__route_tpl_versions, "templates.list", 0},
     {"POST", "/api/v1/templates/{id}/preview", http__route_tpl_preview, "templates.list", 0},
+    {"GET", "/api/v1/media/{id}", http__route_media_get, "conversations.read", 0},
+    {"GET", "/media/{id}", http__route_media_file, NULL, HTTP_ROUTE_PUBLIC},
     {"GET", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},
     {"POST", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},
     /* compliance (routes_compliance.c) */

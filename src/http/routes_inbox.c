@@ -238,6 +238,7 @@ void http__route_messages_send(struct http_req *r)
 {
     struct messaging_send_request req;
     const char *media[MESSAGE_MAX_LIST], *vars[MESSAGE_MAX_LIST], *names[MESSAGE_MAX_LIST];
+    const char *media_ids[MESSAGE_MAX_LIST];
     struct http_defer *d;
     struct err e = {0};
     cJSON *j = http__body_object(r);
@@ -246,11 +247,13 @@ void http__route_messages_send(struct http_req *r)
         return;
     memset(&req, 0, sizeof req);
     req.media_urls = media;
+    req.media_ids = media_ids;
     req.template_vars = vars;
     if (http__opt_str(r, j, "account_id", &req.account_id) || http__opt_str(r, j, "to", &req.to) ||
         http__opt_str(r, j, "contact_id", &req.contact_id) || http__opt_str(r, j, "text", &req.text) ||
         http__opt_str(r, j, "subject", &req.subject) || http__opt_str(r, j, "html", &req.html) ||
-        string_array(r, j, "media_urls", media, MESSAGE_MAX_LIST, &req.nmedia))
+        string_array(r, j, "media_urls", media, MESSAGE_MAX_LIST, &req.nmedia) ||
+        string_array(r, j, "media_ids", media_ids, MESSAGE_MAX_LIST, &req.nmedia_ids))
         goto out;
     {
         const cJSON *urgent = cJSON_GetObjectItemCaseSensitive(j, "urgent");

@@ -299,6 +299,14 @@ static enum MHD_Result server_respond(struct http_req *r)
     if (r->upgrade) {
         resp = r->upgrade;
         r->upgrade = NULL;
+    } else if (r->has_file) {
+        /* MHD owns the descriptor from here (sendfile where it can). */
+        resp = MHD_create_response_from_fd64(r->file_size, r->file_fd);
+        if (!resp)
+            return MHD_NO; /* the descriptor is closed with the request */
+        r->has_file = 0;
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                r->content_type ? r->content_type : "application/octet-stream");
     } else {
         size_t len = r->out.len;
         char *data = buf_steal(&r->out);
@@ -451,6 +459,8 @@ static void server_completed(void *cls, struct MHD_Connection *conn, void **con_
     int started = r->started;
     if (r->upgrade)
         MHD_destroy_response(r->upgrade);
+    if (r->has_file)
+        close(r->file_fd);
     defer_release(r);
     buf_free(&r->body);
     buf_free(&r->out);

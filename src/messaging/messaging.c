@@ -56,8 +56,18 @@ static int register_jobs(struct messaging *m, struct err *e)
     struct queue_type out = {.name = MESSAGING_JOB_SEND, .batch_handler = messaging__send_batch, .batch_max = 32,
                              .ud = m, .max_attempts = (int)c->send_max_attempts,
                              .base_backoff_ms = c->send_retry_base_ms, .max_backoff_ms = c->send_retry_max_ms};
+    /* Downloads: ten tries, the delays doubling from 5 s up to 15 min (with
+     * full jitter), so a provider outage of up to about half an hour is
+     * ridden out; Graph's media ids live for weeks and are looked up again
+     * on every try. */
+    struct queue_type media = {.name = MESSAGING_JOB_MEDIA, .handler = messaging__media_job, .ud = m,
+                               .max_attempts = 10, .base_backoff_ms = 5000, .max_backoff_ms = 900000};
     int rc = queue_register(m->queue, &in, e);
-    return rc ? rc : queue_register(m->queue, &out, e);
+    if (rc == 0)
+        rc = queue_register(m->queue, &out, e);
+    if (rc == 0 && m->media)
+        rc = queue_register(m->queue, &media, e);
+    return rc;
 }
 
 int messaging_new(struct messaging **out, const struct messaging_options *opt, struct err *e)
@@ -98,6 +108,7 @@ int messaging_new(struct messaging **out, const struct messaging_options *opt, s
     m->metrics = opt->metrics;
     m->notify = opt->notify;
     m->notify_ud = opt->notify_ud;
+    m->media = opt->media;
     if (m->queue && (rc = register_jobs(m, e)))
         goto out;
     *out = m;

@@ -30,6 +30,7 @@
 #include "store/store.h"
 
 struct messaging;
+struct media;
 
 struct messaging_options {
     const struct config *cfg;   /* public_url, provider bases and timeout */
@@ -43,6 +44,8 @@ struct messaging_options {
     void (*notify)(void *ud);   /* rung after a commit that appended realtime events (the server's
                                  * event pump, http_event_poke); NULL when none runs in this process */
     void *notify_ud;
+    struct media *media;        /* the media store: inbound media items are downloaded into it by
+                                 * media.fetch jobs; NULL: media stay provider links only */
 };
 
 /* What opt points to is borrowed and must outlive m. Call it before other
@@ -236,6 +239,11 @@ int messaging_keywords_set(struct messaging *m, const char *tenant_id, const cha
  * call and its result). Both run in batches, one transaction per batch. */
 #define MESSAGING_JOB_INBOUND "inbound.process"
 #define MESSAGING_JOB_SEND "outbound.send"
+/* One inbound media item (payload {"media_id":"med_…"}): downloaded from
+ * the provider into the media store, its media row and the message's media
+ * item updated and a message.updated event; registered when a media store
+ * is given (messaging_options.media). */
+#define MESSAGING_JOB_MEDIA "media.fetch"
 
 /* An outbound message as the API asks for it; borrowed for the call. */
 struct messaging_send_request {
@@ -245,6 +253,10 @@ struct messaging_send_request {
     const char *text;                  /* free-form text (or a media caption) */
     const char *const *media_urls;     /* public URLs the provider fetches */
     size_t nmedia;
+    const char *const *media_ids;      /* media in the media store (e.g. a customer's picture forwarded):
+                                        * type and size are known, so checked against the channel; the
+                                        * provider fetches them through signed URLs made at send time */
+    size_t nmedia_ids;
     const char *template_name;         /* an approved template instead of text */
     const char *template_language;     /* e.g. "en_US"; NULL means "en_US" */
     const char *const *template_vars;  /* the template's variables: values, in order (positional) */
@@ -271,7 +283,10 @@ typedef void (*messaging_send_done_fn)(void *ud, int rc, const struct err *e, co
  * "no_address" for a contact without an identity on that channel), the
  * content (ERR_INVALID "invalid_message": text or template, not both;
  * length and media within the channel's limits), then compliance before
- * anything is written (compliance_check_send: "opted_out", "suppressed",
+ * anything is written (media: "media_not_allowed" for a type the channel
+ * does not take, "media_too_large" for stored media over its size,
+ * "media_not_found" / "media_not_ready" for a media id that is not a stored
+ * file of the tenant; compliance_check_send: "opted_out", "suppressed",
  * "recipient_blocked", "outside_window", "template_not_found",
  * "template_not_approved"), then in one transaction the message (queued),
  * its outbound.send job and its message.created event. During the

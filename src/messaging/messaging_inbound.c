@@ -110,7 +110,7 @@ out:
     cJSON_Delete(p);
 }
 
-static char *media_json(const struct channel_event *ev)
+static char *media_plain_json(const struct channel_event *ev)
 {
     struct buf b = {0};
 
@@ -128,7 +128,7 @@ static int message(struct messaging *m, struct store_tx *tx, const struct queue_
     struct crm_inbound in;
     struct crm_record_result r;
     struct buf json = {0};
-    char body[64], *media = media_json(x);
+    char body[64], *media = m->media ? messaging__media_json_new(x) : media_plain_json(x);
     const char *addr_kind;
     char addr[CRM_ADDRESS_MAX];
     int rc;
@@ -148,6 +148,8 @@ static int message(struct messaging *m, struct store_tx *tx, const struct queue_
     in.media_json = media;
     in.received_at = it->received_at;
     rc = crm_inbound_record(tx, job->tenant_id, &in, &r, e);
+    if (rc == 0 && !r.duplicate && media && m->media)
+        rc = messaging__media_queue_tx(m, tx, job->tenant_id, r.message_id, it->ref->acct.id, media, e);
     free(media);
     if (rc || r.duplicate)
         return rc;

@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 
+#include "media/media.h"
 #include "messaging/messaging.h"
 
 /* Longest cache key: an account key (63) or "<tenant id>\n<account id>". */
@@ -73,6 +74,7 @@ struct messaging {
     void (*notify)(void *ud);
     void *notify_ud;
     struct messaging__policies *policies;
+    struct media *media;               /* NULL: inbound media are not downloaded */
 };
 
 /* Tenant compliance snapshots (messaging_policy.c): keyword lists per
@@ -156,5 +158,15 @@ int messaging__queue_at_tx(struct messaging *m, struct store_tx *tx, const char 
 /* The job handlers (messaging_inbound.c, messaging_worker.c). */
 void messaging__inbound_batch(void *ud, const struct queue_job *jobs, int n, int *outcomes, struct queue_result *res);
 void messaging__send_batch(void *ud, const struct queue_job *jobs, int n, int *outcomes, struct queue_result *res);
+/* The media.fetch job (messaging_media.c), one item per run. */
+int messaging__media_job(void *ud, const struct queue_job *job, struct queue_result *res);
+/* Inside tx, for a new inbound message: a pending media row and a
+ * media.fetch job for every item of media_json (the array the message was
+ * recorded with, which carries each item's "media_id"). */
+int messaging__media_queue_tx(struct messaging *m, struct store_tx *tx, const char *tenant_id, const char *message_id,
+                              const char *account_id, const char *media_json, struct err *e);
+/* The media JSON array of an inbound message with a "media_id" and
+ * "status": "pending" in every item (malloc'd), or NULL without items. */
+char *messaging__media_json_new(const struct channel_event *ev);
 
 #endif

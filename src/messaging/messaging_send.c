@@ -161,10 +161,11 @@ static int check_content(const struct messaging_send_request *req, const struct 
                          struct err *e)
 {
     int has_text = req->text && *req->text, has_tpl = req->template_name && *req->template_name;
+    size_t nmedia = req->nmedia + req->nmedia_ids;
 
-    if (has_text == 0 && !has_tpl && req->nmedia == 0)
+    if (has_text == 0 && !has_tpl && nmedia == 0)
         return err_set(e, ERR_INVALID, "invalid_message", "a message needs text, media or a template");
-    if (has_tpl && (has_text || req->nmedia || (req->subject && *req->subject) || (req->html && *req->html)))
+    if (has_tpl && (has_text || nmedia || (req->subject && *req->subject) || (req->html && *req->html)))
         return err_set(e, ERR_INVALID, "invalid_message", "a template message carries no text or media of its own");
     if (has_tpl && ad->list_templates && req->template_var_names)
         return err_set(e, ERR_INVALID, "invalid_message",
@@ -173,13 +174,23 @@ static int check_content(const struct messaging_send_request *req, const struct 
         return err_set(e, ERR_INVALID, "invalid_message", "text is %zu characters; %s takes at most %zu",
                        utf8_len(req->text), ad->name, ad->caps.max_text_len);
     int one_media = strcmp(ad->name, "whatsapp") == 0 || strcmp(ad->name, "telegram") == 0;
-    if (req->nmedia > SEND_MAX_MEDIA || (req->nmedia > 1 && one_media))
+    if (nmedia > SEND_MAX_MEDIA || (nmedia > 1 && one_media))
         return err_set(e, ERR_INVALID, "invalid_message", "too many media URLs (%s: at most %d)", ad->name,
                        one_media ? 1 : SEND_MAX_MEDIA);
     for (size_t i = 0; i < req->nmedia; i++) {
-        const char *u = req->media_urls[i];
+        const char *u = req->media_urls[i], *type;
         if (!u || strlen(u) > SEND_MAX_URL || (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0))
             return err_set(e, ERR_INVALID, "invalid_message", "media URLs must be http(s) URLs the provider can fetch");
+        /* The channel's media types, by the file name the URL ends with (a
+         * HEAD per send would put a stranger's server in the API's path); a
+         * URL without a known extension is left to the provider. */
+        type = media_type_from_name(u);
+        if (type && !media_type_allowed(ad->caps.media_types, type))
+            return err_set(e, ERR_INVALID, "media_not_allowed", "%s does not take %s media (it takes %s)", ad->name,
+                           type, ad->caps.media_types ? ad->caps.media_types : "none");
+        if (type && has_text && strncmp(type, "audio/", 6) == 0 && strcmp(ad->name, "whatsapp") == 0)
+            return err_set(e, ERR_INVALID, "invalid_message",
+                           "WhatsApp audio messages take no caption: send the text as its own message");
     }
     if (req->ntemplate_vars > SEND_MAX_VARS)
         return err_set(e, ERR_INVALID, "invalid_message", "at most %d template variables", SEND_MAX_VARS);
@@ -322,7 +333,43 @@ out:
     return rc;
 }
 
-static char *json_media(const struct messaging_send_request *req)
+/* Media ids of the request, checked against the channel: each a stored
+ * file of the tenant, of a type the channel takes, all of them within its
+ * size. Their types go to types[] (at most SEND_MAX_MEDIA). */
+static int check_stored_media(struct messaging *m, const char *tenant_id, const struct messaging_send_request *req,
+                              const struct channel_adapter *ad, char types[][MEDIA_TYPE_MAX], struct err *e)
+{
+    struct store_media row;
+    int64_t total = 0;
+    int has_text = req->text && *req->text;
+    int rc;
+
+    if (req->nmedia_ids && !m->media)
+        return err_set(e, ERR_INVALID, "media_not_found", "this server keeps no media store");
+    for (size_t i = 0; i < req->nmedia_ids && i < SEND_MAX_MEDIA; i++) {
+        const char *id = req->media_ids[i];
+        if (!id || !*id || (rc = media_get(m->media, tenant_id, id, &row, e)) == ERR_NOTFOUND)
+            return err_set(e, ERR_INVALID, "media_not_found", "no such media: %.64s", id ? id : "");
+        if (rc)
+            return rc;
+        if (strcmp(row.status, "stored") != 0)
+            return err_set(e, ERR_INVALID, "media_not_ready", "media %s has no stored file (%s)", row.id, row.status);
+        if (!media_type_allowed(ad->caps.media_types, row.content_type))
+            return err_set(e, ERR_INVALID, "media_not_allowed", "%s does not take %s media (it takes %s)", ad->name,
+                           row.content_type, ad->caps.media_types ? ad->caps.media_types : "none");
+        if (has_text && strncmp(row.content_type, "audio/", 6) == 0 && strcmp(ad->name, "whatsapp") == 0)
+            return err_set(e, ERR_INVALID, "invalid_message",
+                           "WhatsApp audio messages take no caption: send the text as its own message");
+        total += row.size;
+        if (ad->caps.max_media_bytes && (uint64_t)total > ad->caps.max_media_bytes)
+            return err_set(e, ERR_INVALID, "media_too_large", "the media come to %lld bytes; %s takes at most %zu",
+                           (long long)total, ad->name, ad->caps.max_media_bytes);
+        snprintf(types[i], MEDIA_TYPE_MAX, "%s", row.content_type);
+    }
+    return 0;
+}
+
+static char *json_media(const struct messaging_send_request *req, char types[][MEDIA_TYPE_MAX])
 {
     struct buf b = {0};
 
@@ -332,8 +379,24 @@ static char *json_media(const struct messaging_send_request *req)
         buf_json_str(&b, req->media_urls[i]);
         buf_putc(&b, '}');
     }
+    for (size_t i = 0; i < req->nmedia_ids; i++) {
+        buf_puts(&b, i || req->nmedia ? ",{\"media_id\":" : "{\"media_id\":");
+        buf_json_str(&b, req->media_ids[i]);
+        buf_puts(&b, ",\"content_type\":");
+        buf_json_str(&b, types[i]);
+        buf_putc(&b, '}');
+    }
     buf_putc(&b, ']');
     return buf_steal(&b);
+}
+
+/* The message type of stored media, by its type. */
+static const char *stored_media_type(const char *content_type)
+{
+    return strncmp(content_type, "image/", 6) == 0   ? "image"
+           : strncmp(content_type, "video/", 6) == 0 ? "video"
+           : strncmp(content_type, "audio/", 6) == 0 ? "audio"
+                                                     : "document";
 }
 
 static char *dup_or_null(const char *s)
@@ -348,6 +411,7 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
     const char *kind;
     char to[CRM_ADDRESS_MAX];
     struct send_op *op = NULL;
+    char types[SEND_MAX_MEDIA][MEDIA_TYPE_MAX];
     int rc;
 
     if (!m->queue)
@@ -361,6 +425,7 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
     }
     kind = crm_identity_kind(ref->acct.channel);
     if ((rc = check_content(req, ref->adapter, e)) ||
+        (rc = check_stored_media(m, tenant_id, req, ref->adapter, types, e)) ||
         (rc = recipient(m, tenant_id, req, kind ? kind : "phone", to, sizeof(to), e)))
         goto out;
     op = calloc(1, sizeof(*op));
@@ -384,9 +449,9 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
     op->type = "text";
     if (req->template_name && *req->template_name) {
         /* below, with the other facts */
-    } else if (req->nmedia) {
-        op->media_json = json_media(req);
-        op->type = media_type(req->media_urls[0]);
+    } else if (req->nmedia || req->nmedia_ids) {
+        op->media_json = json_media(req, types);
+        op->type = req->nmedia ? media_type(req->media_urls[0]) : stored_media_type(types[0]);
     }
     if (!op->to || (req->text && *req->text && !op->body) ||
         (req->idempotency_key && *req->idempotency_key && !op->idempotency_key) ||

@@ -150,6 +150,38 @@ static size_t json_strings(struct arena *a, const char *json, const char *member
     return n;
 }
 
+/* The media links of a message, into a (at most max): its URLs as given,
+ * and for media in the media store a signed URL made now, valid for
+ * SB_MEDIA_URL_TTL (the provider fetches it while accepting the message). */
+static size_t media_links(struct messaging *m, struct arena *a, const char *tenant_id, const char *json,
+                          const char ***out, size_t max)
+{
+    cJSON *root = NULL, *it;
+    size_t n = 0;
+    struct buf b = {0};
+
+    *out = arena_alloc(a, (max ? max : 1) * sizeof(char *));
+    if (!json || json_parse(&root, json, strlen(json), NULL) != 0 || !cJSON_IsArray(root))
+        goto out;
+    cJSON_ArrayForEach(it, root) {
+        const char *url = json_str(it, "url"), *id = json_str(it, "media_id");
+        if (n == max)
+            break;
+        if (url) {
+            (*out)[n++] = arena_strdup(a, url);
+        } else if (id && m->media) {
+            buf_reset(&b);
+            if (media_signed_url(m->media, tenant_id, id, json_str(it, "content_type"), time_now_ms() / 1000, &b,
+                                 NULL, NULL) == 0)
+                (*out)[n++] = arena_strdup(a, b.data);
+        }
+    }
+out:
+    buf_free(&b);
+    cJSON_Delete(root);
+    return n;
+}
+
 /* Phase 2: one provider call. */
 static void send_item(struct messaging *m, struct arena *a, const struct queue_job *job, struct item *it,
                       int *outcome, struct queue_result *res)
@@ -167,7 +199,7 @@ static void send_item(struct messaging *m, struct arena *a, const struct queue_j
     cs.origin = it->origin;
     cs.subject = it->subject;
     cs.html = it->html;
-    cs.nmedia = json_strings(a, it->media, "url", NULL, (const char ***)&cs.media_urls, 10);
+    cs.nmedia = media_links(m, a, job->tenant_id, it->media, (const char ***)&cs.media_urls, 10);
     /* A template rendered into the text at send time goes as text. */
     if (it->template_json && json_parse(&tpl, it->template_json, strlen(it->template_json), NULL) == 0 &&
         !json_bool(tpl, "rendered", 0)) {

@@ -1037,4 +1037,47 @@ int store_review_list(struct store *db, const char *tenant_id, const char *statu
 int store_review_resolve(struct store_tx *tx, const char *tenant_id, const char *id, const char *status,
                          const char *resolved_by, int64_t at, struct store_review *out, struct err *e);
 
+/* ------------------------------------------------------------------ media */
+
+/* Inbound media (table media): one row per item of a message's media array,
+ * pending until the media.fetch job stores the file or records why not. */
+#define STORE_MEDIA_URL_MAX 1024
+struct store_media {
+    char id[CORE_ID_MAX];            /* "med_…" */
+    char message_id[CORE_ID_MAX];
+    char account_id[CORE_ID_MAX];
+    int item;                        /* index in the message's media array */
+    char status[16];                 /* pending | stored | failed */
+    char source_url[STORE_MEDIA_URL_MAX];  /* "" = none (fetched by id) */
+    char provider_media_id[256];
+    char provider_content_type[128];
+    char content_type[128];          /* the type served (sniffed); "" until stored */
+    int64_t size;
+    char sha256[65];
+    char storage_key[192];
+    char error_code[48];
+    char error_text[256];
+    int64_t attempts;
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* Insert a pending row inside tx (id, message_id, account_id, item and
+ * times as given). ERR_CONFLICT when (message, item) has one already. */
+int store_media_insert(struct store_tx *tx, const char *tenant_id, const struct store_media *m, struct err *e);
+/* The tenant's media row by id. ERR_NOTFOUND. */
+int store_media_get(struct store *db, const char *tenant_id, const char *media_id, struct store_media *out,
+                    struct err *e);
+/* The same inside tx. ERR_NOTFOUND. */
+int store_media_get_tx(struct store_tx *tx, const char *tenant_id, const char *media_id, struct store_media *out,
+                       struct err *e);
+/* Write the outcome of a fetch inside tx: status, content_type, size,
+ * sha256, storage_key, error_code, error_text, attempts, updated_at.
+ * ERR_NOTFOUND. */
+int store_media_update(struct store_tx *tx, const char *tenant_id, const struct store_media *m, struct err *e);
+/* Replace a message's media JSON array inside tx (updated_at = now).
+ * ERR_NOTFOUND. */
+int store_message_media_set(struct store_tx *tx, const char *tenant_id, const char *message_id,
+                            const char *media_json, int64_t now, struct err *e);
+
 #endif

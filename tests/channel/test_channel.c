@@ -685,6 +685,34 @@ static void test_channel__whatsapp_send(void)
     CHECK_EQ_STR(json_str(cJSON_GetObjectItemCaseSensitive(j, "image"), "link"), "https://example.com/p.jpg");
     cJSON_Delete(root);
 
+    /* Other media go as their own kinds: a document with its caption and
+     * file name, audio without a caption. */
+    const char *doc[] = {"https://example.com/files/Invoice-42.pdf?sig=1"};
+    struct channel_send dm = {.to = "16505551234", .text = "your invoice", .media_urls = doc, .nmedia = 1};
+    CHECK_EQ_INT(wa->send(&env, &cr, &dm, &r, &e), 0);
+    last = fake_last(&f, &root);
+    j = cJSON_GetObjectItemCaseSensitive(last, "json");
+    CHECK_EQ_STR(json_str(j, "type"), "document");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "document");
+    CHECK_EQ_STR(json_str(d, "link"), doc[0]);
+    CHECK_EQ_STR(json_str(d, "caption"), "your invoice");
+    CHECK_EQ_STR(json_str(d, "filename"), "Invoice-42.pdf");
+    cJSON_Delete(root);
+    const char *voice[] = {"https://example.com/v/note.OGG"};
+    struct channel_send vm = {.to = "16505551234", .text = "dropped", .media_urls = voice, .nmedia = 1};
+    CHECK_EQ_INT(wa->send(&env, &cr, &vm, &r, &e), 0);
+    last = fake_last(&f, &root);
+    j = cJSON_GetObjectItemCaseSensitive(last, "json");
+    CHECK_EQ_STR(json_str(j, "type"), "audio");
+    CHECK(json_str(cJSON_GetObjectItemCaseSensitive(j, "audio"), "caption") == NULL);
+    cJSON_Delete(root);
+    const char *clip[] = {"https://example.com/c.mp4"};
+    struct channel_send cm = {.to = "16505551234", .media_urls = clip, .nmedia = 1};
+    CHECK_EQ_INT(wa->send(&env, &cr, &cm, &r, &e), 0);
+    last = fake_last(&f, &root);
+    CHECK_EQ_STR(json_str(cJSON_GetObjectItemCaseSensitive(last, "json"), "type"), "video");
+    cJSON_Delete(root);
+
     /* Signed status webhooks from the fake pass our verify and parse. */
     struct channel_kv seccred[] = {{"app_secret", "appsec"}};
     struct channel_creds scr = {seccred, 1};

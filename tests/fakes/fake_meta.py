@@ -24,6 +24,11 @@ Control: POST /_fake/mode {"mode": "ok"|"500"|"429"|"slow"|"malformed"|"close",
 "retry_after": N, "delay": seconds, "callbacks": ["sent", "delivered", "read"],
 "templates": [templates in Meta's shape], "page_size": N (caps limit),
 "webhook_url": where status webhooks go (else --webhook-url)};
+Media: GET /[vNN.N/]{media-id} with the bearer token answers Graph's
+{"messaging_product","url","mime_type","sha256","file_size","id"} (file_size
+a string, sha256 hex, as Graph sends them); GET /_lookaside/{media-id} (the
+url) needs the same bearer token and serves the bytes. Files are set with
+POST /_fake/mode {"media": {"<id>": {"mime_type": …, "body_b64": …}}}.
 GET /_fake/requests lists what was received. With "callbacks" set and
 --webhook-url given, each accepted message gets one status webhook per listed
 status, signed X-Hub-Signature-256 with --app-secret as Meta signs.
@@ -42,6 +47,7 @@ STATE["templates"] = [
                     {"type": "FOOTER", "text": "Reply STOP to opt out"}]},
 ]
 STATE["page_size"] = None
+STATE["media"] = {}
 
 ARGS = None
 
@@ -55,6 +61,8 @@ class Handler(FakeHandler):
         if self.control_get():
             return
         path, _, query = self.path.partition("?")
+        if self.media_get(path):
+            return
         m = re.fullmatch(r"(?:/v[0-9.]+)?/([^/]+)/message_templates", path)
         if not m:
             return self.error(400, 100, "Unsupported get request.", "GraphMethodException")
@@ -93,6 +101,37 @@ class Handler(FakeHandler):
                 body["paging"]["next"] = "http://127.0.0.1:%d%s?%s" % (self.server.server_address[1], path,
                                                                        urlencode(nq))
         self.reply(200, body)
+
+    def media_get(self, path):
+        """The media id lookup and the download; False for other paths."""
+        lk = re.fullmatch(r"(?:/v[0-9.]+)?/([0-9]+)", path)
+        dl = re.fullmatch(r"/_lookaside/([0-9]+)", path)
+        if not lk and not dl:
+            return False
+        self.record({"path": self.path, "method": "GET"})
+        if self.headers.get("Authorization") != "Bearer " + ARGS.access_token:
+            self.error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+            return True
+        mid = (lk or dl).group(1)
+        with LOCK:
+            item = STATE["media"].get(mid)
+        if not item:
+            self.error(400, 100, "Unsupported get request. Object with ID '%s' does not exist" % mid,
+                       "GraphMethodException")
+            return True
+        body = base64.b64decode(item["body_b64"])
+        if lk:
+            self.reply(200, {"messaging_product": "whatsapp",
+                             "url": "http://127.0.0.1:%d/_lookaside/%s" % (self.server.server_address[1], mid),
+                             "mime_type": item["mime_type"], "sha256": hashlib.sha256(body).hexdigest(),
+                             "file_size": str(len(body)), "id": mid})
+            return True
+        self.send_response(200)
+        self.send_header("Content-Type", item["mime_type"])
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return True
 
     def do_POST(self):
         raw = self.read_body()

@@ -6,7 +6,14 @@ against --account-sid/--auth-token; 201 with a Twilio-shaped message resource
 (sid "SM"+32 hex, status "queued"); a To that is not E.164 gets 400 code 21211.
 Control: POST /_fake/mode {"mode": "ok"|"500"|"429"|"slow"|"malformed"|"close",
 "retry_after": N, "delay": seconds, "callbacks": ["sent", "delivered"], "error_code": "30007"};
-GET /_fake/requests lists what was received. With "callbacks" set, each accepted
+GET /_fake/requests lists what was received.
+Media: GET /2010-04-01/Accounts/{sid}/Messages/{MM}/Media/{ME} (a MediaUrlN)
+needs the account's basic auth, as when "HTTP Basic Authentication for media
+access" is on, and answers Twilio's 307 to the file on another path
+(GET /_cdn/{ME}, no auth, as a signed CDN URL); files are set with
+POST /_fake/mode {"media": {"ME…": {"content_type": …, "body_b64": …, "no_length": true|absent}}}
+(no_length: no Content-Length, the body ends when the connection closes);
+{"media_fail": N} answers the next N media requests 500. With "callbacks" set, each accepted
 message's StatusCallback URL gets one form POST per listed status, signed with
 X-Twilio-Signature exactly as Twilio signs (HMAC-SHA1 over URL + sorted params).
 Prints "LISTENING <port>" first on stdout.
@@ -17,6 +24,8 @@ from urllib.parse import parse_qs, urlencode
 from fakebase import LOCK, STATE, FakeHandler, callbacks, deliver_callback, serve
 
 STATE["error_code"] = "30007"
+STATE["media"] = {}
+STATE["media_fail"] = 0
 ARGS = None
 
 
@@ -27,8 +36,43 @@ class Handler(FakeHandler):
                           "status": code}, headers)
 
     def do_GET(self):
-        if not self.control_get():
-            self.error(404, 20404, "The requested resource was not found")
+        if self.control_get():
+            return
+        m = re.fullmatch(r"/2010-04-01/Accounts/([^/]+)/Messages/([^/]+)/Media/([^/?]+)", self.path)
+        c = re.fullmatch(r"/_cdn/([^/?]+)", self.path)
+        if not m and not c:
+            return self.error(404, 20404, "The requested resource was not found")
+        self.record({"path": self.path, "method": "GET"})
+        with LOCK:
+            fail = STATE["media_fail"] > 0
+            if fail:
+                STATE["media_fail"] -= 1
+            item = STATE["media"].get((m or c).group(m and 3 or 1))
+        if fail:
+            return self.error(500, 20500, "Internal Server Error")
+        if m:
+            want = "Basic " + base64.b64encode(("%s:%s" % (ARGS.account_sid, ARGS.auth_token)).encode()).decode()
+            if m.group(1) != ARGS.account_sid or self.headers.get("Authorization") != want:
+                return self.error(401, 20003, "Authenticate")
+            if not item:
+                return self.error(404, 20404, "The requested resource was not found")
+            self.send_response(307)
+            self.send_header("Location", "/_cdn/" + m.group(3))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if not item:
+            return self.error(404, 20404, "The requested resource was not found")
+        body = base64.b64decode(item["body_b64"])
+        self.send_response(200)
+        self.send_header("Content-Type", item["content_type"])
+        if item.get("no_length"):  # the body runs until the connection closes
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_POST(self):
         raw = self.read_body()
