@@ -238,5 +238,6 @@ static inline int channel__post(const struct channel_env *env, const char *url, 
 /* The adapters, registered in channel.c. */
 extern const struct channel_adapter channel_twilio;
 extern const struct channel_adapter channel_whatsapp;
+extern const struct channel_adapter channel_webchat;
 
 #endif

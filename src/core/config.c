@@ -85,6 +85,16 @@ const struct config_def config_schema[] = {
     CFG("SB_EVENT_RETENTION", CONFIG_INT, "604800", 0, event_retention_s,
         "Seconds the realtime event log keeps events for WebSocket clients to resume from (default 7 days); a "
         "client that was away longer gets a resync message and reloads its state."),
+    CFG("SB_WIDGET_RATE_IP", CONFIG_INT, "120", 0, widget_rate_ip,
+        "Website chat widget API: requests per minute one client IP may make (token bucket refill); over it the "
+        "API answers 429 with Retry-After."),
+    CFG("SB_WIDGET_BURST_IP", CONFIG_INT, "30", 0, widget_burst_ip,
+        "Website chat widget API: requests one client IP may make at once before SB_WIDGET_RATE_IP applies."),
+    CFG("SB_WIDGET_RATE_TOKEN", CONFIG_INT, "1200", 0, widget_rate_token,
+        "Website chat widget API: requests per minute for one widget token (all visitors of one website chat "
+        "together)."),
+    CFG("SB_WIDGET_BURST_TOKEN", CONFIG_INT, "200", 0, widget_burst_token,
+        "Website chat widget API: requests one widget token may take at once before SB_WIDGET_RATE_TOKEN applies."),
     {NULL, CONFIG_STR, NULL, 0, 0, NULL},
 };
 
@@ -114,6 +124,10 @@ static const struct config_range config_ranges[] = {
     {"SB_SEND_RETRY_BASE_MS", 1, 3600000},
     {"SB_SEND_RETRY_MAX_MS", 1, 86400000},
     {"SB_EVENT_RETENTION", 1, 366LL * 86400},
+    {"SB_WIDGET_RATE_IP", 1, 1000000},
+    {"SB_WIDGET_BURST_IP", 1, 1000000},
+    {"SB_WIDGET_RATE_TOKEN", 1, 10000000},
+    {"SB_WIDGET_BURST_TOKEN", 1, 10000000},
 };
 
 /* SB_ names the tooling uses that are not settings (scripts/test.sh knobs,

@@ -204,6 +204,11 @@ struct config {
     int64_t send_retry_base_ms;  /* first retry delay (full jitter, doubling) */
     int64_t send_retry_max_ms;   /* retry delay cap */
     int64_t event_retention_s; /* how long the realtime event log keeps events */
+    /* website chat widget API: token buckets (requests per minute, burst) */
+    int64_t widget_rate_ip;
+    int64_t widget_burst_ip;
+    int64_t widget_rate_token;
+    int64_t widget_burst_token;
 };
 
 struct config_def {

@@ -309,6 +309,12 @@ const struct http_route http__routes[] = {
     {"GET", "/api/v1/security-events", http__route_security_events, "security.read", 0},
     {"GET", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},
     {"POST", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},
+    {"GET", "/widget/v1/config", http__route_widget_config, NULL, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_WIDGET},
+    {"POST", "/widget/v1/sessions", http__route_widget_session, NULL, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_WIDGET},
+    {"GET", "/widget/v1/messages", http__route_widget_messages, NULL, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_WIDGET},
+    {"POST", "/widget/v1/messages", http__route_widget_post, NULL, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_WIDGET},
+    {"GET", "/widget/v1/ws", http__route_widget_ws, NULL,
+     HTTP_ROUTE_PUBLIC | HTTP_ROUTE_WIDGET | HTTP_ROUTE_WEBSOCKET},
     {NULL, NULL, NULL, NULL, 0},
 };
 
