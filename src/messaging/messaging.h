@@ -271,8 +271,14 @@ int messaging_webchat_account(struct messaging *m, const char *token, const stru
 int messaging_webchat_origin_allowed(const struct messaging_account_ref *ref, const char *origin);
 /* Append the widget's configuration: {"title","greeting","color"} (null when unset). */
 void messaging_webchat_config_json(const struct messaging_account_ref *ref, struct buf *b);
-/* Check a webchat account's settings; 0, or -1 with why (never a value). Pure. */
+/* Pure checks (messaging_webchat_check.c). settings_check: a webchat
+ * account's settings, 0 or -1 with why (never a value). origin_in: 1 when
+ * origin is exactly one entry of the comma-separated list. text_ok: 1 for
+ * well-formed UTF-8 without control characters (but tab, CR and LF when
+ * multiline). */
 int messaging__webchat_settings_check(const struct channel_kv *kv, size_t n, char *why, size_t whylen);
+int messaging__webchat_origin_in(const char *list, const char *origin);
+int messaging__webchat_text_ok(const char *s, int multiline);
 
 /* Start a session for ref's account: name (NULL/"" = none; at most 127
  * bytes, no control characters) and email (NULL/"" = none; normalised,
