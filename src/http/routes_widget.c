@@ -5,8 +5,9 @@
  * (the webchat account's public key, X-Widget-Token) and must come from one
  * of that account's allowed origins (Origin, exact match; else 403 and no
  * CORS headers). A visitor's session is its secret (X-Widget-Session).
- * Browsers send no custom headers in a preflight, so OPTIONS is answered
- * for any origin; the request itself is then checked. Every widget route
+ * Browsers send no custom headers in a preflight, so OPTIONS is checked
+ * against the account only when the URL carries ?token=; without it, it is
+ * answered for any origin and the request itself is checked. Every widget route
  * is rate limited per client IP and per widget token, before its body is
  * read (429 with Retry-After).
  *
@@ -105,12 +106,34 @@ int http__widget_preflight(struct http_req *r)
 {
     const char *methods = http__allowed_methods(r, r->path);
     const char *origin = http__req_header(r, "Origin");
+    const char *token = http__query_str(r, "token");
     if (!*methods) {
         http__error(r, 404, "not_found", "no such route");
         return 1;
     }
+    if (token) {
+        /* The widget put its token in the URL: the preflight is checked as the request will be. */
+        const struct messaging_account_ref *ref = NULL;
+        struct err e = {0};
+        int rc = messaging_webchat_account(r->app->messaging, token, &ref, &e);
+        int ok = rc == 0 && messaging_webchat_origin_allowed(ref, origin);
+        messaging_account_release(ref);
+        if (rc == ERR_NOTFOUND) {
+            http__error(r, 401, "invalid_widget_token", "unknown widget token");
+            return 1;
+        }
+        if (rc) {
+            http__error_from(r, &e);
+            return 1;
+        }
+        if (!ok) {
+            http__error(r, 403, "origin_not_allowed", "this origin is not allowed for this website chat");
+            return 1;
+        }
+    }
     if (looks_like_origin(origin)) {
-        /* The token is not in a preflight: the request itself checks the origin. */
+        /* Without a token in the URL (a header is never in a preflight), the
+         * request itself checks the origin. */
         http__header(r, "Access-Control-Allow-Origin", origin);
         http__header(r, "Access-Control-Allow-Methods", methods);
         http__header(r, "Access-Control-Allow-Headers", "Content-Type, X-Widget-Token, X-Widget-Session, X-Request-Id");

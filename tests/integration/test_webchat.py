@@ -4,8 +4,8 @@ the real server on both backends.
 
 Checked: account settings are validated (allowed_origins required, "*" and
 paths refused); config and sessions need a known widget token (401) and an
-allowed Origin (403 without CORS headers; preflight answered with the widget
-headers); a visitor message needs the session secret, goes through the
+allowed Origin (403 without CORS headers; a preflight is answered with the
+widget headers, and checked against the account when the URL has ?token=); a visitor message needs the session secret, goes through the
 inbound pipeline and appears in the inbox as an inbound message with origin
 customer; a retry with the same client_id is one message; an agent reply
 (POST /api/v1/messages to the session id on the webchat account) reaches the
@@ -185,6 +185,23 @@ class WebchatTest(unittest.TestCase):
         for h in ("x-widget-token", "x-widget-session", "content-type"):
             self.assertIn(h, allowed)
         self.assertIn("POST", hdrs["access-control-allow-methods"])
+        # With the token in the URL the preflight is checked against the account.
+        pre = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+        st, hdrs, _ = self.srv.request("OPTIONS", "/widget/v1/messages?token=" + self.token,
+                                       headers=dict(pre, Origin=ORIGIN))
+        self.assertEqual(st, 204)
+        self.assertEqual(hdrs["access-control-allow-origin"], ORIGIN)
+        st, hdrs, body = self.srv.request("OPTIONS", "/widget/v1/messages?token=" + self.token,
+                                          headers=dict(pre, Origin=OTHER))
+        self.assertEqual(st, 403)
+        self.assertEqual(json.loads(body)["error"]["code"], "origin_not_allowed")
+        self.assertNotIn("access-control-allow-origin", hdrs)
+        st, hdrs, _ = self.srv.request("OPTIONS", "/widget/v1/messages?token=nope", headers=dict(pre, Origin=ORIGIN))
+        self.assertEqual(st, 401)
+        self.assertNotIn("access-control-allow-origin", hdrs)
+        # The token in the URL works for the request itself too.
+        st, hdrs, _ = self.srv.request("GET", "/widget/v1/config?token=" + self.token, headers={"Origin": ORIGIN})
+        self.assertEqual(st, 200)
         # The API's own CORS allowlist does not apply to the widget routes and vice versa.
         st, hdrs, _ = self.srv.request("OPTIONS", "/api/v1/messages", headers={"Origin": ORIGIN})
         self.assertEqual(st, 204)
