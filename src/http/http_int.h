@@ -320,6 +320,20 @@ int http__widget_event_for(struct http__widget_event *ev, const char *account_id
 void http__widget_event_delivered(struct http_server *srv, struct http__widget_event *ev, const char *tenant_id);
 void http__widget_event_free(struct http__widget_event *ev);
 
+/* A long-poll waiting on the feed (routes_widget.c registers it,
+ * widget_feed.c answers it); all fields under srv->ws_mu. */
+struct http_widget_wait {
+    struct http_widget_wait *next;
+    char tenant_id[CORE_ID_MAX];
+    char account_id[CORE_ID_MAX];
+    char session_id[CORE_ID_MAX];
+    int64_t last_seq;
+    uint64_t round;
+    int64_t deadline_ns;
+    struct http_defer *defer;
+    struct buf resp;
+};
+
 /* Long-polls, driven by the pump like sockets. Under srv->ws_mu: round
  * adds the waiting tenants to the round's list (*v grows, see
  * http__ws_round) and moves expired waits to the answer list; deliver and
