@@ -167,6 +167,8 @@ static int cli_channel_add(struct cli_ctx *c, const struct cli_args *a, struct c
         buf_printf(b, "bot: %s\nwebhook registered with Telegram (setWebhook, secret token set): ", acct.address);
         messaging_account_webhook_url(c->msg, &acct, b);
         buf_putc(b, '\n');
+    } else if (strcmp(acct.provider, "webchat") == 0) {
+        buf_printf(b, "widget token (X-Widget-Token): %s\n", acct.account_key);
     } else {
         buf_puts(b, "callback URL (Meta: WhatsApp webhook, with your verify token): ");
         messaging_account_webhook_url(c->msg, &acct, b);

@@ -12,6 +12,7 @@ static const struct channel_adapter *const channel_adapters[] = {
     &channel_twilio,
     &channel_whatsapp,
     &channel_telegram,
+    &channel_webchat,
     NULL,
 };
 

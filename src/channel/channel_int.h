@@ -254,5 +254,6 @@ int channel__whatsapp_submit_template(const struct channel_env *env, const struc
 extern const struct channel_adapter channel_twilio;
 extern const struct channel_adapter channel_whatsapp;
 extern const struct channel_adapter channel_telegram;
+extern const struct channel_adapter channel_webchat;
 
 #endif

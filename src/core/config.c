@@ -95,6 +95,16 @@ const struct config_def config_schema[] = {
         "message kept without it. Accepts suffixes KiB/MiB/GiB/K/M/G."),
     CFG("SB_MEDIA_URL_TTL", CONFIG_INT, "900", 0, media_url_ttl_s,
         "Seconds a signed media URL (GET /media/{id}) stays valid after the API hands it out."),
+    CFG("SB_WIDGET_RATE_IP", CONFIG_INT, "120", 0, widget_rate_ip,
+        "Website chat widget API: requests per minute one client IP may make (token bucket refill); over it the "
+        "API answers 429 with Retry-After."),
+    CFG("SB_WIDGET_BURST_IP", CONFIG_INT, "30", 0, widget_burst_ip,
+        "Website chat widget API: requests one client IP may make at once before SB_WIDGET_RATE_IP applies."),
+    CFG("SB_WIDGET_RATE_TOKEN", CONFIG_INT, "1200", 0, widget_rate_token,
+        "Website chat widget API: requests per minute for one widget token (all visitors of one website chat "
+        "together)."),
+    CFG("SB_WIDGET_BURST_TOKEN", CONFIG_INT, "200", 0, widget_burst_token,
+        "Website chat widget API: requests one widget token may take at once before SB_WIDGET_RATE_TOKEN applies."),
     {NULL, CONFIG_STR, NULL, 0, 0, NULL},
 };
 
@@ -126,6 +136,10 @@ static const struct config_range config_ranges[] = {
     {"SB_EVENT_RETENTION", 1, 366LL * 86400},
     {"SB_MEDIA_MAX_BYTES", 1024, 1024LL * 1024 * 1024},
     {"SB_MEDIA_URL_TTL", 10, 7LL * 86400},
+    {"SB_WIDGET_RATE_IP", 1, 1000000},
+    {"SB_WIDGET_BURST_IP", 1, 1000000},
+    {"SB_WIDGET_RATE_TOKEN", 1, 10000000},
+    {"SB_WIDGET_BURST_TOKEN", 1, 10000000},
 };
 
 /* SB_ names the tooling uses that are not settings (scripts/test.sh knobs,

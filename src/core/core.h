@@ -208,6 +208,11 @@ struct config {
     char *media_dir;           /* the media store; "" means <data_dir>/media */
     int64_t media_max_bytes;   /* largest inbound media file stored */
     int64_t media_url_ttl_s;   /* lifetime of a signed media URL */
+    /* website chat widget API: token buckets (requests per minute, burst) */
+    int64_t widget_rate_ip;
+    int64_t widget_burst_ip;
+    int64_t widget_rate_token;
+    int64_t widget_burst_token;
 };
 
 struct config_def {

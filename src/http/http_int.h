@@ -29,6 +29,7 @@ typedef void (*http_handler_fn)(struct http_req *r);
 enum http_route_flags {
     HTTP_ROUTE_PUBLIC = 1,    /* no authentication (health, metrics, login, OpenAPI) */
     HTTP_ROUTE_WEBSOCKET = 2, /* GET that upgrades */
+    HTTP_ROUTE_WIDGET = 4,    /* the website chat widget API: per-IP and per-token rate limits, its own CORS */
 };
 
 struct http_route {
@@ -167,6 +168,12 @@ struct http_server {
     pthread_mutex_t defer_mu;          /* guards defers and defer_closed */
     struct http_defer *defers;         /* deferred requests still alive */
     int defer_closed;                  /* set at shutdown: no new deferrals */
+    /* the website chat widget API (routes_widget.c) */
+    struct http_ratelimit *widget_ip;  /* token buckets by client IP */
+    struct http_ratelimit *widget_token; /* and by widget token */
+    struct http_widget_wait *wwaits;   /* srv->ws_mu: long-polls waiting for their session's next message */
+    struct http_widget_wait *wdone;    /* srv->ws_mu: long-polls to answer (outside the lock) */
+    int nwwaits;                       /* srv->ws_mu */
 };
 
 /* WebSocket: build the 101 response for r (validated handshake, resume
@@ -309,5 +316,87 @@ void http__route_tpl_approve(struct http_req *r);
 void http__route_tpl_reject(struct http_req *r);
 void http__route_tpl_versions(struct http_req *r);
 void http__route_tpl_preview(struct http_req *r);
+
+/* ------------------------------------------------ website chat widget */
+
+/* Token buckets by key (ratelimit.c): per_minute refill, burst capacity,
+ * memory for about max_keys keys (older idle keys are forgotten first).
+ * new: 0, ERR_INVALID (rates < 1), ERR_NOMEM. take: 0 when the request may
+ * go on, else the seconds until it may (Retry-After, >= 1). Thread-safe. */
+struct http_ratelimit;
+int http__ratelimit_new(struct http_ratelimit **out, int64_t per_minute, int64_t burst, size_t max_keys);
+void http__ratelimit_free(struct http_ratelimit *rl); /* NULL is a no-op */
+int http__ratelimit_take(struct http_ratelimit *rl, const char *key, int64_t now_ms);
+/* Keys forgotten while their bucket was not full (a sign of too small a table). */
+uint64_t http__ratelimit_evictions(struct http_ratelimit *rl);
+
+/* An event of the log as the widget feed sees it, parsed once per event
+ * however many widget sockets and long-polls look at it. */
+struct http__widget_event {
+    int64_t seq;
+    const char *frame;                 /* the event frame (borrowed) */
+    size_t len;
+    int parsed;
+    int is_msg;                        /* a message.created of a webchat account */
+    int outbound;
+    char account_id[CORE_ID_MAX];
+    char address[STORE_ADDRESS_MAX];
+    char message_id[CORE_ID_MAX];
+    struct buf msg;                    /* the widget message object */
+    struct buf ws_frame;               /* {"type":"message","cursor":"…","message":{…}} */
+    int marked;                        /* delivered mark submitted */
+};
+void http__widget_event_init(struct http__widget_event *ev, int64_t seq, const char *frame, size_t len);
+/* 1 when ev is a message of this session (ev->msg and ev->ws_frame are filled). */
+int http__widget_event_for(struct http__widget_event *ev, const char *account_id, const char *session_id);
+/* The message went to a widget: mark an outbound one delivered (once). */
+void http__widget_event_delivered(struct http_server *srv, struct http__widget_event *ev, const char *tenant_id);
+void http__widget_event_free(struct http__widget_event *ev);
+
+/* A long-poll waiting on the feed (routes_widget.c registers it,
+ * widget_feed.c answers it); all fields under srv->ws_mu. */
+struct http_widget_wait {
+    struct http_widget_wait *next;
+    char tenant_id[CORE_ID_MAX];
+    char account_id[CORE_ID_MAX];
+    char session_id[CORE_ID_MAX];
+    int64_t last_seq;
+    uint64_t round;
+    int64_t deadline_ns;
+    struct http_defer *defer;
+    struct buf resp;
+};
+
+/* Long-polls, driven by the pump like sockets. Under srv->ws_mu: round
+ * adds the waiting tenants to the round's list (*v grows, see
+ * http__ws_round) and moves expired waits to the answer list; deliver and
+ * resync answer the waits an event concerns. answer (without the lock)
+ * sends what is on the answer list; finish (shutdown) answers every wait. */
+int http__widget_waits_round(struct http_server *srv, uint64_t round, struct http_ws_tenant **v, int *count,
+                             int *cap);
+void http__widget_waits_deliver(struct http_server *srv, uint64_t round, const char *tenant_id, int64_t seq,
+                                struct http__widget_event *ev);
+void http__widget_waits_resync(struct http_server *srv, uint64_t round, const char *tenant_id, int64_t after_seq,
+                               int64_t first_seq, int64_t last_seq);
+void http__widget_waits_answer(struct http_server *srv);
+void http__widget_waits_finish(struct http_server *srv);
+/* Rate limiters from the config (server start); free at the end. ERR_NOMEM. */
+int http__widget_init(struct http_server *srv, struct err *e);
+void http__widget_free(struct http_server *srv);
+/* The widget's WebSocket: a 101 for a socket that takes the session's
+ * messages after seq `after` (hello first; resync when not NULL). */
+void http__ws_upgrade_widget(struct http_req *r, const char *tenant_id, const char *account_id,
+                             const char *session_id, int64_t after, int64_t last, const char *resync);
+/* Middleware (router.c's chain): widget preflights (OPTIONS) and the rate
+ * limits of widget routes, before any body is read. 1 when it answered. */
+int http__widget_preflight(struct http_req *r);
+int http__widget_limit(struct http_req *r);
+
+/* routes_widget.c */
+void http__route_widget_config(struct http_req *r);
+void http__route_widget_session(struct http_req *r);
+void http__route_widget_post(struct http_req *r);
+void http__route_widget_messages(struct http_req *r);
+void http__route_widget_ws(struct http_req *r);
 
 #endif

@@ -288,6 +288,9 @@ static int mw_security_headers(struct http_req *r)
 
 static int mw_cors(struct http_req *r)
 {
+    /* The widget API allows each website chat's own origins (routes_widget.c). */
+    if (strncmp(r->path, "/widget/", 8) == 0)
+        return strcmp(r->method, "OPTIONS") == 0 ? http__widget_preflight(r) : 0;
     const char *origin = http__req_header(r, "Origin");
     int allowed = http__origin_allowed(r->app->cfg->cors_origins, origin);
     if (allowed) {
@@ -427,7 +430,7 @@ static int mw_rbac(struct http_req *r)
  * before it may upload a body. */
 static const http_mw_fn http_chain[] = {
     mw_request_id, mw_trace, mw_security_headers, mw_cors, mw_body_limit,
-    mw_route, mw_authenticate, mw_csrf, mw_rbac, NULL,
+    mw_route, mw_authenticate, http__widget_limit, mw_csrf, mw_rbac, NULL,
 };
 
 void http__dispatch_log(struct http_req *r)

@@ -333,6 +333,12 @@ const struct http_route http__routes[] = {
     {"POST", "/api/v1/compliance/reviews/{id}/resolve", http__route_reviews_resolve, "compliance.review", 0},
     {"GET", "/u/{token}", http__route_unsubscribe_page, NULL, HTTP_ROUTE_PUBLIC},
     {"POST", "/u/{token}", http__route_unsubscribe_post, NULL, HTTP_ROUTE_PUBLIC},
+    {"GET", "/widget/v1/config", http__route_widget_config, NULL, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_WIDGET},
+    {"POST", "/widget/v1/sessions", http__route_widget_session, NULL, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_WIDGET},
+    {"GET", "/widget/v1/messages", http__route_widget_messages, NULL, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_WIDGET},
+    {"POST", "/widget/v1/messages", http__route_widget_post, NULL, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_WIDGET},
+    {"GET", "/widget/v1/ws", http__route_widget_ws, NULL,
+     HTTP_ROUTE_PUBLIC | HTTP_ROUTE_WIDGET | HTTP_ROUTE_WEBSOCKET},
     {NULL, NULL, NULL, NULL, 0},
 };
 

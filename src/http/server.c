@@ -567,6 +567,8 @@ int http_serve(const struct http_app *app, struct err *e)
     pthread_mutex_init(&s->conns_mu, NULL);
     pthread_mutex_init(&s->defer_mu, NULL);
     http__ws_hub_init(s);
+    if ((rc = http__widget_init(s, e)) != 0)
+        goto out;
 
     /* Every thread MHD starts inherits this mask, so only sigwait sees the signals. */
     sigemptyset(&set);
@@ -647,6 +649,7 @@ out:
             defer_fail_all(s);
             MHD_stop_daemon(s->daemon);
         }
+        http__widget_free(s);
         pthread_mutex_destroy(&s->conns_mu);
         pthread_mutex_destroy(&s->defer_mu);
         pthread_mutex_destroy(&s->ws_mu);

@@ -12,6 +12,13 @@
  * WS_QUEUE_SOFT (it catches up from the log later), and one whose queue has
  * not moved for WS_STALL_NS is closed with 1008. Shutdown sends a 1001
  * close frame to every connection and waits for the threads to finish.
+ *
+ * The website chat widget's sockets (/widget/v1/ws) and long-polls
+ * (/widget/v1/messages?wait=) ride on the same pump: a widget socket takes
+ * only the message.created events of its own session, reshaped for the
+ * widget (routes_widget.c); a long-poll waits on srv->wwaits, moves along
+ * the log like a socket, and is answered by the first event of its session
+ * or at its deadline (checked every round).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +62,10 @@ struct http_ws {
     struct MHD_UpgradeResponseHandle *urh;
     char *extra;                   /* bytes MHD read past the handshake */
     size_t extra_len, extra_off;
+    /* a website chat widget's socket: only its session's messages */
+    int widget;
+    char account_id[CORE_ID_MAX];
+    char session_id[CORE_ID_MAX];
 };
 
 int http__ws_hub_init(struct http_server *srv)
@@ -74,6 +85,7 @@ static void ws_wake(struct http_ws *w)
 void http__ws_hub_shutdown(struct http_server *srv)
 {
     struct timespec until;
+    http__widget_waits_finish(srv);
     pthread_mutex_lock(&srv->ws_mu);
     srv->ws_stopping = 1;
     for (struct http_ws *w = srv->ws; w; w = w->next)
@@ -142,7 +154,10 @@ int http__ws_round(struct http_server *srv, uint64_t round, struct http_ws_tenan
         v[count].min_seq = v[count].max_seq = w->last_seq;
         count++;
     }
+    if (rc == 0)
+        rc = http__widget_waits_round(srv, round, &v, &count, &cap);
     pthread_mutex_unlock(&srv->ws_mu);
+    http__widget_waits_answer(srv);
     if (rc) {
         free(v);
         return rc;
@@ -167,31 +182,49 @@ void http__ws_resync_behind(struct http_server *srv, uint64_t round, const char 
         w->last_seq = last_seq; /* the client reloads its state: live from here */
         ws_wake(w);
     }
+    http__widget_waits_resync(srv, round, tenant_id, after_seq, first_seq, last_seq);
     pthread_mutex_unlock(&srv->ws_mu);
+    http__widget_waits_answer(srv);
 }
 
 void http__ws_deliver(struct http_server *srv, uint64_t round, const char *tenant_id, int64_t seq,
                       const char *frame, size_t len)
 {
+    struct http__widget_event wev;
+    http__widget_event_init(&wev, seq, frame, len);
     pthread_mutex_lock(&srv->ws_mu);
     for (struct http_ws *w = srv->ws; w; w = w->next) {
         if (w->round != round || w->last_seq != seq - 1 || strcmp(w->tenant_id, tenant_id) != 0)
             continue;
-        int queued = 0;
+        const char *text = frame;
+        size_t tlen = len;
+        int queued = 0, mine = 1;
+        if (w->widget) {
+            mine = http__widget_event_for(&wev, w->account_id, w->session_id);
+            text = wev.ws_frame.data;
+            tlen = wev.ws_frame.len;
+        }
         pthread_mutex_lock(&w->mu);
         if (w->ctx && !w->gone) {
             if (wslay_event_get_queued_msg_length(w->ctx) >= WS_QUEUE_SOFT)
                 w->paused = 1; /* it stays at seq - 1 and is served from the log later */
             else
-                queued = ws_queue_text(w, frame, len) == 0;
+                queued = !mine || ws_queue_text(w, text, tlen) == 0;
         }
         pthread_mutex_unlock(&w->mu);
         if (queued) {
             w->last_seq = seq;
-            ws_wake(w);
+            if (mine) {
+                ws_wake(w);
+                if (w->widget)
+                    http__widget_event_delivered(srv, &wev, w->tenant_id);
+            }
         }
     }
+    http__widget_waits_deliver(srv, round, tenant_id, seq, &wev);
     pthread_mutex_unlock(&srv->ws_mu);
+    http__widget_waits_answer(srv);
+    http__widget_event_free(&wev);
 }
 
 /* ------------------------------------------------------ wslay callbacks */
@@ -371,9 +404,15 @@ static int ws_context(struct http_ws *w)
         goto out;
     }
     wslay_event_config_set_max_recv_msg_length(w->ctx, WS_MAX_RECV);
-    buf_puts(&b, "{\"type\":\"hello\",\"tenant_id\":");
-    buf_json_str(&b, w->tenant_id);
-    buf_printf(&b, ",\"last_event_id\":%lld}", (long long)w->hello_last);
+    if (w->widget) {
+        buf_puts(&b, "{\"type\":\"hello\",\"session_id\":");
+        buf_json_str(&b, w->session_id);
+        buf_printf(&b, ",\"cursor\":\"%lld\"}", (long long)w->last_seq);
+    } else {
+        buf_puts(&b, "{\"type\":\"hello\",\"tenant_id\":");
+        buf_json_str(&b, w->tenant_id);
+        buf_printf(&b, ",\"last_event_id\":%lld}", (long long)w->hello_last);
+    }
     if (ws_queue_text(w, b.data, b.len) != 0)
         goto out;
     if (w->resync) {
@@ -501,7 +540,8 @@ static int ws_last_event_id(struct http_req *r, int64_t *out, int *has)
     return 0;
 }
 
-void http__ws_upgrade(struct http_req *r)
+/* The handshake's checks and Sec-WebSocket-Accept; -1 after answering. */
+static int ws_handshake(struct http_req *r, char accept[64])
 {
     const char *upgrade = http__req_header(r, "Upgrade");
     const char *connection = http__req_header(r, "Connection");
@@ -509,29 +549,76 @@ void http__ws_upgrade(struct http_req *r)
     const char *key = http__req_header(r, "Sec-WebSocket-Key");
     uint8_t raw[32], digest[EVP_MAX_MD_SIZE];
     unsigned dlen = 0;
-    char accept[64], src[128];
+    char src[128];
 
     if (!header_has_token(upgrade, "websocket") || !header_has_token(connection, "upgrade")) {
         http__header(r, "Upgrade", "websocket");
         http__error(r, 426, "upgrade_required", "this endpoint speaks WebSocket only");
-        return;
+        return -1;
     }
     if (!version || strcmp(version, "13") != 0) {
         http__header(r, "Sec-WebSocket-Version", "13");
         http__error(r, 426, "upgrade_required", "Sec-WebSocket-Version must be 13");
-        return;
+        return -1;
     }
     if (!key || strlen(key) > 64 || crypto_unbase64(raw, sizeof raw, key, strlen(key)) != 16) {
         http__error(r, 400, "invalid_request", "Sec-WebSocket-Key must be 16 bytes of base64");
-        return;
+        return -1;
     }
     snprintf(src, sizeof src, "%s%s", key, WS_GUID);
     if (EVP_Digest(src, strlen(src), digest, &dlen, EVP_sha1(), NULL) != 1 || dlen != 20) {
         http__error(r, 500, "internal", "internal error");
+        return -1;
+    }
+    crypto_base64(accept, 64, digest, 20);
+    return 0;
+}
+
+/* Answer 101 for a socket of tenant_id starting after seq `after`. */
+static void ws_start(struct http_req *r, const char *accept, const char *tenant_id, int64_t after, int64_t last,
+                     const char *resync, const char *account_id, const char *session_id)
+{
+    struct http_ws *w = calloc(1, sizeof *w);
+    if (!w) {
+        http__error(r, 500, "internal", "internal error");
         return;
     }
-    crypto_base64(accept, sizeof accept, digest, 20);
+    w->srv = r->srv;
+    w->fd = -1;
+    snprintf(w->tenant_id, sizeof w->tenant_id, "%s", tenant_id);
+    snprintf(w->request_id, sizeof w->request_id, "%s", r->request_id);
+    w->last_seq = after;
+    w->hello_last = last;
+    w->resync = resync;
+    if (session_id) {
+        w->widget = 1;
+        snprintf(w->account_id, sizeof w->account_id, "%s", account_id);
+        snprintf(w->session_id, sizeof w->session_id, "%s", session_id);
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    w->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    r->upgrade = w->wake >= 0 ? MHD_create_response_for_upgrade(ws_upgraded, w) : NULL;
+    if (!r->upgrade) {
+        if (w->wake >= 0)
+            close(w->wake);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        http__error(r, 500, "internal", "internal error");
+        return;
+    }
+    MHD_add_response_header(r->upgrade, MHD_HTTP_HEADER_UPGRADE, "websocket");
+    MHD_add_response_header(r->upgrade, "Sec-WebSocket-Accept", accept);
+    r->status = MHD_HTTP_SWITCHING_PROTOCOLS;
+    r->content_type = NULL;
+    buf_reset(&r->out);
+}
 
+void http__ws_upgrade(struct http_req *r)
+{
+    char accept[64];
+
+    if (ws_handshake(r, accept) != 0)
+        return;
     /* Where the client's events start: after its last_event_id when the
      * log still holds everything since, else live (after the log's end),
      * with a resync first when it missed events the log no longer has. */
@@ -551,33 +638,15 @@ void http__ws_upgrade(struct http_req *r)
         resync = "events_pruned";
     if (!has_after || resync)
         after = last;
+    ws_start(r, accept, r->principal.tenant_id, after, last, resync, NULL, NULL);
+}
 
-    struct http_ws *w = calloc(1, sizeof *w);
-    if (!w) {
-        http__error(r, 500, "internal", "internal error");
+void http__ws_upgrade_widget(struct http_req *r, const char *tenant_id, const char *account_id,
+                             const char *session_id, int64_t after, int64_t last, const char *resync)
+{
+    char accept[64];
+
+    if (ws_handshake(r, accept) != 0)
         return;
-    }
-    w->srv = r->srv;
-    w->fd = -1;
-    snprintf(w->tenant_id, sizeof w->tenant_id, "%s", r->principal.tenant_id);
-    snprintf(w->request_id, sizeof w->request_id, "%s", r->request_id);
-    w->last_seq = after;
-    w->hello_last = last;
-    w->resync = resync;
-    pthread_mutex_init(&w->mu, NULL);
-    w->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    r->upgrade = w->wake >= 0 ? MHD_create_response_for_upgrade(ws_upgraded, w) : NULL;
-    if (!r->upgrade) {
-        if (w->wake >= 0)
-            close(w->wake);
-        pthread_mutex_destroy(&w->mu);
-        free(w);
-        http__error(r, 500, "internal", "internal error");
-        return;
-    }
-    MHD_add_response_header(r->upgrade, MHD_HTTP_HEADER_UPGRADE, "websocket");
-    MHD_add_response_header(r->upgrade, "Sec-WebSocket-Accept", accept);
-    r->status = MHD_HTTP_SWITCHING_PROTOCOLS;
-    r->content_type = NULL;
-    buf_reset(&r->out);
+    ws_start(r, accept, tenant_id, after, last, resync, account_id, session_id);
 }

@@ -301,4 +301,88 @@ typedef void (*messaging_send_done_fn)(void *ud, int rc, const struct err *e, co
 int messaging_send(struct messaging *m, const char *tenant_id, const struct messaging_send_request *req,
                    messaging_send_done_fn done, void *ud, struct err *e);
 
+/* ----------------------------------------------------------- website chat */
+
+/* A website chat account ("webchat") has no provider: the widget on the
+ * business's pages uses the widget API with the account's public key as
+ * its token. Settings: allowed_origins (required: comma-separated exact
+ * origins such as https://shop.example.com, scheme and host and optional
+ * port, no path; "*" is refused), greeting, color (#rrggbb) and title.
+ * Visitor messages enter the inbound pipeline like a provider webhook's
+ * (an inbound_events row and an inbound.process job in one commit), so the
+ * inbox, events and everything downstream see them as any other channel.
+ * Messages are text only, at most MESSAGING_WEBCHAT_TEXT_MAX bytes. */
+#define MESSAGING_WEBCHAT_TEXT_MAX 4096
+#define MESSAGING_WEBCHAT_SECRET_MAX 64
+
+/* A visitor's session: its id is the visitor's address (identity kind "webchat"). */
+struct messaging_webchat_session {
+    char id[CORE_ID_MAX];              /* "wcs_…" */
+    char tenant_id[CORE_ID_MAX];
+    char account_id[CORE_ID_MAX];
+    char contact_id[CORE_ID_MAX];      /* "" until a message or an e-mail links one */
+    char name[128];
+    char email[CRM_ADDRESS_MAX];
+    int64_t created_at;
+    int64_t last_seen_at;
+};
+
+/* The active webchat account whose widget token (public account key) is
+ * token. ERR_NOTFOUND; store errors. Release the ref. */
+int messaging_webchat_account(struct messaging *m, const char *token, const struct messaging_account_ref **out,
+                              struct err *e);
+/* 1 when origin is exactly one of the account's allowed_origins. */
+int messaging_webchat_origin_allowed(const struct messaging_account_ref *ref, const char *origin);
+/* Append the widget's configuration: {"title","greeting","color"} (null when unset). */
+void messaging_webchat_config_json(const struct messaging_account_ref *ref, struct buf *b);
+/* Pure checks (messaging_webchat_check.c). settings_check: a webchat
+ * account's settings, 0 or -1 with why (never a value). origin_in: 1 when
+ * origin is exactly one entry of the comma-separated list. text_ok: 1 for
+ * well-formed UTF-8 without control characters (but tab, CR and LF when
+ * multiline). */
+int messaging__webchat_settings_check(const struct channel_kv *kv, size_t n, char *why, size_t whylen);
+int messaging__webchat_origin_in(const char *list, const char *origin);
+int messaging__webchat_text_ok(const char *s, int multiline);
+
+/* Start a session for ref's account: name (NULL/"" = none; at most 127
+ * bytes, no control characters) and email (NULL/"" = none; normalised,
+ * ERR_INVALID "invalid_email"). With an e-mail, the session's identity
+ * joins the contact that has that e-mail identity (created with the name
+ * and the e-mail when none has). secret receives the session secret
+ * (base64url, shown once; only its SHA-256 is stored). ip and user_agent
+ * are kept for the inbox (may be NULL). */
+int messaging_webchat_start(struct messaging *m, const struct messaging_account_ref *ref, const char *name,
+                            const char *email, const char *ip, const char *user_agent,
+                            struct messaging_webchat_session *out, char secret[MESSAGING_WEBCHAT_SECRET_MAX],
+                            struct err *e);
+/* The session of ref's account that secret opens (last_seen_at is kept
+ * up to date, coarsely). ERR_UNAUTHORIZED for an unknown secret. */
+int messaging_webchat_session(struct messaging *m, const struct messaging_account_ref *ref, const char *secret,
+                              struct messaging_webchat_session *out, struct err *e);
+/* A visitor's message: stored as an inbound event with its inbound.process
+ * job, committed before this returns. client_id (NULL/"" = none; 1..64 of
+ * [A-Za-z0-9_-], else ERR_INVALID "invalid_client_id") makes a retry
+ * idempotent: the same client_id in the same session is one message.
+ * id receives the message's provider id ("wcm_…", or "<session>/<client
+ * id>"), which the widget sees as the message's "ref"; *duplicate is 1
+ * for a retry. ERR_INVALID "invalid_message" (empty, too long, not UTF-8). */
+int messaging_webchat_post(struct messaging *m, const struct messaging_webchat_session *s, const char *text,
+                           const char *client_id, char id[128], int *duplicate, struct err *e);
+/* Append the session's latest limit (1..100) messages, oldest first, as a
+ * JSON array of widget message objects (messaging_webchat_message_json);
+ * the outbound ones among them not yet delivered are marked so. */
+int messaging_webchat_history(struct messaging *m, const struct messaging_webchat_session *s, int limit,
+                              struct buf *b, struct err *e);
+/* One message as the widget sees it: {"id","ref","sender","type","text",
+ * "created_at","status"}: sender "visitor" (inbound), "assistant",
+ * "system" (system or campaign) or "agent" (a person or the API); ref is
+ * the visitor's message ref (messaging_webchat_post) or null. */
+void messaging_webchat_message_json(struct buf *b, const struct store_message *msg);
+/* The widget now holds these outbound messages (provider ids = message
+ * ids): each becomes "delivered" through the inbound pipeline (a status
+ * event, once per message whatever the number of widgets), without
+ * waiting for the commit. Any thread; never blocks on I/O with a writer. */
+void messaging_webchat_delivered(struct messaging *m, const char *tenant_id, const char *account_id,
+                                 const char *const *message_ids, size_t n);
+
 #endif

@@ -55,11 +55,14 @@ static const char *const wa_required[] = {"phone_number_id", "access_token", "ap
 static const char *const wa_optional[] = {"waba_id", NULL};
 static const char *const tg_required[] = {"bot_token", NULL};
 static const char *const tg_optional[] = {"secret_token", NULL};
+static const char *const webchat_required[] = {"allowed_origins", NULL};
+static const char *const webchat_optional[] = {"greeting", "color", "title", NULL};
 
 static const struct provider_def providers[] = {
     {"twilio", "sms", twilio_required, {"from", "messaging_service_sid"}, twilio_optional},
     {"whatsapp", "whatsapp", wa_required, {NULL, NULL}, wa_optional},
     {"telegram", "telegram", tg_required, {NULL, NULL}, tg_optional},
+    {"webchat", "webchat", webchat_required, {NULL, NULL}, webchat_optional},
 };
 
 static const char *kv_get(const struct channel_kv *kv, size_t n, const char *name)
@@ -147,7 +150,8 @@ static int validate(const char *provider, const struct channel_kv *kv, size_t n,
         if (provider && strcmp(provider, providers[i].provider) == 0)
             d = &providers[i];
     if (!d)
-        return invalid(e, "unknown provider '%.32s' (twilio, whatsapp or telegram)", provider ? provider : "");
+        return invalid(e, "unknown provider '%.32s' (twilio, whatsapp, telegram, instagram, smtp, sendgrid or webchat)",
+                       provider ? provider : "");
     for (size_t i = 0; i < n; i++) {
         const char *name = kv[i].name, *v = kv[i].value;
         if (!name || !*name)
@@ -190,6 +194,13 @@ static int validate(const char *provider, const struct channel_kv *kv, size_t n,
     } else if (strcmp(d->provider, "telegram") == 0) {
         if ((rc = telegram_validate(kv, n, address, e)))
             goto out;
+    } else if (strcmp(d->provider, "webchat") == 0) {
+        char why[160];
+        if (messaging__webchat_settings_check(kv, n, why, sizeof(why)) != 0)
+            rc = invalid(e, "%s", why);
+        if (rc)
+            goto out;
+        snprintf(address, 128, "widget");
     } else {
         const char *pnid = kv_get(kv, n, "phone_number_id"), *waba = kv_get(kv, n, "waba_id");
         if (!digits(pnid, 32))
@@ -500,6 +511,13 @@ void messaging_account_json(struct messaging *m, struct buf *b, const struct mes
         buf_puts(b, "{\"inbound\":");
         buf_json_str(b, url.data);
         buf_puts(b, ",\"status_callback\":");
+        buf_json_str(b, url.data);
+        buf_putc(b, '}');
+    } else if (strcmp(a->provider, "webchat") == 0) {
+        /* No webhooks: the widget talks to the widget API with the account key as its token. */
+        buf_puts(b, "{\"widget_api\":");
+        buf_reset(&url);
+        buf_printf(&url, "%s/widget/v1", m->public_url);
         buf_json_str(b, url.data);
         buf_putc(b, '}');
     } else {

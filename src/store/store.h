@@ -1080,4 +1080,39 @@ int store_media_update(struct store_tx *tx, const char *tenant_id, const struct 
 int store_message_media_set(struct store_tx *tx, const char *tenant_id, const char *message_id,
                             const char *media_json, int64_t now, struct err *e);
 
+/* ------------------------------------------------------- website chat */
+
+/* A visitor's widget session (table webchat_sessions, store_webchat.c). The
+ * session id is the visitor's address: identity kind "webchat". */
+struct store_webchat_session {
+    char id[CORE_ID_MAX];            /* "wcs_…" */
+    char account_id[CORE_ID_MAX];
+    char secret_hash[65];            /* hex SHA-256 of the secret the widget keeps */
+    char contact_id[CORE_ID_MAX];    /* "" until linked */
+    char name[128];
+    char email[STORE_ADDRESS_MAX];   /* normalised; "" = none */
+    char ip[64];
+    char user_agent[256];
+    int64_t created_at;
+    int64_t last_seen_at;
+};
+
+/* Insert s in the caller's transaction. ERR_CONFLICT for a duplicate id or
+ * secret hash, ERR_NOTFOUND for an unknown tenant or account. */
+int store_webchat_session_insert(struct store_tx *tx, const char *tenant_id, const struct store_webchat_session *s,
+                                 struct err *e);
+/* The account's session whose secret hashes to secret_hash. ERR_NOTFOUND. */
+int store_webchat_session_by_hash(struct store *db, const char *tenant_id, const char *account_id,
+                                  const char *secret_hash, struct store_webchat_session *out, struct err *e);
+/* last_seen_at = now. ERR_NOTFOUND. */
+int store_webchat_session_touch(struct store *db, const char *tenant_id, const char *session_id, int64_t now,
+                                struct err *e);
+/* The latest limit messages of the session's conversation on account_id
+ * whose customer address is the session id, handed to cb oldest first
+ * (only the members the widget shows are filled: id, conversation_id,
+ * account_id, direction, type, body, media, status, provider_message_id,
+ * origin, created_at). None (0) before the first message. */
+int store_webchat_messages(struct store *db, const char *tenant_id, const char *account_id, const char *session_id,
+                           int limit, store_message_cb cb, void *ud, struct err *e);
+
 #endif

@@ -230,6 +230,115 @@ static void test_http__event_bell(void)
     http_event_bell_free(NULL);
 }
 
+/* ------------------------------------------------------- widget API */
+
+static void test_http__ratelimit_bucket(void)
+{
+    struct http_ratelimit *rl = NULL;
+    int64_t t = 1000000;
+    CHECK_EQ_INT(http__ratelimit_new(&rl, 0, 5, 64), ERR_INVALID);
+    CHECK_EQ_INT(http__ratelimit_new(&rl, 60, 0, 64), ERR_INVALID);
+    CHECK_EQ_INT(http__ratelimit_new(&rl, 60, 3, 1024), 0); /* one a second, burst of 3 */
+    CHECK(rl != NULL);
+    if (!rl)
+        return;
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT(http__ratelimit_take(rl, "10.0.0.1", t), 0);
+    CHECK_EQ_INT(http__ratelimit_take(rl, "10.0.0.1", t), 1); /* empty: one token back in 1 s */
+    CHECK_EQ_INT(http__ratelimit_take(rl, "10.0.0.2", t), 0); /* another key has its own bucket */
+    CHECK_EQ_INT(http__ratelimit_take(rl, "10.0.0.1", t + 400), 1);
+    CHECK_EQ_INT(http__ratelimit_take(rl, "10.0.0.1", t + 1000), 0); /* refilled one */
+    CHECK_EQ_INT(http__ratelimit_take(rl, "10.0.0.1", t + 1000), 1);
+    /* Refill stops at the burst: a long pause gives 3, not 60. */
+    t += 61000;
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT(http__ratelimit_take(rl, "10.0.0.1", t), 0);
+    CHECK(http__ratelimit_take(rl, "10.0.0.1", t) >= 1);
+    /* A clock that goes back never adds tokens. */
+    CHECK(http__ratelimit_take(rl, "10.0.0.1", t - 50000) >= 1);
+    CHECK_EQ_INT(http__ratelimit_take(NULL, "x", t), 0);
+    http__ratelimit_free(rl);
+    http__ratelimit_free(NULL);
+
+    /* Slow refill: Retry-After is the whole wait, rounded up. */
+    CHECK_EQ_INT(http__ratelimit_new(&rl, 6, 1, 64), 0); /* one per 10 s */
+    CHECK_EQ_INT(http__ratelimit_take(rl, "k", t), 0);
+    CHECK_EQ_INT(http__ratelimit_take(rl, "k", t), 10);
+    CHECK_EQ_INT(http__ratelimit_take(rl, "k", t + 2500), 8);
+    http__ratelimit_free(rl);
+}
+
+static void test_http__ratelimit_bounded(void)
+{
+    struct http_ratelimit *rl = NULL;
+    char key[32];
+    int64_t t = 5000000;
+    CHECK_EQ_INT(http__ratelimit_new(&rl, 60, 2, 64), 0); /* room for about 64 keys */
+    if (!rl)
+        return;
+    /* Keys whose buckets refilled completely are forgotten freely: no evictions. */
+    for (int i = 0; i < 10000; i++) {
+        snprintf(key, sizeof key, "idle-%d", i);
+        CHECK_EQ_INT(http__ratelimit_take(rl, key, t + (int64_t)i * 2000), 0);
+    }
+    CHECK_EQ_INT((int)http__ratelimit_evictions(rl), 0);
+    /* A flood of new keys at one instant keeps memory fixed by evicting
+     * the least recently used busy buckets, and counts it. */
+    for (int i = 0; i < 10000; i++) {
+        snprintf(key, sizeof key, "busy-%d", i);
+        http__ratelimit_take(rl, key, t + 100000000);
+        http__ratelimit_take(rl, key, t + 100000000);
+    }
+    CHECK(http__ratelimit_evictions(rl) > 0);
+    /* A key still present after the flood keeps its empty bucket. */
+    CHECK(http__ratelimit_take(rl, "busy-9999", t + 100000000) >= 1);
+    http__ratelimit_free(rl);
+}
+
+static void test_http__widget_event(void)
+{
+    struct http__widget_event ev;
+    static const char frame[] =
+        "{\"id\":77,\"type\":\"message.created\",\"created_at\":\"2026-01-05T10:00:01.123Z\",\"data\":"
+        "{\"id\":\"msg_1\",\"conversation_id\":\"cnv_1\",\"account_id\":\"cha_w\",\"channel\":\"webchat\","
+        "\"direction\":\"outbound\",\"address\":\"wcs_abc\",\"type\":\"text\",\"origin\":\"agent\","
+        "\"body\":\"Hello \\\"there\\\"\",\"status\":\"queued\",\"provider_message_id\":null,"
+        "\"created_at\":\"2026-01-05T10:00:01.000Z\"}}";
+    http__widget_event_init(&ev, 77, frame, sizeof frame - 1);
+    CHECK_EQ_INT(http__widget_event_for(&ev, "cha_w", "wcs_other"), 0);
+    CHECK_EQ_INT(http__widget_event_for(&ev, "cha_x", "wcs_abc"), 0);
+    CHECK_EQ_INT(http__widget_event_for(&ev, "cha_w", "wcs_abc"), 1);
+    CHECK_EQ_INT(ev.outbound, 1);
+    CHECK_EQ_STR(ev.message_id, "msg_1");
+    buf_putc(&ev.msg, '\0');
+    CHECK_EQ_STR(ev.msg.data, "{\"id\":\"msg_1\",\"ref\":null,\"sender\":\"agent\",\"type\":\"text\","
+                              "\"text\":\"Hello \\\"there\\\"\",\"created_at\":\"2026-01-05T10:00:01.000Z\","
+                              "\"status\":\"queued\"}");
+    cJSON *doc = cJSON_ParseWithLength(ev.ws_frame.data, ev.ws_frame.len);
+    CHECK(doc != NULL);
+    CHECK_EQ_STR(json_str(doc, "type"), "message");
+    CHECK_EQ_STR(json_str(doc, "cursor"), "77");
+    cJSON_Delete(doc);
+    http__widget_event_free(&ev);
+
+    /* Other channels, other event types and garbage are nobody's. */
+    static const char *const others[] = {
+        "{\"id\":1,\"type\":\"message.created\",\"data\":{\"id\":\"m\",\"channel\":\"sms\","
+        "\"account_id\":\"cha_w\",\"address\":\"wcs_abc\"}}",
+        "{\"id\":2,\"type\":\"message.status\",\"data\":{\"message_id\":\"m\",\"channel\":\"webchat\"}}",
+        "{\"id\":3,\"type\":\"message.created\",\"data\":[]}",
+        "{\"id\":4,\"type\":\"message.created\",\"data\":{\"channel\":\"webchat\",\"account_id\":\"cha_w\","
+        "\"address\":\"wcs_abc\"}}",
+        "\"message.created\" not json",
+        "",
+    };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        http__widget_event_init(&ev, 1, others[i], strlen(others[i]));
+        CHECK_EQ_INT(http__widget_event_for(&ev, "cha_w", "wcs_abc"), 0);
+        http__widget_event_free(&ev);
+    }
+}
+
 int main(void)
 {
     TEST_RUN(test_http__openapi_matches_routes);
@@ -242,5 +351,8 @@ int main(void)
     TEST_RUN(test_http__status_map);
     TEST_RUN(test_http__event_frame);
     TEST_RUN(test_http__event_bell);
+    TEST_RUN(test_http__ratelimit_bucket);
+    TEST_RUN(test_http__ratelimit_bounded);
+    TEST_RUN(test_http__widget_event);
     TEST_DONE();
 }
