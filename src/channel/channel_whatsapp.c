@@ -1,12 +1,10 @@
 /*
  * channel_whatsapp: the WhatsApp Cloud API adapter (Meta Graph).
  *
- * handshake: GET hub.mode=subscribe + hub.verify_token (constant time) ->
- * hub.challenge. verify: X-Hub-Signature-256 "sha256=<hex>" HMAC-SHA256 of
- * the raw body with the app secret. parse: every entry[].changes[].value's
- * messages[] and statuses[], in order; ids stay strings. send: POST
- * {graph}/{phone_number_id}/messages with a bearer token (text, image link or
- * template). list_templates: GET {graph}/{waba_id}/message_templates,
+ * handshake and verify: Meta's, shared with Instagram (channel_meta.c).
+ * parse: every entry[].changes[].value's messages[] and statuses[], in
+ * order; ids stay strings. send: POST {graph}/{phone_number_id}/messages
+ * with a bearer token (text, image link or template). list_templates: GET {graph}/{waba_id}/message_templates,
  * following paging.next (same host only, bounded pages). Pure: no
  * database, no globals beyond curl's one-time init.
  */
@@ -15,41 +13,6 @@
 #include <string.h>
 
 #include "channel/channel_int.h"
-
-static int whatsapp_handshake(const struct channel_webhook *wh, const struct channel_creds *creds, struct buf *out,
-                              struct err *e)
-{
-    const char *mode = channel_query(wh, "hub.mode");
-    const char *tok = channel_query(wh, "hub.verify_token");
-    const char *challenge = channel_query(wh, "hub.challenge");
-    const char *want = channel_creds_get(creds, "verify_token");
-    if (!mode || strcmp(mode, "subscribe") != 0 || !tok || !challenge || !want || !*want)
-        return err_set(e, ERR_FORBIDDEN, "bad_verify_token", "subscription handshake refused");
-    if (!crypto_equal(tok, strlen(tok), want, strlen(want)))
-        return err_set(e, ERR_FORBIDDEN, "bad_verify_token", "hub.verify_token does not match");
-    buf_puts(out, challenge);
-    return 0;
-}
-
-static int whatsapp_verify(const struct channel_webhook *wh, const struct channel_creds *creds, struct err *e)
-{
-    const char *got = channel_header(wh, "x-hub-signature-256");
-    const char *secret = channel_creds_get(creds, "app_secret");
-    uint8_t mac[32];
-    char hex[65];
-    if (!got || !*got)
-        return err_set(e, ERR_FORBIDDEN, "missing_signature", "X-Hub-Signature-256 header missing");
-    if (!secret || !*secret)
-        return err_set(e, ERR_FORBIDDEN, "bad_signature", "account has no app secret");
-    if (strncmp(got, "sha256=", 7) != 0)
-        return err_set(e, ERR_FORBIDDEN, "bad_signature", "X-Hub-Signature-256 is not sha256=<hex>");
-    crypto_hmac_sha256(mac, secret, strlen(secret), wh->body ? wh->body : "", wh->body ? wh->body_len : 0);
-    crypto_hex(hex, mac, sizeof mac);
-    /* Meta sends lower-case hex; compare exactly, in constant time. */
-    if (!crypto_equal(hex, 64, got + 7, strlen(got + 7)))
-        return err_set(e, ERR_FORBIDDEN, "bad_signature", "X-Hub-Signature-256 does not match");
-    return 0;
-}
 
 /* A JSON string member copied into the arena, or NULL. */
 static const char *wa__str(struct arena *a, const cJSON *o, const char *name)
@@ -494,8 +457,8 @@ const struct channel_adapter channel_whatsapp = {
              .media_types = "image/jpeg image/png",
              .max_media_bytes = 5 * 1024 * 1024,
              .window_ms = 24LL * 3600 * 1000},
-    .verify = whatsapp_verify,
-    .handshake = whatsapp_handshake,
+    .verify = channel__meta_verify,
+    .handshake = channel__meta_handshake,
     .parse = whatsapp_parse,
     .send = whatsapp_send,
     .list_templates = whatsapp_list_templates,

@@ -53,10 +53,13 @@ static const char *const twilio_required[] = {"account_sid", "auth_token", NULL}
 static const char *const twilio_optional[] = {NULL};
 static const char *const wa_required[] = {"phone_number_id", "access_token", "app_secret", "verify_token", NULL};
 static const char *const wa_optional[] = {"waba_id", NULL};
+static const char *const ig_required[] = {"ig_user_id", "access_token", "app_secret", "verify_token", NULL};
+static const char *const ig_optional[] = {NULL};
 
 static const struct provider_def providers[] = {
     {"twilio", "sms", twilio_required, {"from", "messaging_service_sid"}, twilio_optional},
     {"whatsapp", "whatsapp", wa_required, {NULL, NULL}, wa_optional},
+    {"instagram", "instagram", ig_required, {NULL, NULL}, ig_optional},
 };
 
 static const char *kv_get(const struct channel_kv *kv, size_t n, const char *name)
@@ -131,7 +134,7 @@ static int validate(const char *provider, const struct channel_kv *kv, size_t n,
         if (provider && strcmp(provider, providers[i].provider) == 0)
             d = &providers[i];
     if (!d)
-        return invalid(e, "unknown provider '%.32s' (twilio or whatsapp)", provider ? provider : "");
+        return invalid(e, "unknown provider '%.32s' (twilio, whatsapp or instagram)", provider ? provider : "");
     for (size_t i = 0; i < n; i++) {
         const char *name = kv[i].name, *v = kv[i].value;
         if (!name || !*name)
@@ -171,6 +174,13 @@ static int validate(const char *provider, const struct channel_kv *kv, size_t n,
         if (rc)
             goto out;
         snprintf(address, 128, "%s", from ? from : svc);
+    } else if (strcmp(d->provider, "instagram") == 0) {
+        const char *igid = kv_get(kv, n, "ig_user_id");
+        if (!digits(igid, 32)) {
+            rc = invalid(e, "ig_user_id must be the numeric Instagram professional account id Meta shows");
+            goto out;
+        }
+        snprintf(address, 128, "%s", igid);
     } else {
         const char *pnid = kv_get(kv, n, "phone_number_id"), *waba = kv_get(kv, n, "waba_id");
         if (!digits(pnid, 32))

@@ -144,6 +144,12 @@ static size_t utf8_len(const char *s)
     return n;
 }
 
+/* Providers that take one attachment per message. */
+static int one_media(const struct channel_adapter *ad)
+{
+    return strcmp(ad->name, "whatsapp") == 0 || strcmp(ad->name, "instagram") == 0;
+}
+
 static int check_content(const struct messaging_send_request *req, const struct channel_adapter *ad,
                          struct err *e)
 {
@@ -158,9 +164,12 @@ static int check_content(const struct messaging_send_request *req, const struct 
     if (has_text && utf8_len(req->text) > ad->caps.max_text_len)
         return err_set(e, ERR_INVALID, "invalid_message", "text is %zu characters; %s takes at most %zu",
                        utf8_len(req->text), ad->name, ad->caps.max_text_len);
-    if (req->nmedia > SEND_MAX_MEDIA || (req->nmedia > 1 && strcmp(ad->name, "whatsapp") == 0))
+    if (req->nmedia > SEND_MAX_MEDIA || (req->nmedia > 1 && one_media(ad)))
         return err_set(e, ERR_INVALID, "invalid_message", "too many media URLs (%s: at most %d)", ad->name,
-                       strcmp(ad->name, "whatsapp") == 0 ? 1 : SEND_MAX_MEDIA);
+                       one_media(ad) ? 1 : SEND_MAX_MEDIA);
+    if (req->nmedia && has_text && strcmp(ad->name, "instagram") == 0)
+        return err_set(e, ERR_INVALID, "invalid_message",
+                       "instagram sends text or one attachment per message: send them as two messages");
     for (size_t i = 0; i < req->nmedia; i++) {
         const char *u = req->media_urls[i];
         if (!u || strlen(u) > SEND_MAX_URL || (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0))
