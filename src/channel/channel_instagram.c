@@ -293,10 +293,8 @@ static int instagram_send(const struct channel_env *env, const struct channel_cr
                           const struct channel_send *msg, struct channel_send_result *out, struct err *e)
 {
     int rc = 0;
-    struct buf url = {0};
     struct channel__resp r = {0};
     cJSON *req = NULL, *root = NULL;
-    char *body = NULL;
     const char *igid = channel_creds_get(creds, "ig_user_id");
     const char *token = channel_creds_get(creds, "access_token");
     const char *mtype;
@@ -336,17 +334,8 @@ static int instagram_send(const struct channel_env *env, const struct channel_cr
     } else {
         cJSON_AddStringToObject(m, "text", msg->text);
     }
-    body = json_print(req);
-    buf_printf(&url, "%s/", env && env->graph_api_base ? env->graph_api_base : CHANNEL__GRAPH_DEFAULT);
-    channel__form_escape(&url, igid);
-    buf_puts(&url, "/messages");
-    rc = channel__post(env, url.data, "application/json", body, strlen(body), NULL, token, &r, e);
-    out->http_status = (int)r.status;
-    if (rc) {
-        snprintf(out->error_text, sizeof out->error_text, "%s", e ? e->msg : "request failed");
+    if ((rc = channel__graph_post(env, igid, token, req, &r, &root, out, e)))
         goto out;
-    }
-    (void)json_parse(&root, r.body.data ? r.body.data : "", r.body.len, NULL);
     if (r.status >= 200 && r.status < 300) {
         const char *id = root ? json_str(root, "message_id") : NULL;
         if (!id || !*id) {
@@ -360,11 +349,9 @@ static int instagram_send(const struct channel_env *env, const struct channel_cr
     }
     rc = ig__send_error(&r, root, out, e);
 out:
-    free(body);
     cJSON_Delete(req);
     cJSON_Delete(root);
     buf_free(&r.body);
-    buf_free(&url);
     return rc;
 }
 

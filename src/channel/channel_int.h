@@ -256,5 +256,12 @@ struct channel__graph_err {
     int transient;
 };
 void channel__graph_error(const cJSON *root, struct channel__graph_err *out);
+/* POST req as JSON to {graph}/{node}/messages with the bearer token. 0 when
+ * an answer came (any status): r holds it, *root its parsed body (NULL when
+ * not JSON; caller cJSON_Deletes), out->http_status its status; else
+ * ERR_TIMEOUT / ERR_UPSTREAM / ERR_NOMEM with out->error_text. The caller
+ * buf_frees r->body either way. */
+int channel__graph_post(const struct channel_env *env, const char *node, const char *token, const cJSON *req,
+                        struct channel__resp *r, cJSON **root, struct channel_send_result *out, struct err *e);
 
 #endif

@@ -5,9 +5,11 @@
  *
  * handshake: GET hub.mode=subscribe + hub.verify_token (compared in
  * constant time) -> hub.challenge as the whole body. verify: "sha256=<hex>"
- * HMAC-SHA256 of the raw body, byte for byte, with the app secret. Pure: no
- * database, no state.
+ * HMAC-SHA256 of the raw body, byte for byte, with the app secret. Sends:
+ * POST {graph}/{node}/messages with a bearer token. Pure: no database, no
+ * state.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "channel/channel_int.h"
@@ -57,4 +59,28 @@ void channel__graph_error(const cJSON *root, struct channel__graph_err *out)
     (void)json_int(err, "error_subcode", &out->subcode);
     out->message = json_str(err, "message");
     out->transient = json_bool(err, "is_transient", 0);
+}
+
+int channel__graph_post(const struct channel_env *env, const char *node, const char *token, const cJSON *req,
+                        struct channel__resp *r, cJSON **root, struct channel_send_result *out, struct err *e)
+{
+    struct buf url = {0};
+    char *body = json_print(req);
+    int rc;
+
+    *root = NULL;
+    if (!body)
+        return err_set(e, ERR_NOMEM, NULL, "out of memory");
+    buf_printf(&url, "%s/", env && env->graph_api_base ? env->graph_api_base : CHANNEL__GRAPH_DEFAULT);
+    channel__form_escape(&url, node);
+    buf_puts(&url, "/messages");
+    rc = channel__post(env, url.data, "application/json", body, strlen(body), NULL, token, r, e);
+    out->http_status = (int)r->status;
+    if (rc)
+        snprintf(out->error_text, sizeof out->error_text, "%s", e ? e->msg : "request failed");
+    else
+        (void)json_parse(root, r->body.data ? r->body.data : "", r->body.len, NULL);
+    free(body);
+    buf_free(&url);
+    return rc;
 }

@@ -202,10 +202,8 @@ static int whatsapp_send(const struct channel_env *env, const struct channel_cre
                          const struct channel_send *msg, struct channel_send_result *out, struct err *e)
 {
     int rc = 0;
-    struct buf url = {0};
     struct channel__resp r = {0};
     cJSON *req = NULL, *root = NULL;
-    char *body = NULL;
     memset(out, 0, sizeof *out);
     const char *pnid = channel_creds_get(creds, "phone_number_id");
     const char *token = channel_creds_get(creds, "access_token");
@@ -252,16 +250,8 @@ static int whatsapp_send(const struct channel_env *env, const struct channel_cre
         rc = err_set(e, ERR_INVALID, "unsupported_message", "nothing to send");
         goto out;
     }
-    body = json_print(req);
-    buf_printf(&url, "%s/%s/messages",
-               env && env->graph_api_base ? env->graph_api_base : "https://graph.facebook.com/v21.0", pnid);
-    rc = channel__post(env, url.data, "application/json", body, strlen(body), NULL, token, &r, e);
-    out->http_status = (int)r.status;
-    if (rc) {
-        snprintf(out->error_text, sizeof out->error_text, "%s", e ? e->msg : "request failed");
+    if ((rc = channel__graph_post(env, pnid, token, req, &r, &root, out, e)))
         goto out;
-    }
-    (void)json_parse(&root, r.body.data ? r.body.data : "", r.body.len, NULL);
     if (r.status >= 200 && r.status < 300) {
         const cJSON *msgs = root ? cJSON_GetObjectItemCaseSensitive(root, "messages") : NULL;
         const char *id = cJSON_IsArray(msgs) ? json_str(cJSON_GetArrayItem(msgs, 0), "id") : NULL;
@@ -292,11 +282,9 @@ static int whatsapp_send(const struct channel_env *env, const struct channel_cre
                      "Graph refused the message (%ld, code %lld)", r.status, (long long)code);
     }
 out:
-    free(body);
     cJSON_Delete(req);
     cJSON_Delete(root);
     buf_free(&r.body);
-    buf_free(&url);
     return rc;
 }
 

@@ -21,23 +21,6 @@
 #define IGSID "1284937561234567"
 #define HOUR (3600LL * 1000)
 
-static char *load_payload(const char *name, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/channel/payloads/%s", src_dir(), name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct buf b = {0};
-    char tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        buf_append(&b, tmp, n);
-    fclose(f);
-    *len = b.len;
-    return buf_steal(&b);
-}
-
 static const struct channel_adapter *ig(void)
 {
     return channel_find("instagram");
