@@ -4,9 +4,10 @@
  * handshake and verify: Meta's, shared with Instagram (channel_meta.c).
  * parse: every entry[].changes[].value's messages[] and statuses[], in
  * order; ids stay strings. send: POST {graph}/{phone_number_id}/messages
- * with a bearer token (text, image link or template). list_templates: GET {graph}/{waba_id}/message_templates,
- * following paging.next (same host only, bounded pages). Pure: no
- * database, no globals beyond curl's one-time init.
+ * with a bearer token (text, image link or template). list_templates: GET
+ * {graph}/{waba_id}/message_templates, following paging.next (same host
+ * only, bounded pages). Pure: no database, no globals beyond curl's
+ * one-time init.
  */
 #include <stdio.h>
 #include <stdlib.h>
