@@ -1,9 +1,9 @@
 /*
  * Provider fakes for C tests: start tests/fakes/<script> on a port it picks
  * (it prints "LISTENING <port>"), drive its control API (/_fake/mode,
- * /_fake/requests) and stop it. Header-only, like test.h; include it once
- * per test program. Needs SB_SOURCE_DIR (or the source tree as the working
- * directory) and python3 on PATH.
+ * /_fake/requests) and stop it; read recorded payloads. Header-only, like
+ * test.h; include it once per test program. Needs SB_SOURCE_DIR (or the
+ * source tree as the working directory) and python3 on PATH.
  */
 #ifndef SB_TEST_FAKE_H
 #define SB_TEST_FAKE_H
@@ -22,6 +22,25 @@ static const char *src_dir(void)
 {
     const char *d = getenv("SB_SOURCE_DIR");
     return d ? d : ".";
+}
+
+/* A recorded provider payload, tests/channel/payloads/<name>: its bytes
+ * (malloc'd, NUL-terminated), or NULL. */
+__attribute__((unused)) static char *load_payload(const char *name, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/channel/payloads/%s", src_dir(), name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct buf b = {0};
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        buf_append(&b, tmp, n);
+    fclose(f);
+    *len = b.len;
+    return buf_steal(&b);
 }
 
 struct fake {

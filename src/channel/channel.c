@@ -13,6 +13,7 @@ static const struct channel_adapter *const channel_adapters[] = {
     &channel_whatsapp,
     &channel_telegram,
     &channel_webchat,
+    &channel_instagram,
     NULL,
 };
 

@@ -255,5 +255,30 @@ extern const struct channel_adapter channel_twilio;
 extern const struct channel_adapter channel_whatsapp;
 extern const struct channel_adapter channel_telegram;
 extern const struct channel_adapter channel_webchat;
+extern const struct channel_adapter channel_instagram;
+
+/* Meta (channel_meta.c), shared by the WhatsApp and Instagram adapters. */
+#define CHANNEL__GRAPH_DEFAULT "https://graph.facebook.com/v21.0"
+/* The adapter's handshake and verify: hub.challenge for the right
+ * hub.verify_token, X-Hub-Signature-256 over the raw body with app_secret. */
+int channel__meta_handshake(const struct channel_webhook *wh, const struct channel_creds *creds, struct buf *out,
+                            struct err *e);
+int channel__meta_verify(const struct channel_webhook *wh, const struct channel_creds *creds, struct err *e);
+/* Graph's {"error": {message, code, error_subcode, is_transient}}; zeros
+ * and NULL where absent. message borrows from root. */
+struct channel__graph_err {
+    int64_t code;
+    int64_t subcode;
+    const char *message;
+    int transient;
+};
+void channel__graph_error(const cJSON *root, struct channel__graph_err *out);
+/* POST req as JSON to {graph}/{node}/messages with the bearer token. 0 when
+ * an answer came (any status): r holds it, *root its parsed body (NULL when
+ * not JSON; caller cJSON_Deletes), out->http_status its status; else
+ * ERR_TIMEOUT / ERR_UPSTREAM / ERR_NOMEM with out->error_text. The caller
+ * buf_frees r->body either way. */
+int channel__graph_post(const struct channel_env *env, const char *node, const char *token, const cJSON *req,
+                        struct channel__resp *r, cJSON **root, struct channel_send_result *out, struct err *e);
 
 #endif

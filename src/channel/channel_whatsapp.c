@@ -1,16 +1,14 @@
 /*
  * channel_whatsapp: the WhatsApp Cloud API adapter (Meta Graph).
  *
- * handshake: GET hub.mode=subscribe + hub.verify_token (constant time) ->
- * hub.challenge. verify: X-Hub-Signature-256 "sha256=<hex>" HMAC-SHA256 of
- * the raw body with the app secret. parse: every entry[].changes[].value's
- * messages[] and statuses[], in order; ids stay strings. send: POST
- * {graph}/{phone_number_id}/messages with a bearer token (text, image link or
- * template). list_templates: GET {graph}/{waba_id}/message_templates,
- * following paging.next (same host only, bounded pages); template
- * submission and Meta's template status updates are in
- * channel_whatsapp_template.c. Pure: no
- * database, no globals beyond curl's one-time init.
+ * handshake and verify: Meta's, shared with Instagram (channel_meta.c).
+ * parse: every entry[].changes[].value's messages[] and statuses[], in
+ * order; ids stay strings. send: POST {graph}/{phone_number_id}/messages
+ * with a bearer token (text, image link or template). list_templates: GET
+ * {graph}/{waba_id}/message_templates, following paging.next (same host
+ * only, bounded pages); template submission and Meta's template status
+ * updates are in channel_whatsapp_template.c. Pure: no database, no globals beyond curl's
+ * one-time init.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,41 +16,6 @@
 #include <strings.h>
 
 #include "channel/channel_int.h"
-
-static int whatsapp_handshake(const struct channel_webhook *wh, const struct channel_creds *creds, struct buf *out,
-                              struct err *e)
-{
-    const char *mode = channel_query(wh, "hub.mode");
-    const char *tok = channel_query(wh, "hub.verify_token");
-    const char *challenge = channel_query(wh, "hub.challenge");
-    const char *want = channel_creds_get(creds, "verify_token");
-    if (!mode || strcmp(mode, "subscribe") != 0 || !tok || !challenge || !want || !*want)
-        return err_set(e, ERR_FORBIDDEN, "bad_verify_token", "subscription handshake refused");
-    if (!crypto_equal(tok, strlen(tok), want, strlen(want)))
-        return err_set(e, ERR_FORBIDDEN, "bad_verify_token", "hub.verify_token does not match");
-    buf_puts(out, challenge);
-    return 0;
-}
-
-static int whatsapp_verify(const struct channel_webhook *wh, const struct channel_creds *creds, struct err *e)
-{
-    const char *got = channel_header(wh, "x-hub-signature-256");
-    const char *secret = channel_creds_get(creds, "app_secret");
-    uint8_t mac[32];
-    char hex[65];
-    if (!got || !*got)
-        return err_set(e, ERR_FORBIDDEN, "missing_signature", "X-Hub-Signature-256 header missing");
-    if (!secret || !*secret)
-        return err_set(e, ERR_FORBIDDEN, "bad_signature", "account has no app secret");
-    if (strncmp(got, "sha256=", 7) != 0)
-        return err_set(e, ERR_FORBIDDEN, "bad_signature", "X-Hub-Signature-256 is not sha256=<hex>");
-    crypto_hmac_sha256(mac, secret, strlen(secret), wh->body ? wh->body : "", wh->body ? wh->body_len : 0);
-    crypto_hex(hex, mac, sizeof mac);
-    /* Meta sends lower-case hex; compare exactly, in constant time. */
-    if (!crypto_equal(hex, 64, got + 7, strlen(got + 7)))
-        return err_set(e, ERR_FORBIDDEN, "bad_signature", "X-Hub-Signature-256 does not match");
-    return 0;
-}
 
 /* A JSON string member copied into the arena, or NULL. */
 static const char *wa__str(struct arena *a, const cJSON *o, const char *name)
@@ -284,10 +247,8 @@ static int whatsapp_send(const struct channel_env *env, const struct channel_cre
                          const struct channel_send *msg, struct channel_send_result *out, struct err *e)
 {
     int rc = 0;
-    struct buf url = {0};
     struct channel__resp r = {0};
     cJSON *req = NULL, *root = NULL;
-    char *body = NULL;
     memset(out, 0, sizeof *out);
     const char *pnid = channel_creds_get(creds, "phone_number_id");
     const char *token = channel_creds_get(creds, "access_token");
@@ -342,16 +303,8 @@ static int whatsapp_send(const struct channel_env *env, const struct channel_cre
         rc = err_set(e, ERR_INVALID, "unsupported_message", "nothing to send");
         goto out;
     }
-    body = json_print(req);
-    buf_printf(&url, "%s/%s/messages",
-               env && env->graph_api_base ? env->graph_api_base : "https://graph.facebook.com/v21.0", pnid);
-    rc = channel__post(env, url.data, "application/json", body, strlen(body), NULL, token, &r, e);
-    out->http_status = (int)r.status;
-    if (rc) {
-        snprintf(out->error_text, sizeof out->error_text, "%s", e ? e->msg : "request failed");
+    if ((rc = channel__graph_post(env, pnid, token, req, &r, &root, out, e)))
         goto out;
-    }
-    (void)json_parse(&root, r.body.data ? r.body.data : "", r.body.len, NULL);
     if (r.status >= 200 && r.status < 300) {
         const cJSON *msgs = root ? cJSON_GetObjectItemCaseSensitive(root, "messages") : NULL;
         const char *id = cJSON_IsArray(msgs) ? json_str(cJSON_GetArrayItem(msgs, 0), "id") : NULL;
@@ -382,11 +335,9 @@ static int whatsapp_send(const struct channel_env *env, const struct channel_cre
                      "Graph refused the message (%ld, code %lld)", r.status, (long long)code);
     }
 out:
-    free(body);
     cJSON_Delete(req);
     cJSON_Delete(root);
     buf_free(&r.body);
-    buf_free(&url);
     return rc;
 }
 
@@ -630,8 +581,8 @@ const struct channel_adapter channel_whatsapp = {
                             "application/vnd.openxmlformats-officedocument.presentationml.presentation text/plain",
              .max_media_bytes = 100 * 1024 * 1024,
              .window_ms = 24LL * 3600 * 1000},
-    .verify = whatsapp_verify,
-    .handshake = whatsapp_handshake,
+    .verify = channel__meta_verify,
+    .handshake = channel__meta_handshake,
     .parse = whatsapp_parse,
     .send = whatsapp_send,
     .list_templates = whatsapp_list_templates,

@@ -4,7 +4,10 @@
  * The keyword lists are the carriers' and Twilio's defaults (PROVIDERS.md):
  * they are matched on the whole message only, so ordinary replies that
  * merely contain "stop" never opt anyone out. The gate is a pure function
- * of facts the caller gathered, so every outbound path decides the same way.
+ * of facts the caller gathered, so every outbound path decides the same way:
+ * opt-outs and suppressions first, then transactional-only channels (no
+ * campaigns on Instagram), templates, and the customer service window with
+ * its human-agent extension.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -259,6 +262,33 @@ int compliance_suppression_find(struct store *db, const char *tenant_id, const c
     return 0;
 }
 
+/* Outside the customer service window: refused, except a person's reply
+ * (origin agent) on a channel with a human-agent extension (Instagram's
+ * HUMAN_AGENT tag), while the customer's last message is recent enough.
+ * The assistant, the API and campaigns never get the extension. */
+static int window_closed(const struct compliance_send *s, struct err *e)
+{
+    long long hours = (long long)(s->window_ms / 3600000), days = (long long)(s->human_agent_window_ms / 86400000);
+
+    if (s->human_agent_window_ms <= 0)
+        return err_set(e, ERR_FORBIDDEN, "outside_window",
+                       "the customer service window is closed (the customer's last message is over %lld hours "
+                       "old or there is none): only an approved template may be sent",
+                       hours);
+    if (s->last_inbound_at > 0 && s->now - s->last_inbound_at <= s->human_agent_window_ms) {
+        if (s->origin && strcmp(s->origin, "agent") == 0)
+            return 0; /* sent with the HUMAN_AGENT tag */
+        return err_set(e, ERR_FORBIDDEN, "outside_window",
+                       "the customer's last message is over %lld hours old: only a person's reply from the inbox "
+                       "(HUMAN_AGENT tag, up to %lld days) may be sent, not an automated or API message",
+                       hours, days);
+    }
+    return err_set(e, ERR_FORBIDDEN, "outside_window",
+                   "the customer's last message is over %lld days old or there is none: nothing may be sent until "
+                   "they write again",
+                   days);
+}
+
 int compliance_check_send(const struct compliance_send *s, struct err *e)
 {
     if (s->opted_out)
@@ -272,6 +302,9 @@ int compliance_check_send(const struct compliance_send *s, struct err *e)
         return err_set(e, ERR_FORBIDDEN, "suppressed", "the address is on the suppression list (%s%s%s)",
                        s->suppressed_source, s->suppressed_reason && *s->suppressed_reason ? ": " : "",
                        s->suppressed_reason ? s->suppressed_reason : "");
+    if (s->transactional_only && s->origin && strcmp(s->origin, "campaign") == 0)
+        return err_set(e, ERR_FORBIDDEN, "transactional_only",
+                       "this channel takes conversation replies only: no campaigns or marketing messages");
     if (s->is_template) {
         if (!s->template_status)
             return err_set(e, ERR_INVALID, "template_not_found",
@@ -282,9 +315,6 @@ int compliance_check_send(const struct compliance_send *s, struct err *e)
         return 0;
     }
     if (s->window_ms > 0 && (s->last_inbound_at <= 0 || s->now - s->last_inbound_at > s->window_ms))
-        return err_set(e, ERR_FORBIDDEN, "outside_window",
-                       "the customer service window is closed (the customer's last message is over %lld hours "
-                       "old or there is none): only an approved template may be sent",
-                       (long long)(s->window_ms / 3600000));
+        return window_closed(s, e);
     return 0;
 }

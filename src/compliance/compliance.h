@@ -258,8 +258,11 @@ struct compliance_send {
 
 /* 0 when the message may be sent; else ERR_FORBIDDEN with slug
  * "opted_out", "suppressed", "recipient_blocked" (a suppression with source
- * blocked), "outside_window" or "template_not_approved", or ERR_INVALID
- * with slug "template_not_found", and a message saying what to do. */
+ * blocked), "transactional_only" (a campaign on a channel that takes none),
+ * "outside_window" or "template_not_approved", or ERR_INVALID with slug
+ * "template_not_found", and a message saying what to do. Outside the
+ * window, a channel's human_agent_window_ms lets origin "agent" through
+ * (and no other origin) while the last message is that recent. */
 int compliance_check_send(const struct compliance_send *s, struct err *e);
 
 #endif

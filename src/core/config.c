@@ -69,7 +69,8 @@ const struct config_def config_schema[] = {
     CFG("SB_TWILIO_API_BASE", CONFIG_STR, "https://api.twilio.com", 0, twilio_api_base,
         "Base URL of the Twilio REST API (tests point it at tests/fakes/fake_twilio.py)."),
     CFG("SB_GRAPH_API_BASE", CONFIG_STR, "https://graph.facebook.com/v21.0", 0, graph_api_base,
-        "Base URL of the Meta Graph API, version included (tests point it at tests/fakes/fake_meta.py)."),
+        "Base URL of the Meta Graph API (WhatsApp and Instagram), version included (tests point it at "
+        "tests/fakes/fake_meta.py and fake_instagram.py)."),
     CFG("SB_TELEGRAM_API_BASE", CONFIG_STR, "https://api.telegram.org", 0, telegram_api_base,
         "Base URL of the Telegram Bot API (tests point it at tests/fakes/fake_telegram.py)."),
     CFG("SB_PROVIDER_TIMEOUT_MS", CONFIG_INT, "10000", 0, provider_timeout_ms,
@@ -82,8 +83,8 @@ const struct config_def config_schema[] = {
         "SB_SEND_RETRY_MAX_MS. A provider's Retry-After replaces it."),
     CFG("SB_SEND_RETRY_MAX_MS", CONFIG_INT, "600000", 0, send_retry_max_ms, "Longest delay between send retries."),
     CFG("SB_WEBHOOK_REPLAY_WINDOW", CONFIG_INT, "691200", 0, replay_window_s,
-        "Seconds: a webhook whose signed provider timestamp is older is refused as a replay (WhatsApp signs "
-        "event timestamps in the body; Meta retries for up to 7 days, so the default is 8)."),
+        "Seconds: a webhook whose signed provider timestamp is older is refused as a replay (WhatsApp and "
+        "Instagram sign event timestamps in the body; Meta retries for up to 7 days, so the default is 8)."),
     CFG("SB_EVENT_RETENTION", CONFIG_INT, "604800", 0, event_retention_s,
         "Seconds the realtime event log keeps events for WebSocket clients to resume from (default 7 days); a "
         "client that was away longer gets a resync message and reloads its state."),

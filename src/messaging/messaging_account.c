@@ -57,12 +57,15 @@ static const char *const tg_required[] = {"bot_token", NULL};
 static const char *const tg_optional[] = {"secret_token", NULL};
 static const char *const webchat_required[] = {"allowed_origins", NULL};
 static const char *const webchat_optional[] = {"greeting", "color", "title", NULL};
+static const char *const ig_required[] = {"ig_user_id", "access_token", "app_secret", "verify_token", NULL};
+static const char *const ig_optional[] = {NULL};
 
 static const struct provider_def providers[] = {
     {"twilio", "sms", twilio_required, {"from", "messaging_service_sid"}, twilio_optional},
     {"whatsapp", "whatsapp", wa_required, {NULL, NULL}, wa_optional},
     {"telegram", "telegram", tg_required, {NULL, NULL}, tg_optional},
     {"webchat", "webchat", webchat_required, {NULL, NULL}, webchat_optional},
+    {"instagram", "instagram", ig_required, {NULL, NULL}, ig_optional},
 };
 
 static const char *kv_get(const struct channel_kv *kv, size_t n, const char *name)
@@ -201,6 +204,13 @@ static int validate(const char *provider, const struct channel_kv *kv, size_t n,
         if (rc)
             goto out;
         snprintf(address, 128, "widget");
+    } else if (strcmp(d->provider, "instagram") == 0) {
+        const char *igid = kv_get(kv, n, "ig_user_id");
+        if (!digits(igid, 32)) {
+            rc = invalid(e, "ig_user_id must be the numeric Instagram professional account id Meta shows");
+            goto out;
+        }
+        snprintf(address, 128, "%s", igid);
     } else {
         const char *pnid = kv_get(kv, n, "phone_number_id"), *waba = kv_get(kv, n, "waba_id");
         if (!digits(pnid, 32))

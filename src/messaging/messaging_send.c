@@ -157,6 +157,12 @@ static size_t utf8_len(const char *s)
     return n;
 }
 
+/* Providers that take one attachment per message. */
+static int one_media(const struct channel_adapter *ad)
+{
+    return strcmp(ad->name, "whatsapp") == 0 || strcmp(ad->name, "instagram") == 0 || strcmp(ad->name, "telegram") == 0;
+}
+
 static int check_content(const struct messaging_send_request *req, const struct channel_adapter *ad,
                          struct err *e)
 {
@@ -173,10 +179,12 @@ static int check_content(const struct messaging_send_request *req, const struct 
     if (has_text && utf8_len(req->text) > ad->caps.max_text_len)
         return err_set(e, ERR_INVALID, "invalid_message", "text is %zu characters; %s takes at most %zu",
                        utf8_len(req->text), ad->name, ad->caps.max_text_len);
-    int one_media = strcmp(ad->name, "whatsapp") == 0 || strcmp(ad->name, "telegram") == 0;
-    if (nmedia > SEND_MAX_MEDIA || (nmedia > 1 && one_media))
+    if (nmedia > SEND_MAX_MEDIA || (nmedia > 1 && one_media(ad)))
         return err_set(e, ERR_INVALID, "invalid_message", "too many media URLs (%s: at most %d)", ad->name,
-                       one_media ? 1 : SEND_MAX_MEDIA);
+                       one_media(ad) ? 1 : SEND_MAX_MEDIA);
+    if (nmedia && has_text && strcmp(ad->name, "instagram") == 0)
+        return err_set(e, ERR_INVALID, "invalid_message",
+                       "instagram sends text or one attachment per message: send them as two messages");
     for (size_t i = 0; i < req->nmedia; i++) {
         const char *u = req->media_urls[i], *type;
         if (!u || strlen(u) > SEND_MAX_URL || (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0))

@@ -33,6 +33,7 @@ struct item {
     char *subject, *html;
     char origin[16];
     int recorded;                        /* its result is in the committed transaction */
+    int64_t last_inbound_at;              /* read for channels with a human-agent window */
     const struct messaging_account_ref *ref;
     struct channel_send_result res;
     char error_code[64];
@@ -120,6 +121,14 @@ static void load_item(struct messaging *m, const struct queue_job *job, struct i
         fail_item(it, strcmp(supp.source, "blocked") == 0 ? "recipient_blocked" : "suppressed", text);
         goto out;
     }
+    /* Instagram picks RESPONSE or the HUMAN_AGENT tag from the customer's
+     * last message, and refuses once even that window has passed. */
+    if (it->ref->adapter->caps.human_agent_window_ms > 0 &&
+        (rc = crm_last_inbound(m->db, job->tenant_id, it->account_id, it->ref->acct.channel, it->address,
+                               &it->last_inbound_at, &e))) {
+        snprintf(res->error, sizeof(res->error), "%s", e.msg);
+        goto out;
+    }
     it->state = ITEM_SEND;
 out:
     cJSON_Delete(p);
@@ -197,6 +206,7 @@ static void send_item(struct messaging *m, struct arena *a, const struct queue_j
     cs.text = it->body;
     cs.idempotency_key = it->message_id;
     cs.origin = it->origin;
+    cs.last_inbound_at = it->last_inbound_at;
     cs.subject = it->subject;
     cs.html = it->html;
     cs.nmedia = media_links(m, a, job->tenant_id, it->media, (const char ***)&cs.media_urls, 10);

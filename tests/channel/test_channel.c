@@ -26,24 +26,6 @@
 #include "test.h"
 #include "test_fake.h"
 
-/* A payload file's bytes (malloc'd, NUL-terminated), or NULL. */
-static char *load_payload(const char *name, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/channel/payloads/%s", src_dir(), name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct buf b = {0};
-    char tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        buf_append(&b, tmp, n);
-    fclose(f);
-    *len = b.len;
-    return buf_steal(&b);
-}
-
 /* ------------------------------------------------- callback receiver */
 
 /* A listening socket on 127.0.0.1 and an ephemeral port, or -1. */

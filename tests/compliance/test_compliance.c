@@ -1,7 +1,8 @@
 /*
  * test_compliance: carrier keywords (whole-message match only) and a
  * tenant's own lists, the opt-out phrase matcher, the send gate's decisions
- * (opt-out, suppression, customer service window, templates), the
+ * (opt-out, suppression, customer service window, templates, the
+ * human-agent extension and transactional-only channels), the
  * suppression lists (tenant before global, exact channel before "*",
  * refresh, list pages, removal), the review queue, signed unsubscribe
  * tokens, import lines, time zones (TZif files and POSIX rules) and quiet
@@ -612,6 +613,77 @@ static void test_compliance__quiet_hours(void)
     compliance_tz_free(ny);
 }
 
+/* Instagram: 24 hours for anything, then up to 7 days for a person's reply
+ * only (HUMAN_AGENT); never for the assistant, the API or campaigns, and
+ * campaigns not even inside the window (transactional only). */
+static void test_compliance__human_agent_window(void)
+{
+    const int64_t hour = 3600LL * 1000, day = 24 * hour, now = 100 * day;
+    struct err e = {0};
+    struct compliance_send s = {.window_ms = day, .human_agent_window_ms = 7 * day, .transactional_only = 1,
+                                .now = now, .last_inbound_at = now - 23 * hour, .origin = "api"};
+    static const char *const origins[] = {"agent", "api", "assistant", "system"};
+
+    /* Inside 24 hours: every origin but a campaign. */
+    for (size_t i = 0; i < sizeof(origins) / sizeof(origins[0]); i++) {
+        s.origin = origins[i];
+        CHECK_EQ_INT(compliance_check_send(&s, &e), 0);
+    }
+    s.origin = NULL; /* unset reads as the API */
+    CHECK_EQ_INT(compliance_check_send(&s, &e), 0);
+    s.origin = "campaign";
+    CHECK_EQ_INT(compliance_check_send(&s, &e), ERR_FORBIDDEN);
+    CHECK_EQ_STR(err_slug(&e), "transactional_only");
+
+    /* Silent for 25 hours: only a person's reply, and the refusal says so. */
+    s.last_inbound_at = now - 25 * hour;
+    s.origin = "agent";
+    CHECK_EQ_INT(compliance_check_send(&s, &e), 0);
+    static const char *const refused[] = {"api", "assistant", "system"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        err_clear(&e);
+        s.origin = refused[i];
+        CHECK_EQ_INT(compliance_check_send(&s, &e), ERR_FORBIDDEN);
+        CHECK_EQ_STR(err_slug(&e), "outside_window");
+        CHECK(strstr(e.msg, "HUMAN_AGENT") != NULL);
+    }
+    s.origin = NULL;
+    CHECK_EQ_INT(compliance_check_send(&s, &e), ERR_FORBIDDEN);
+    s.origin = "campaign";
+    CHECK_EQ_INT(compliance_check_send(&s, &e), ERR_FORBIDDEN);
+    CHECK_EQ_STR(err_slug(&e), "transactional_only");
+
+    /* The 7-day edge: exactly 7 days still goes, a second later nothing. */
+    s.origin = "agent";
+    s.last_inbound_at = now - 7 * day;
+    CHECK_EQ_INT(compliance_check_send(&s, &e), 0);
+    s.last_inbound_at = now - 7 * day - 1000;
+    CHECK_EQ_INT(compliance_check_send(&s, &e), ERR_FORBIDDEN);
+    CHECK_EQ_STR(err_slug(&e), "outside_window");
+    s.last_inbound_at = now - 8 * day;
+    CHECK_EQ_INT(compliance_check_send(&s, &e), ERR_FORBIDDEN);
+    CHECK_EQ_STR(err_slug(&e), "outside_window");
+    /* A customer who never wrote: not even a person may start the conversation. */
+    s.last_inbound_at = 0;
+    CHECK_EQ_INT(compliance_check_send(&s, &e), ERR_FORBIDDEN);
+    CHECK_EQ_STR(err_slug(&e), "outside_window");
+
+    /* Suppressions still come first, for people too. */
+    s.last_inbound_at = now - hour;
+    s.suppressed_source = "blocked";
+    CHECK_EQ_INT(compliance_check_send(&s, &e), ERR_FORBIDDEN);
+    CHECK_EQ_STR(err_slug(&e), "recipient_blocked");
+
+    /* Without the extension (WhatsApp) a person gets no more than anyone. */
+    s = (struct compliance_send){.window_ms = day, .now = now, .last_inbound_at = now - 25 * hour, .origin = "agent"};
+    CHECK_EQ_INT(compliance_check_send(&s, &e), ERR_FORBIDDEN);
+    CHECK_EQ_STR(err_slug(&e), "outside_window");
+    /* Campaigns are refused only where the channel is transactional only. */
+    s.last_inbound_at = now - hour;
+    s.origin = "campaign";
+    CHECK_EQ_INT(compliance_check_send(&s, &e), 0);
+}
+
 int main(int argc, char **argv)
 {
     struct err e = {0};
@@ -638,6 +710,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_compliance__import_lines);
     TEST_RUN(test_compliance__timezones);
     TEST_RUN(test_compliance__quiet_hours);
+    TEST_RUN(test_compliance__human_agent_window);
     db_teardown();
     TEST_DONE();
 }
