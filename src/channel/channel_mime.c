@@ -139,6 +139,8 @@ static void put_qp(struct buf *b, const char *s)
         buf_append(b, tok, tl);
         col += tl;
     }
+    /* In a multipart this CRLF belongs to the next boundary line (RFC 2046
+     * 5.1.1), so the part decodes to the text exactly. */
     buf_puts(b, "\r\n");
 }
 
@@ -347,10 +349,10 @@ static void put_html(struct mime_ctx *c)
     put_text_part(c->b, "html", c->m->html);
     for (size_t i = 0; i < c->m->nfiles; i++)
         if (c->m->files[i].content_id) {
-            buf_printf(c->b, "\r\n--%s\r\n", bd);
+            buf_printf(c->b, "--%s\r\n", bd);
             put_file_part(c->b, &c->m->files[i], i);
         }
-    buf_printf(c->b, "\r\n--%s--\r\n", bd);
+    buf_printf(c->b, "--%s--\r\n", bd);
 }
 
 /* Text, HTML, or both as alternatives. */
@@ -368,9 +370,9 @@ static void put_body(struct mime_ctx *c)
     boundary(bd, c, 'a');
     buf_printf(c->b, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n--%s\r\n", bd, bd);
     put_text_part(c->b, "plain", c->m->text);
-    buf_printf(c->b, "\r\n--%s\r\n", bd);
+    buf_printf(c->b, "--%s\r\n", bd);
     put_html(c);
-    buf_printf(c->b, "\r\n--%s--\r\n", bd);
+    buf_printf(c->b, "--%s--\r\n", bd);
 }
 
 /* ---------------------------------------------------------------- build */
@@ -459,9 +461,9 @@ int channel__mime_build(struct buf *out, const struct channel__mime *m, struct e
     put_body(&c);
     for (size_t i = 0; i < m->nfiles; i++)
         if (!m->files[i].content_id) {
-            buf_printf(out, "\r\n--%s\r\n", bd);
+            buf_printf(out, "--%s\r\n", bd);
             put_file_part(out, &m->files[i], i);
         }
-    buf_printf(out, "\r\n--%s--\r\n", bd);
+    buf_printf(out, "--%s--\r\n", bd);
     return 0;
 }
