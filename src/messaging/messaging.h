@@ -59,8 +59,8 @@ const struct channel_env *messaging_channel_env(struct messaging *m);
 struct messaging_account {
     char id[CORE_ID_MAX];          /* "cha_…" */
     char tenant_id[CORE_ID_MAX];
-    char provider[16];             /* twilio | whatsapp: the adapter */
-    char channel[16];              /* sms | whatsapp: what users see */
+    char provider[16];             /* twilio | whatsapp | smtp: the adapter */
+    char channel[16];              /* sms | whatsapp | email: what users see */
     char name[128];
     char account_key[64];          /* public; in webhook URLs (192 random bits, URL-safe) */
     char address[128];             /* our sender: From number, messaging service or phone number id */
@@ -86,12 +86,14 @@ struct messaging_sync_report {
     struct err err;                /* why it failed */
 };
 
-/* Create an account: provider is "twilio" or "whatsapp"; settings are the
+/* Create an account: provider is "twilio", "whatsapp" or "smtp"; settings are the
  * provider's credentials and options as name/value pairs, checked for the
  * required ones (twilio: account_sid (AC + 32 hex), auth_token, and from
  * (E.164) or messaging_service_sid (MG + 32 hex); whatsapp:
  * phone_number_id, access_token, app_secret, verify_token; waba_id
- * optional). ERR_INVALID "invalid_channel_settings" naming what is missing
+ * optional; smtp: host and from_email, optional port, tls (starttls |
+ * implicit | none, none for loopback hosts only), username with password,
+ * from_name, ca_file). ERR_INVALID "invalid_channel_settings" naming what is missing
  * or malformed (never a value), ERR_NOTFOUND for an unknown tenant. The row
  * and its sealed credentials (secret "channel/<id>") are written in one
  * transaction. Audited (channel.create) with actor and ip (may be ""). When

@@ -39,7 +39,7 @@ from fakeproc import Fake  # noqa: E402
 from harness import Server  # noqa: E402
 
 USER = "mailer@shop.example"
-PASSWORD = "smtp-pass-7c1d9e"
+PASSWORD = "smtp-pass-SECRET-7c1d"
 FROM = "support@shop.example"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) + b"fake image"
 PDF = b"%PDF-1.4\n" + os.urandom(3000) + b"\n%%EOF\n"
@@ -221,7 +221,7 @@ class EmailSMTPTest(unittest.TestCase):
     def test_email_smtp__550_fails_permanently(self):
         to = self.addr("gone")
         self.sink.mode(reject_rcpt={to: "550 5.1.1 <%s>: No such user here" % to})
-        st, m = self.send({"account_id": self.acct, "to": to, "subject": "Hello", "text": "Hi"})
+        st, m = self.send({"account_id": self.acct, "to": to, "subject": "Hello", "text": "Hi TOPSECRET-BODY-7f3a"})
         self.assertEqual(st, 202, m)
         failed = self.wait_status(m["id"], "failed")
         self.assertEqual(failed["error"]["code"], "550")
