@@ -209,10 +209,23 @@ static void put_folded(struct buf *b, const char *name, const char *value)
     buf_puts(b, "\r\n");
 }
 
-/* Subject-like text: as it is when plain ASCII, else encoded words. */
+/* The longest run of bytes without a space. */
+static size_t longest_word(const char *s)
+{
+    size_t best = 0, cur = 0;
+    for (; *s; s++) {
+        cur = *s == ' ' ? 0 : cur + 1;
+        if (cur > best)
+            best = cur;
+    }
+    return best;
+}
+
+/* Subject-like text: as it is when plain ASCII whose words fit a line,
+ * else encoded words (which split anywhere). */
 static void put_text_header(struct buf *b, const char *name, const char *value)
 {
-    if (is_ascii(value) && !strstr(value, "=?")) {
+    if (is_ascii(value) && !strstr(value, "=?") && longest_word(value) + strlen(name) + 2 <= 998) {
         put_folded(b, name, value);
         return;
     }

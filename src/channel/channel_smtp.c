@@ -147,7 +147,11 @@ static int smtp__files(struct arena *a, const struct channel_env *env, const str
             /* The whole name, not a prefix of a longer one. */
             while (hit && (hit[rl] && !strchr("\"' >)", hit[rl])))
                 hit = strstr(hit + 1, ref);
-            if (hit && !strpbrk(f[i].filename, "<> \t\"%"))
+            int plain = 1; /* a Content-ID is printable ASCII without brackets, quotes or '%' escapes */
+            for (const char *p = f[i].filename; *p; p++)
+                if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || strchr("<>\"%", *p))
+                    plain = 0;
+            if (hit && plain)
                 f[i].content_id = f[i].filename;
         }
     }

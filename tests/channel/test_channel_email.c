@@ -240,6 +240,18 @@ static void test_channel_email__headers(void)
     CHECK(j && hdr(j, "subject") && strcmp(hdr(j, "subject"), long_ascii) == 0);
     CHECK(j && hdr(j, "from") && strcmp(hdr(j, "from"), "support@shop.example") == 0);
     cJSON_Delete(j);
+
+    /* 998 bytes without a space cannot be folded: encoded words instead. */
+    char word[999];
+    memset(word, 'x', 998);
+    word[998] = '\0';
+    buf_reset(&out);
+    m.subject = word;
+    CHECK_EQ_INT(channel__mime_build(&out, &m, &e), 0);
+    CHECK(lines_ok(out.data, out.len, 78));
+    j = mime_check(out.data, out.len);
+    CHECK(j && hdr(j, "subject") && strcmp(hdr(j, "subject"), word) == 0);
+    cJSON_Delete(j);
     buf_free(&out);
 }
 
