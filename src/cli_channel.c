@@ -169,6 +169,8 @@ static int cli_channel_add(struct cli_ctx *c, const struct cli_args *a, struct c
         buf_putc(b, '\n');
     } else if (strcmp(acct.provider, "webchat") == 0) {
         buf_printf(b, "widget token (X-Widget-Token): %s\n", acct.account_key);
+    } else if (strcmp(acct.provider, "smtp") == 0) {
+        buf_printf(b, "sends e-mail as %s; no webhook to set up\n", acct.address);
     } else {
         buf_puts(b, "callback URL (Meta: WhatsApp webhook, with your verify token): ");
         messaging_account_webhook_url(c->msg, &acct, b);

@@ -14,6 +14,7 @@ static const struct channel_adapter *const channel_adapters[] = {
     &channel_telegram,
     &channel_webchat,
     &channel_instagram,
+    &channel_smtp,
     NULL,
 };
 

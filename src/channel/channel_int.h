@@ -249,6 +249,46 @@ int channel__whatsapp_template_status(struct arena *a, const cJSON *entry, const
 int channel__whatsapp_submit_template(const struct channel_env *env, const struct channel_creds *creds,
                                       const struct channel_template_submit *t, struct channel_template_result *out,
                                       struct err *e);
+/* ------------------------------------------- e-mail (channel_mime.c) */
+
+/* A file to attach: inline (an image the HTML shows as cid:<content_id>)
+ * when content_id is set, else an attachment. Borrowed. */
+struct channel__mime_file {
+    const char *filename;       /* shown to the reader; unsafe characters become '_' */
+    const char *content_type;   /* type/subtype; anything else is sent as application/octet-stream */
+    const char *content_id;     /* without angle brackets; NULL = an attachment */
+    const void *data;
+    size_t len;
+};
+
+/* An e-mail to build. Borrowed; NULL or "" = absent. */
+struct channel__mime {
+    const char *from_email;     /* required: a plain address */
+    const char *from_name;      /* display name, any UTF-8 */
+    const char *to;             /* required: a plain address */
+    const char *subject;        /* required, <= 998 bytes */
+    const char *text;           /* text/plain; text or html (or both) */
+    const char *html;           /* text/html */
+    const char *message_id;     /* required: "<id>" */
+    const char *in_reply_to;    /* "<id>" */
+    const char *references;     /* "<id> <id> ..." */
+    const char *unsubscribe_url; /* List-Unsubscribe + List-Unsubscribe-Post (one-click) */
+    int64_t date_ms;            /* Date; 0 = now */
+    const struct channel__mime_file *files;
+    size_t nfiles;
+};
+
+/* Append the whole message (headers, blank line, body; CRLF endings) to
+ * out. ERR_INVALID with slug invalid_address, invalid_message or
+ * invalid_header (a line break or control character in a header value:
+ * header injection is refused, never cleaned), naming the field but never
+ * its value. Nothing is appended on error. */
+int channel__mime_build(struct buf *out, const struct channel__mime *m, struct err *e);
+/* 1 when s is a plain ASCII address local@domain without spaces, quotes or
+ * brackets (what an SMTP envelope takes as is). */
+int channel__email_address_ok(const char *s);
+/* 1 when s is exactly one "<id>" of printable ASCII without spaces. */
+int channel__email_msg_id_ok(const char *s);
 
 /* The adapters, registered in channel.c. */
 extern const struct channel_adapter channel_twilio;
@@ -280,5 +320,6 @@ void channel__graph_error(const cJSON *root, struct channel__graph_err *out);
  * buf_frees r->body either way. */
 int channel__graph_post(const struct channel_env *env, const char *node, const char *token, const cJSON *req,
                         struct channel__resp *r, cJSON **root, struct channel_send_result *out, struct err *e);
+extern const struct channel_adapter channel_smtp;
 
 #endif

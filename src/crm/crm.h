@@ -166,6 +166,8 @@ struct crm_outbound {
     const char *sent_by;                 /* the user or API key id; NULL = none */
     const char *subject;                 /* e-mail; NULL = none */
     const char *html;                    /* e-mail's HTML part; NULL = none */
+    const char *rfc_message_domain;      /* e-mail: the message gets the Message-ID <its id@domain>;
+                                          * NULL = none */
     int64_t created_at;                  /* 0 = now */
 };
 
@@ -291,5 +293,24 @@ void crm_message_json(struct buf *b, const struct store_message *m);
 void crm_conversation_json(struct buf *b, const struct store_conversation *c, const struct store_contact *contact);
 /* The contact object: {id, name, identities: [{kind, address}], created_at, updated_at}. */
 void crm_contact_json(struct buf *b, const struct store_contact *c);
+
+/* ---------------------------------------------------------------- e-mail */
+
+#define CRM_REFERENCES_MAX 2048
+
+/* How an outbound e-mail joins its thread (crm_email.c). in_reply_to: the
+ * Message-ID of the customer's latest e-mail in the message's
+ * conversation, or when they never wrote, of the latest earlier one;
+ * references: the conversation's Message-IDs up to and including that one,
+ * oldest first (at most 20), space-separated. "" when there is none. */
+struct crm_email_thread {
+    char in_reply_to[256];
+    char references[CRM_REFERENCES_MAX];
+};
+
+/* The thread of the message (by id, with its conversation and creation
+ * time, from a store_message). Pooled reads. Store errors. */
+int crm_email_thread(struct store *db, const char *tenant_id, const struct store_message *msg,
+                     struct crm_email_thread *out, struct err *e);
 
 #endif

@@ -250,6 +250,11 @@ int crm_outbound_create(struct store_tx *tx, const char *tenant_id, const struct
     snprintf(m.origin, sizeof(m.origin), "%s", in->origin ? in->origin : "api");
     snprintf(m.sent_by, sizeof(m.sent_by), "%s", in->sent_by ? in->sent_by : "");
     snprintf(m.status, sizeof(m.status), "queued");
+    if (in->rfc_message_domain && *in->rfc_message_domain) {
+        /* The Message-ID names the message, so a retried send repeats it. */
+        crypto_time_id(m.id, sizeof(m.id), "msg", now);
+        snprintf(m.rfc_message_id, sizeof(m.rfc_message_id), "<%s@%.200s>", m.id, in->rfc_message_domain);
+    }
     if (key)
         snprintf(m.idempotency_key, sizeof(m.idempotency_key), "%s", key);
     m.created_at = at;

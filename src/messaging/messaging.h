@@ -66,8 +66,8 @@ const struct channel_env *messaging_channel_env(struct messaging *m);
 struct messaging_account {
     char id[CORE_ID_MAX];          /* "cha_…" */
     char tenant_id[CORE_ID_MAX];
-    char provider[16];             /* twilio | whatsapp | telegram: the adapter */
-    char channel[16];              /* sms | whatsapp | telegram: what users see */
+    char provider[16];             /* twilio | whatsapp | telegram | instagram | smtp | sendgrid | webchat */
+    char channel[16];              /* sms | whatsapp | telegram | instagram | email | webchat: what users see */
     char name[128];
     char account_key[64];          /* public; in webhook URLs (192 random bits, URL-safe) */
     char address[128];             /* our sender: From number, messaging service, phone number id or bot username */
@@ -93,14 +93,16 @@ struct messaging_sync_report {
     struct err err;                /* why it failed */
 };
 
-/* Create an account: provider is "twilio", "whatsapp" or "telegram";
+/* Create an account: provider is one of channel_find's adapters;
  * settings are the provider's credentials and options as name/value pairs,
  * checked for the required ones (twilio: account_sid (AC + 32 hex),
  * auth_token, and from (E.164) or messaging_service_sid (MG + 32 hex);
  * whatsapp: phone_number_id, access_token, app_secret, verify_token;
  * waba_id optional; telegram: bot_token ("<bot id>:<secret>"), secret_token
  * optional (1-256 of A-Z a-z 0-9 _ -; a random one is generated and stored
- * when absent)). ERR_INVALID "invalid_channel_settings" naming what is missing
+ * when absent); smtp: host and from_email, optional port, tls (starttls |
+ * implicit | none, none for loopback hosts only), username with password,
+ * from_name, ca_file; instagram, sendgrid, webchat: see docs). ERR_INVALID "invalid_channel_settings" naming what is missing
  * or malformed (never a value), ERR_NOTFOUND for an unknown tenant. Telegram
  * accounts are connected before anything is stored: getMe names the bot
  * (the account's address is its username) and setWebhook points it at the

@@ -60,12 +60,16 @@ static const char *const webchat_optional[] = {"greeting", "color", "title", NUL
 static const char *const ig_required[] = {"ig_user_id", "access_token", "app_secret", "verify_token", NULL};
 static const char *const ig_optional[] = {NULL};
 
+static const char *const smtp_required[] = {"host", "from_email", NULL};
+static const char *const smtp_optional[] = {"port", "username", "password", "tls", "from_name", "ca_file", NULL};
+
 static const struct provider_def providers[] = {
     {"twilio", "sms", twilio_required, {"from", "messaging_service_sid"}, twilio_optional},
     {"whatsapp", "whatsapp", wa_required, {NULL, NULL}, wa_optional},
     {"telegram", "telegram", tg_required, {NULL, NULL}, tg_optional},
     {"webchat", "webchat", webchat_required, {NULL, NULL}, webchat_optional},
     {"instagram", "instagram", ig_required, {NULL, NULL}, ig_optional},
+    {"smtp", "email", smtp_required, {NULL, NULL}, smtp_optional},
 };
 
 static const char *kv_get(const struct channel_kv *kv, size_t n, const char *name)
@@ -141,6 +145,55 @@ static int invalid(struct err *e, const char *fmt, ...)
     return err_set(e, ERR_INVALID, "invalid_channel_settings", "%s", msg);
 }
 
+/* A host name or IP literal: letters, digits, '.', '-', ':' (IPv6). */
+static int host_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 253 || s[0] == '-' || s[0] == '.')
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+              *s == '-' || *s == ':'))
+            return 0;
+    return 1;
+}
+
+static int loopback(const char *host)
+{
+    return strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || strncmp(host, "127.", 4) == 0;
+}
+
+/* SMTP: host, port, tls = starttls (default) | implicit | none (loopback
+ * only: nothing else may see credentials and mail in clear), username and
+ * password together, from_email a plain address whose domain fits a
+ * Message-ID, ca_file an absolute path. The sender address is from_email. */
+static int validate_smtp(const struct channel_kv *kv, size_t n, char address[128], struct err *e)
+{
+    const char *host = kv_get(kv, n, "host"), *port = kv_get(kv, n, "port"), *tls = kv_get(kv, n, "tls");
+    const char *user = kv_get(kv, n, "username"), *pass = kv_get(kv, n, "password");
+    const char *from = kv_get(kv, n, "from_email"), *ca = kv_get(kv, n, "ca_file"), *at;
+    char norm[CRM_ADDRESS_MAX];
+    struct err ae = {0};
+
+    if (!host_ok(host))
+        return invalid(e, "host must be a host name or IP address");
+    if (port && (!digits(port, 5) || atoi(port) < 1 || atoi(port) > 65535))
+        return invalid(e, "port must be a number from 1 to 65535");
+    if (tls && strcmp(tls, "starttls") != 0 && strcmp(tls, "implicit") != 0 && strcmp(tls, "none") != 0)
+        return invalid(e, "tls must be starttls, implicit or none");
+    if (tls && strcmp(tls, "none") == 0 && !loopback(host))
+        return invalid(e, "tls none is only allowed for a server on this machine (localhost, 127.0.0.1, ::1)");
+    if (!!user != !!pass)
+        return invalid(e, "username and password go together");
+    if (crm_normalize_address("email", from, norm, sizeof(norm), &ae) != 0 || strlen(norm) >= 128 ||
+        !(at = strchr(norm, '@')) || strlen(at + 1) > 90 || strpbrk(norm, "<>()[],;:\"\\ "))
+        return invalid(e, "from_email must be a plain e-mail address (domain at most 90 characters)");
+    if (ca && ca[0] != '/')
+        return invalid(e, "ca_file must be an absolute path to a PEM file");
+    memcpy(address, norm, strlen(norm) + 1); /* < 128, checked above */
+    return 0;
+}
+
 /* Check provider and settings; fills def and the sender address. */
 static int validate(const char *provider, const struct channel_kv *kv, size_t n, const struct provider_def **out,
                     char address[128], struct err *e)
@@ -211,6 +264,9 @@ static int validate(const char *provider, const struct channel_kv *kv, size_t n,
             goto out;
         }
         snprintf(address, 128, "%s", igid);
+    } else if (strcmp(d->provider, "smtp") == 0) {
+        if ((rc = validate_smtp(kv, n, address, e)))
+            goto out;
     } else {
         const char *pnid = kv_get(kv, n, "phone_number_id"), *waba = kv_get(kv, n, "waba_id");
         if (!digits(pnid, 32))
@@ -530,6 +586,8 @@ void messaging_account_json(struct messaging *m, struct buf *b, const struct mes
         buf_printf(&url, "%s/widget/v1", m->public_url);
         buf_json_str(b, url.data);
         buf_putc(b, '}');
+    } else if (strcmp(a->provider, "smtp") == 0) {
+        buf_puts(b, "{}"); /* nothing to paste anywhere: SMTP has no webhooks */
     } else {
         /* The verify token is a secret: say only that it is set. */
         buf_puts(b, "{\"callback\":");

@@ -27,6 +27,8 @@
 #define SEND_MAX_VARS 32
 #define SEND_MAX_URL 2048
 #define SEND_MAX_VAR 1024
+#define SEND_MAX_SUBJECT 998        /* one header line (RFC 5322) */
+#define SEND_MAX_HTML (1024 * 1024)
 
 struct send_op {
     struct messaging *m;
@@ -36,6 +38,7 @@ struct send_op {
     char *to, *body, *media_json, *template_json, *idempotency_key, *subject, *html;
     char origin[16];
     char sent_by[CORE_ID_MAX];
+    char email_domain[128];        /* e-mail: the sender's domain, for the Message-ID */
     const char *type;
     struct compliance_send gate;
     char template_status[48];
@@ -97,6 +100,7 @@ static int send_op_run(void *ud, struct store_tx *tx, struct err *e)
     o.sent_by = op->sent_by[0] ? op->sent_by : NULL;
     o.subject = op->subject;
     o.html = op->html;
+    o.rfc_message_domain = op->email_domain[0] ? op->email_domain : NULL;
     if ((rc = messaging__queue_at_tx(op->m, tx, op->tenant_id, &o,
                                      op->hold_until ? op->hold_until - time_now_ms() : 0, &r, &op->ev, e)))
         return rc;
@@ -163,13 +167,41 @@ static int one_media(const struct channel_adapter *ad)
     return strcmp(ad->name, "whatsapp") == 0 || strcmp(ad->name, "instagram") == 0 || strcmp(ad->name, "telegram") == 0;
 }
 
+/* E-mail: a subject that fits one header line (no line breaks: they
+ * would inject headers), and text or HTML. Elsewhere neither is taken. */
+static int check_email(const struct messaging_send_request *req, const char *channel, struct err *e)
+{
+    int has_subject = req->subject && *req->subject, has_html = req->html && *req->html;
+
+    if (strcmp(channel, "email") != 0) {
+        if (has_subject || has_html)
+            return err_set(e, ERR_INVALID, "invalid_message", "subject and html are for e-mail accounts only");
+        return 0;
+    }
+    if (!has_subject)
+        return err_set(e, ERR_INVALID, "invalid_message", "an e-mail needs a subject");
+    if (strlen(req->subject) > SEND_MAX_SUBJECT)
+        return err_set(e, ERR_INVALID, "invalid_message", "the subject is longer than %d bytes", SEND_MAX_SUBJECT);
+    for (const char *p = req->subject; *p; p++)
+        if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return err_set(e, ERR_INVALID, "invalid_message", "the subject must not contain line breaks or control characters");
+    if (!(req->text && *req->text) && !has_html)
+        return err_set(e, ERR_INVALID, "invalid_message", "an e-mail needs text or html");
+    if (has_html && strlen(req->html) > SEND_MAX_HTML)
+        return err_set(e, ERR_INVALID, "invalid_message", "html is longer than %d bytes", SEND_MAX_HTML);
+    return 0;
+}
+
 static int check_content(const struct messaging_send_request *req, const struct channel_adapter *ad,
-                         struct err *e)
+                         const char *channel, struct err *e)
 {
     int has_text = req->text && *req->text, has_tpl = req->template_name && *req->template_name;
     size_t nmedia = req->nmedia + req->nmedia_ids;
+    int rc;
 
-    if (has_text == 0 && !has_tpl && nmedia == 0)
+    if ((rc = check_email(req, channel, e)))
+        return rc;
+    if (has_text == 0 && !has_tpl && nmedia == 0 && !(req->html && *req->html))
         return err_set(e, ERR_INVALID, "invalid_message", "a message needs text, media or a template");
     if (has_tpl && (has_text || nmedia || (req->subject && *req->subject) || (req->html && *req->html)))
         return err_set(e, ERR_INVALID, "invalid_message", "a template message carries no text or media of its own");
@@ -432,7 +464,7 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
         return rc;
     }
     kind = crm_identity_kind(ref->acct.channel);
-    if ((rc = check_content(req, ref->adapter, e)) ||
+    if ((rc = check_content(req, ref->adapter, ref->acct.channel, e)) ||
         (rc = check_stored_media(m, tenant_id, req, ref->adapter, types, e)) ||
         (rc = recipient(m, tenant_id, req, kind ? kind : "phone", to, sizeof(to), e)))
         goto out;
@@ -447,6 +479,10 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
     snprintf(op->tenant_id, sizeof(op->tenant_id), "%s", tenant_id);
     snprintf(op->account_id, sizeof(op->account_id), "%s", ref->acct.id);
     snprintf(op->channel, sizeof(op->channel), "%s", ref->acct.channel);
+    if (strcmp(ref->acct.channel, "email") == 0) {
+        const char *at = strrchr(ref->acct.address, '@');
+        snprintf(op->email_domain, sizeof(op->email_domain), "%s", at && at[1] ? at + 1 : "switchboard.invalid");
+    }
     op->to = strdup(to);
     op->body = dup_or_null(req->text);
     op->idempotency_key = dup_or_null(req->idempotency_key);

@@ -34,6 +34,11 @@ struct item {
     char origin[16];
     int recorded;                        /* its result is in the committed transaction */
     int64_t last_inbound_at;              /* read for channels with a human-agent window */
+    /* e-mail */
+    char conversation_id[CORE_ID_MAX];
+    char rfc_message_id[256];
+    int64_t created_at;
+    struct crm_email_thread thread;
     const struct messaging_account_ref *ref;
     struct channel_send_result res;
     char error_code[64];
@@ -52,6 +57,9 @@ static int copy_message(void *ud, const struct store_message *msg)
     it->subject = msg->subject && *msg->subject ? strdup(msg->subject) : NULL;
     it->html = msg->html && *msg->html ? strdup(msg->html) : NULL;
     snprintf(it->origin, sizeof(it->origin), "%s", msg->origin);
+    snprintf(it->conversation_id, sizeof(it->conversation_id), "%s", msg->conversation_id);
+    snprintf(it->rfc_message_id, sizeof(it->rfc_message_id), "%s", msg->rfc_message_id);
+    it->created_at = msg->created_at;
     return 0;
 }
 
@@ -60,6 +68,25 @@ static void fail_item(struct item *it, const char *code, const char *text)
     it->state = ITEM_FAILED;
     snprintf(it->error_code, sizeof(it->error_code), "%s", code);
     snprintf(it->error_text, sizeof(it->error_text), "%s", text);
+}
+
+/* E-mail: the Message-ID (set when the message was queued; derived the
+ * same way, <message id@sender's domain>, for one queued without it) and
+ * the thread it answers (In-Reply-To, References). */
+static int email_prepare(struct messaging *m, const char *tenant_id, struct item *it, struct err *e)
+{
+    struct store_message sm;
+
+    if (!it->rfc_message_id[0]) {
+        const char *at = strrchr(it->ref->acct.address, '@');
+        snprintf(it->rfc_message_id, sizeof(it->rfc_message_id), "<%s@%.200s>", it->message_id,
+                 at && at[1] ? at + 1 : "switchboard.invalid");
+    }
+    memset(&sm, 0, sizeof(sm));
+    snprintf(sm.id, sizeof(sm.id), "%s", it->message_id);
+    snprintf(sm.conversation_id, sizeof(sm.conversation_id), "%s", it->conversation_id);
+    sm.created_at = it->created_at;
+    return crm_email_thread(m->db, tenant_id, &sm, &it->thread, e);
 }
 
 /* Phase 1: what to send, or why not. */
@@ -127,6 +154,10 @@ static void load_item(struct messaging *m, const struct queue_job *job, struct i
         (rc = crm_last_inbound(m->db, job->tenant_id, it->account_id, it->ref->acct.channel, it->address,
                                &it->last_inbound_at, &e))) {
         snprintf(res->error, sizeof(res->error), "%s", e.msg);
+        goto out;
+    }
+    if (strcmp(it->ref->acct.channel, "email") == 0 && (rc = email_prepare(m, job->tenant_id, it, &e))) {
+        snprintf(res->error, sizeof(res->error), "%s", e.msg); /* retried */
         goto out;
     }
     it->state = ITEM_SEND;
@@ -209,6 +240,11 @@ static void send_item(struct messaging *m, struct arena *a, const struct queue_j
     cs.last_inbound_at = it->last_inbound_at;
     cs.subject = it->subject;
     cs.html = it->html;
+    if (strcmp(it->ref->acct.channel, "email") == 0) {
+        cs.message_id = it->rfc_message_id;
+        cs.in_reply_to = it->thread.in_reply_to[0] ? it->thread.in_reply_to : NULL;
+        cs.references = it->thread.references[0] ? it->thread.references : NULL;
+    }
     cs.nmedia = media_links(m, a, job->tenant_id, it->media, (const char ***)&cs.media_urls, 10);
     /* A template rendered into the text at send time goes as text. */
     if (it->template_json && json_parse(&tpl, it->template_json, strlen(it->template_json), NULL) == 0 &&

@@ -1115,4 +1115,15 @@ int store_webchat_session_touch(struct store *db, const char *tenant_id, const c
 int store_webchat_messages(struct store *db, const char *tenant_id, const char *account_id, const char *session_id,
                            int limit, store_message_cb cb, void *ud, struct err *e);
 
+/* ---------------------------------------------- e-mail (store_email.c) */
+
+typedef int (*store_rfc_id_cb)(void *ud, const char *direction, const char *rfc_message_id, int64_t created_at);
+/* The Message-IDs of a conversation's messages created at or before until
+ * (Unix ms), newest first, at most limit (<= 0: 20), leaving out exclude_id
+ * (a message id, or NULL) and messages without one. Pooled read; cb gets
+ * borrowed strings. */
+int store_message_rfc_ids(struct store *db, const char *tenant_id, const char *conversation_id,
+                          const char *exclude_id, int64_t until, int limit, store_rfc_id_cb cb, void *ud,
+                          struct err *e);
+
 #endif

@@ -206,6 +206,12 @@ void webhook_handle(struct webhook *w, const struct webhook_request *req, webhoo
         webhook_error(&resp, 404, "not_found", "no such webhook");
         goto answer;
     }
+    if (!ad->parse) {
+        /* e-mail over SMTP: bounces and replies come by mail, not here */
+        webhook_count(w, ad->name, "not_found");
+        webhook_error(&resp, 404, "no_webhook", "this provider's accounts take no webhooks");
+        goto answer;
+    }
     rc = messaging_account_by_key(w->messaging, ad->name, req->account_key, &ref, &e);
     if (rc) {
         /* Unknown, removed or another provider's account: nothing is written. */

@@ -63,6 +63,8 @@ int webhook_events(struct arena *a, const struct channel_adapter *ad, const stru
     int rc;
 
     memset(out, 0, sizeof *out);
+    if (!ad->verify || !ad->parse)
+        return err_set(e, ERR_NOTFOUND, "no_webhook", "%s accounts take no webhooks", ad->name);
     /* The signature first: nothing about an unauthenticated body is trusted. */
     rc = ad->verify(wh, creds, e);
     if (rc) {
