@@ -11,6 +11,7 @@
 static const struct channel_adapter *const channel_adapters[] = {
     &channel_twilio,
     &channel_whatsapp,
+    &channel_sendgrid,
     NULL,
 };
 

@@ -132,7 +132,25 @@ struct channel__resp {
     size_t max_body;      /* 0 means CHANNEL__MAX_BODY */
     int retry_after_s;    /* Retry-After header (seconds form), else 0 */
     int timed_out;
+    char message_id[128]; /* X-Message-Id header (SendGrid's id of an accepted mail), else "" */
+    char content_type[128]; /* Content-Type header, else "" */
+    long long ratelimit_reset; /* X-RateLimit-Reset (Unix seconds), else 0 */
 };
+
+/* Copy a header's value (after "name:") into out, trimmed. */
+static inline void channel__header_value(char *out, size_t outlen, const char *v, size_t n)
+{
+    while (n > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n >= outlen)
+        n = outlen - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+}
 
 static inline size_t channel__write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
@@ -152,6 +170,13 @@ static inline size_t channel__header_cb(char *ptr, size_t size, size_t nmemb, vo
         long v = strtol(ptr + 12, NULL, 10);
         if (v > 0 && v < 86400)
             r->retry_after_s = (int)v;
+    } else if (n > 13 && strncasecmp(ptr, "x-message-id:", 13) == 0) {
+        channel__header_value(r->message_id, sizeof r->message_id, ptr + 13, n - 13);
+    } else if (n > 18 && strncasecmp(ptr, "x-ratelimit-reset:", 18) == 0) {
+        long long v = strtoll(ptr + 18, NULL, 10);
+        r->ratelimit_reset = v > 0 ? v : 0;
+    } else if (n > 13 && strncasecmp(ptr, "content-type:", 13) == 0) {
+        channel__header_value(r->content_type, sizeof r->content_type, ptr + 13, n - 13);
     }
     return n;
 }
@@ -238,5 +263,6 @@ static inline int channel__post(const struct channel_env *env, const char *url, 
 /* The adapters, registered in channel.c. */
 extern const struct channel_adapter channel_twilio;
 extern const struct channel_adapter channel_whatsapp;
+extern const struct channel_adapter channel_sendgrid;
 
 #endif

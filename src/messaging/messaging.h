@@ -84,14 +84,19 @@ struct messaging_sync_report {
     int rc;                        /* 0, or the sync's error code */
     int count;                     /* templates synced */
     struct err err;                /* why it failed */
+    char inbound_secret[64];       /* sendgrid: the Inbound Parse secret (given or generated), shown in the
+                                    * creation answer only; "" otherwise */
 };
 
-/* Create an account: provider is "twilio" or "whatsapp"; settings are the
+/* Create an account: provider is "twilio", "whatsapp" or "sendgrid"; settings are the
  * provider's credentials and options as name/value pairs, checked for the
  * required ones (twilio: account_sid (AC + 32 hex), auth_token, and from
  * (E.164) or messaging_service_sid (MG + 32 hex); whatsapp:
  * phone_number_id, access_token, app_secret, verify_token; waba_id
- * optional). ERR_INVALID "invalid_channel_settings" naming what is missing
+ * optional; sendgrid (channel email): api_key, from_email (the account's
+ * address); from_name, event_public_key (base64 DER, needed for the Event
+ * Webhook) and inbound_secret (>= 16 characters, generated when absent and
+ * returned once in sync->inbound_secret) optional). ERR_INVALID "invalid_channel_settings" naming what is missing
  * or malformed (never a value), ERR_NOTFOUND for an unknown tenant. The row
  * and its sealed credentials (secret "channel/<id>") are written in one
  * transaction. Audited (channel.create) with actor and ip (may be ""). When
@@ -126,7 +131,9 @@ void messaging_account_release(const struct messaging_account_ref *ref); /* NULL
  * channel, name, account_key, address, created_at and webhook_urls (what to
  * paste at the provider, under SB_PUBLIC_URL: twilio {inbound,
  * status_callback}, one URL for both; whatsapp {callback,
- * verify_token_set}). With a sync report that was attempted, also
+ * verify_token_set}; sendgrid {event_webhook, inbound_parse,
+ * inbound_secret_set}, inbound_parse with "?secret=…" only when sync
+ * carries the secret, i.e. in the creation answer). With a sync report that was attempted, also
  * "templates": {"synced": n} or {"synced": 0, "warning": "…"}. */
 void messaging_account_json(struct messaging *m, struct buf *b, const struct messaging_account *a,
                             const struct messaging_sync_report *sync);

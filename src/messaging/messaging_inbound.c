@@ -82,7 +82,9 @@ static void load(struct messaging *m, struct arena *a, const struct queue_job *j
             goto out;
         }
     }
-    if (rc == 0 && it->ev.kind == CHANNEL_EVENT_MESSAGE) {
+    /* Carrier keywords are a text-message convention: an e-mail saying
+     * "stop" is read by a person (e-mail unsubscribes via its link). */
+    if (rc == 0 && it->ev.kind == CHANNEL_EVENT_MESSAGE && strcmp(it->ref->acct.channel, "email") != 0) {
         it->keyword = compliance_keyword(it->ev.text, it->word, sizeof(it->word));
         if (it->keyword == COMPLIANCE_HELP)
             rc = messaging_setting_get(m, job->tenant_id, "help_text", &it->help_text, &e);
@@ -133,6 +135,11 @@ static int message(struct messaging *m, struct store_tx *tx, const struct queue_
     }
     in.media_json = media;
     in.received_at = it->received_at;
+    in.subject = x->subject;
+    in.html = x->html;
+    in.rfc_message_id = x->rfc_message_id;
+    in.in_reply_to = x->in_reply_to;
+    in.references = x->references;
     rc = crm_inbound_record(tx, job->tenant_id, &in, &r, e);
     free(media);
     if (rc || r.duplicate)
@@ -168,15 +175,58 @@ out:
     return rc;
 }
 
-/* A status callback, inside tx. */
+/* E-mail status reports that end the address, not just the message: the
+ * suppression each one writes (bounce = a hard bounce or a drop for a
+ * bounced or invalid address). */
+static const struct {
+    const char *error_code;
+    const char *source;
+} email_suppressing[] = {
+    {"bounce", "bounce"},
+    {"dropped", "bounce"},
+    {"spamreport", "complaint"},
+    {"unsubscribe", "unsubscribe_link"},
+};
+
+/* Suppress the recipient of an e-mail status report that says so; *done = 1
+ * when it did. Address-level: it applies whether or not the message is ours. */
+static int email_suppress(struct store_tx *tx, const struct queue_job *job, const struct in_item *it, int *done,
+                          struct err *e)
+{
+    const struct channel_event *x = &it->ev;
+    char addr[CRM_ADDRESS_MAX];
+    struct err ignored = {0};
+
+    *done = 0;
+    if (strcmp(it->ref->acct.channel, "email") != 0 || !x->error_code || !x->to)
+        return 0;
+    for (size_t i = 0; i < sizeof(email_suppressing) / sizeof(email_suppressing[0]); i++) {
+        if (strcmp(x->error_code, email_suppressing[i].error_code) != 0)
+            continue;
+        if (crm_normalize_address("email", x->to, addr, sizeof(addr), &ignored) != 0)
+            return 0; /* not an address we could ever send to */
+        *done = 1;
+        return compliance_suppress(tx, job->tenant_id, "email", addr, email_suppressing[i].source,
+                                   x->error_text ? x->error_text : x->error_code, NULL, time_now_ms(), e);
+    }
+    return 0;
+}
+
+/* A status callback, inside tx. *keep = 1 when the report changed something
+ * (a suppression) even though its message is unknown (ERR_NOTFOUND). */
 static int status(struct store_tx *tx, const struct queue_job *job, struct in_item *it, struct messaging__events *ev,
-                  struct err *e)
+                  int *keep, struct err *e)
 {
     const struct channel_event *x = &it->ev;
     struct crm_status_update u;
     struct crm_status_result sr;
-    int rc;
+    int suppressed = 0, rc;
 
+    *keep = 0;
+    if ((rc = email_suppress(tx, job, it, &suppressed, e)))
+        return rc;
+    if (suppressed && (!x->provider_message_id || !*x->provider_message_id))
+        return 0; /* an address-level report: nothing else to apply */
     memset(&u, 0, sizeof(u));
     u.account_id = it->ref->acct.id;
     u.provider_message_id = x->provider_message_id;
@@ -185,8 +235,10 @@ static int status(struct store_tx *tx, const struct queue_job *job, struct in_it
     u.error_text = x->error_text;
     u.provider_ts = x->provider_ts;
     u.received_at = it->received_at;
-    if ((rc = crm_status_apply(tx, job->tenant_id, &u, &sr, e)))
+    if ((rc = crm_status_apply(tx, job->tenant_id, &u, &sr, e))) {
+        *keep = rc == ERR_NOTFOUND && suppressed;
         return rc;
+    }
     if (sr.applied)
         messaging__status_event(ev, job->tenant_id, &sr, x->error_code, x->error_text, x->provider_ts,
                                 it->received_at);
@@ -213,12 +265,12 @@ static int inbound_write(void *ud, struct store_tx *tx, struct err *e)
         struct in_item *it = &b->items[i];
         struct err ie = {0};
         size_t mark = b->ev.n;
-        int irc;
+        int irc, keep = 0;
         if (!it->ok)
             continue;
         if ((rc = store_tx_savepoint(tx, e)))
             break;
-        irc = it->ev.kind == CHANNEL_EVENT_STATUS ? status(tx, &b->jobs[i], it, &b->ev, &ie)
+        irc = it->ev.kind == CHANNEL_EVENT_STATUS ? status(tx, &b->jobs[i], it, &b->ev, &keep, &ie)
                                                   : message(b->m, tx, &b->jobs[i], it, &b->ev, &ie);
         if (irc == 0) {
             rc = store_tx_release(tx, e);
@@ -226,7 +278,8 @@ static int inbound_write(void *ud, struct store_tx *tx, struct err *e)
             continue;
         }
         messaging__events_truncate(&b->ev, mark);
-        rc = store_tx_undo(tx, e);
+        /* A suppression stays even when the message is not known (yet). */
+        rc = keep ? store_tx_release(tx, e) : store_tx_undo(tx, e);
         if (irc == ERR_NOTFOUND && it->ev.kind == CHANNEL_EVENT_STATUS) {
             /* The send result may not be stored yet: try again shortly. */
             b->outcomes[i] = b->jobs[i].attempt >= INBOUND_UNKNOWN_TRIES ? QUEUE_DONE : QUEUE_RETRY;

@@ -90,7 +90,7 @@ static struct ev_count events(const char *tenant, const char *msg_id)
 static int inbound(const char *tenant, const char *account, const char *channel, const char *from, const char *name,
                    const char *pid, int64_t at, struct crm_record_result *out)
 {
-    struct crm_inbound in = {account, channel, from, name, pid, NULL, "hello", NULL, at};
+    struct crm_inbound in = {account, channel, from, name, pid, NULL, "hello", NULL, at, NULL, NULL, NULL, NULL, NULL};
     struct store_tx tx;
     struct err e = {0};
     int rc = store_tx_begin(T.db, &tx, &e);
@@ -1048,7 +1048,7 @@ static void test_crm__json_shapes(void)
 {
     struct crm_record_result r;
     struct crm_inbound in = {WA_A, "whatsapp", "15550400001", "Jo \"JJ\"", "wamid.json1", "image", "look",
-                             "[{\"id\":\"media-1\",\"content_type\":\"image/jpeg\"}]", 80000};
+                             "[{\"id\":\"media-1\",\"content_type\":\"image/jpeg\"}]", 80000, NULL, NULL, NULL, NULL, NULL};
     struct crm_status_result sr;
     struct store_tx tx;
     struct buf b = {0};
