@@ -20,7 +20,8 @@ JOBS=${SB_JOBS:-$(nproc)}
 FUZZ_SECONDS=${SB_FUZZ_SECONDS:-20}
 BUILD=${SB_BUILD_DIR:-$ROOT/build-asan}
 FUZZ_BUILD=${SB_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
-FUZZERS=(fuzz_json fuzz_time fuzz_base64 fuzz_twilio fuzz_whatsapp fuzz_address fuzz_webhook)
+FUZZERS=(fuzz_json fuzz_time fuzz_base64 fuzz_twilio fuzz_whatsapp fuzz_address fuzz_webhook
+         fuzz_sendgrid_events fuzz_multipart)
 
 step() { printf '\n==> %s\n' "$*"; }
 
