@@ -47,7 +47,7 @@ int cli__usage(void)
           "  apikey create --tenant ID --role ROLE [--name N] [--json]\n"
           "  apikey list --tenant ID [--json]\n"
           "  apikey revoke --tenant ID --id KEY_ID\n"
-          "  channel add --tenant ID --provider twilio|whatsapp [--name N] (--set KEY=VALUE ... | --set-stdin) [--json]\n"
+          "  channel add --tenant ID --provider twilio|whatsapp|sendgrid [--name N] (--set KEY=VALUE ... | --set-stdin) [--json]\n"
           "  channel list --tenant ID [--json]\n"
           "  channel remove --tenant ID --id ACCOUNT_ID\n"
           "  channel templates --tenant ID --id ACCOUNT_ID [--sync] [--json]\n"
