@@ -442,6 +442,38 @@ static void test_channel__sendgrid_send(void)
     CHECK(cJSON_GetObjectItemCaseSensitive(j, "headers") == NULL);
     cJSON_Delete(root);
 
+    /* Media URLs are fetched and attached, base64, with their type and name. */
+    char u1[128], u2[128];
+    snprintf(u1, sizeof u1, "%s/media/photo.png?sig=1", f.base);
+    snprintf(u2, sizeof u2, "%s/media/", f.base);
+    const char *urls[] = {u1, u2};
+    struct channel_send withmedia = {.to = "ada@example.com", .text = "see attached", .media_urls = urls,
+                                     .nmedia = 2};
+    CHECK_EQ_INT(sg->send(&env, &cr, &withmedia, &r, &e), 0);
+    last = fake_last(&f, &root);
+    const cJSON *atts = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(last, "json"), "attachments");
+    CHECK_EQ_INT(cJSON_GetArraySize(atts), 2);
+    const cJSON *a0 = cJSON_GetArrayItem(atts, 0);
+    CHECK_EQ_STR(json_str(a0, "filename"), "photo.png");
+    CHECK_EQ_STR(json_str(a0, "type"), "image/png");
+    CHECK_EQ_STR(json_str(a0, "disposition"), "attachment");
+    unsigned char bin[64];
+    const char *c0 = json_str(a0, "content");
+    int bl = c0 ? crypto_unbase64(bin, sizeof bin, c0, strlen(c0)) : -1;
+    CHECK_EQ_INT(bl, 8 + (int)strlen("/media/photo.png?sig=1"));
+    CHECK(bl > 8 && memcmp(bin, "\x89PNG\r\n\x1a\n/media/photo.png?sig=1", (size_t)bl) == 0);
+    CHECK_EQ_STR(json_str(cJSON_GetArrayItem(atts, 1), "filename"), "attachment");
+    cJSON_Delete(root);
+    /* A media URL that is gone: permanent, and Mail Send is not called. */
+    int nreq = cJSON_GetArraySize(root = fake_requests(&f));
+    cJSON_Delete(root);
+    snprintf(u2, sizeof u2, "%s/media/missing", f.base);
+    CHECK_EQ_INT(sg->send(&env, &cr, &withmedia, &r, &e), ERR_INVALID);
+    CHECK_EQ_INT(r.permanent, 1);
+    CHECK_EQ_STR(err_slug(&e), "media_unreachable");
+    CHECK_EQ_INT(cJSON_GetArraySize(root = fake_requests(&f)), nreq);
+    cJSON_Delete(root);
+
     /* Refusals are permanent, with SendGrid's message. */
     fake_mode(&f, "{\"mode\":\"400\"}");
     err_clear(&e);

@@ -181,6 +181,16 @@ class Handler(FakeHandler):
             return
         if self.path == "/_fake/public_key":
             return self.reply(200, {"public_key": public_key_b64()})
+        if self.path.startswith("/media/"):
+            # Media the tests attach: a tiny PNG-like body under any name; "missing" is a 404.
+            if self.path.endswith("/missing"):
+                return self.error(404, "not found")
+            data = b"\x89PNG\r\n\x1a\n" + self.path.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            return self.wfile.write(data)
         self.error(404, "not found")
 
     def do_POST(self):

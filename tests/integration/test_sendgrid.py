@@ -149,6 +149,28 @@ class SendGridTest(unittest.TestCase):
 
     # -------------------------------------------------------------- tests
 
+    def test_sendgrid__account_settings(self):
+        admin = self.srv.apikey(self.tenant, "admin")
+        good = {"api_key": API_KEY, "from_email": "Sales@Shop.Example"}
+        for bad, what in (({"api_key": API_KEY}, "from_email"),
+                          ({"from_email": FROM}, "api_key"),
+                          (dict(good, from_email="not an address"), "from_email"),
+                          (dict(good, event_public_key="bm90IGEga2V5"), "event_public_key"),
+                          (dict(good, inbound_secret="short"), "inbound_secret"),
+                          (dict(good, reply_to="x@example.com"), "reply_to")):
+            st, err = self.srv.json("POST", "/api/v1/channels", {"provider": "sendgrid", "settings": bad}, key=admin)
+            self.assertEqual(st, 400, err)
+            self.assertEqual(err["error"]["code"], "invalid_channel_settings")
+            self.assertIn(what, err["error"]["message"])
+        # A secret of one's own is kept and shown once; the address is normalised.
+        st, acct = self.srv.json("POST", "/api/v1/channels", {"provider": "sendgrid", "settings": dict(
+            good, inbound_secret="my-own-inbound-secret-42")}, key=admin)
+        self.assertEqual(st, 201, acct)
+        self.assertEqual((acct["channel"], acct["address"]), ("email", "sales@shop.example"))
+        self.assertTrue(acct["webhook_urls"]["inbound_parse"].endswith("?secret=my-own-inbound-secret-42"))
+        st, _ = self.srv.json("DELETE", "/api/v1/channels/" + acct["id"], key=admin)
+        self.assertIn(st, (200, 204))
+
     def test_sendgrid__send_and_delivered(self):
         to = self.addr()
         self.sg.mode(callbacks=["processed", "delivered"], webhook_url=self.public + self.path)
