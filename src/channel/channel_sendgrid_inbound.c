@@ -273,6 +273,59 @@ static int from_fields(struct arena *a, const struct channel_part *parts, size_t
     return 0;
 }
 
+/* A plain-text rendering of an HTML-only mail for the inbox: tags dropped
+ * (script and style content too), the common entities decoded, runs of
+ * white space collapsed. Not a full HTML parser; the HTML part is kept. */
+static const char *html_text(struct arena *a, const char *html)
+{
+    static const struct {
+        const char *ent, *ch;
+    } ents[] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&nbsp;", " "}};
+    size_t n = strlen(html), o = 0;
+    char *out = arena_alloc(a, n + 1);
+    int space = 1;
+    for (size_t i = 0; i < n;) {
+        if (html[i] == '<') {
+            const char *skip_to = NULL;
+            if (strncasecmp(html + i, "<script", 7) == 0)
+                skip_to = "</script";
+            else if (strncasecmp(html + i, "<style", 6) == 0)
+                skip_to = "</style";
+            if (skip_to) {
+                const char *end = strcasestr(html + i, skip_to);
+                i = end ? (size_t)(end - html) : n;
+            }
+            const char *gt = strchr(html + i, '>');
+            i = gt ? (size_t)(gt - html) + 1 : n;
+            if (!space) {
+                out[o++] = ' ';
+                space = 1;
+            }
+            continue;
+        }
+        const char *ch = NULL;
+        size_t el = 0;
+        if (html[i] == '&')
+            for (size_t k = 0; k < sizeof ents / sizeof *ents && !ch; k++)
+                if (strncasecmp(html + i, ents[k].ent, (el = strlen(ents[k].ent))) == 0)
+                    ch = ents[k].ch;
+        char c = ch ? *ch : html[i];
+        i += ch ? el : 1;
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            if (!space)
+                out[o++] = ' ';
+            space = 1;
+        } else {
+            out[o++] = c;
+            space = 0;
+        }
+    }
+    while (o > 0 && out[o - 1] == ' ')
+        o--;
+    out[o] = '\0';
+    return o ? out : NULL;
+}
+
 int channel_sendgrid_inbound(struct arena *a, const char *content_type, const char *body, size_t len,
                              struct channel_events *out, struct err *e)
 {
@@ -306,6 +359,8 @@ int channel_sendgrid_inbound(struct arena *a, const char *content_type, const ch
         return rc;
     if (!ev->from || !*ev->from)
         return err_set(e, ERR_INVALID, "invalid_payload", "Inbound Parse mail without a sender address");
+    if ((!ev->text || !*ev->text) && ev->html)
+        ev->text = html_text(a, ev->html);
     /* The Message-ID is the dedupe key; without one the pipeline hashes the event. */
     ev->event_id = ev->rfc_message_id;
     ev->provider_message_id = ev->rfc_message_id && strlen(ev->rfc_message_id) < 128 ? ev->rfc_message_id : NULL;

@@ -10,7 +10,12 @@
  * monotonic status machine and a message.status event when it moved; a
  * callback that overtook its send result (unknown message id yet) is
  * retried a few times, then dropped as a callback for a message this
- * server did not send. Reads (events, accounts, the help text) happen
+ * server did not send. An e-mail bounce, address drop, spam report or
+ * unsubscribe also suppresses the recipient's address, whether or not the
+ * message is known (the suppression is kept while the report waits for its
+ * message). An e-mail naming one of the account's Message-IDs in
+ * In-Reply-To / References joins that conversation (crm). Reads (events,
+ * accounts, the help text) happen
  * before the batch's transaction, so a worker never holds a write
  * transaction while waiting for a second connection; the batch is one
  * operation of the group-commit writer (messaging__write) and each event

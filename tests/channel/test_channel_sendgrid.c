@@ -365,6 +365,19 @@ static void test_channel__sendgrid_inbound(void)
     CHECK_EQ_INT(channel_sendgrid_inbound(a, ct, b.data, b.len, &ev, &e), 0);
     CHECK(ev.n == 1 && ev.items[0].event_id == NULL && ev.items[0].provider_message_id == NULL);
 
+    /* HTML only: a plain rendering becomes the text. */
+    buf_reset(&b);
+    const char *const htmlonly[] = {
+        "from", "h@example.net",
+        "html", "<html><head><style>p{color:red}</style></head><body><p>Fish &amp; chips</p>\r\n<p>at  5&nbsp;pm"
+                "</p><script>alert(1)</script></body></html>",
+        NULL};
+    form(&b, htmlonly);
+    CHECK_EQ_INT(channel_sendgrid_inbound(a, ct, b.data, b.len, &ev, &e), 0);
+    CHECK(ev.n == 1 && ev.items[0].html != NULL);
+    if (ev.n == 1)
+        CHECK_EQ_STR(ev.items[0].text, "Fish & chips at 5 pm");
+
     /* Refused: no sender, not multipart, a truncated body. */
     buf_reset(&b);
     const char *const nofrom[] = {"text", "hi", NULL};
