@@ -230,8 +230,8 @@ static int status(struct store_tx *tx, const struct queue_job *job, struct in_it
     *keep = 0;
     if ((rc = email_suppress(tx, job, it, &suppressed, e)))
         return rc;
-    if (suppressed && (!x->provider_message_id || !*x->provider_message_id))
-        return 0; /* an address-level report: nothing else to apply */
+    if (!x->provider_message_id || !*x->provider_message_id)
+        return 0; /* an address-level report (SendGrid may omit the message): nothing else to apply */
     memset(&u, 0, sizeof(u));
     u.account_id = it->ref->acct.id;
     u.provider_message_id = x->provider_message_id;

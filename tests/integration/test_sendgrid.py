@@ -252,6 +252,17 @@ class SendGridTest(unittest.TestCase):
         for to in (a, b):
             st, err = self.send(to)
             self.assertEqual((st, err["error"]["code"]), (403, "suppressed"))
+        # Without sg_message_id (an address-level event): the address only.
+        c = self.addr()
+        ev = self.event("unsubscribe", c, "x")
+        del ev["sg_message_id"]
+        st, body = self.events([ev, dict(self.event("delivered", c, "x"), sg_message_id=None)])
+        self.assertEqual((st, body["stored"]), (200, 2), body)
+        wait_for(lambda: wu.count(self.srv, "SELECT count(*) FROM suppressions WHERE address = ?", (c,)) == 1, 20,
+                 "the suppression of an event without a message id")
+        time.sleep(1.0)
+        self.assertEqual(wu.count(self.srv, "SELECT count(*) FROM jobs WHERE type = 'inbound.process' AND"
+                                            " state = 'dead'"), 0)
 
     def test_sendgrid__send_failures(self):
         # 400: failed at once, one request.
