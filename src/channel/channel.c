@@ -15,6 +15,7 @@ static const struct channel_adapter *const channel_adapters[] = {
     &channel_webchat,
     &channel_instagram,
     &channel_smtp,
+    &channel_sendgrid,
     NULL,
 };
 

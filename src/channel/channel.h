@@ -173,6 +173,7 @@ struct channel_env {
     const char *twilio_api_base;    /* https://api.twilio.com */
     const char *graph_api_base;     /* https://graph.facebook.com/v21.0 */
     const char *telegram_api_base;  /* https://api.telegram.org */
+    const char *sendgrid_api_base;  /* https://api.sendgrid.com */
     long timeout_ms;                /* whole request */
     void *curl_share;               /* a CURLSH * sharing the DNS cache and TLS sessions between requests,
                                      * with lock callbacks (safe across threads), or NULL */

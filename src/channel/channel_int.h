@@ -133,7 +133,25 @@ struct channel__resp {
     int retry_after_s;    /* Retry-After header (seconds form), else 0 */
     int timed_out;
     int overflow;         /* 1: the body passed max_body and the transfer was aborted */
+    char message_id[128]; /* X-Message-Id header (SendGrid's id of an accepted mail), else "" */
+    char content_type[128]; /* Content-Type header, else "" */
+    long long ratelimit_reset; /* X-RateLimit-Reset (Unix seconds), else 0 */
 };
+
+/* Copy a header's value (after "name:") into out, trimmed. */
+static inline void channel__header_value(char *out, size_t outlen, const char *v, size_t n)
+{
+    while (n > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n >= outlen)
+        n = outlen - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+}
 
 static inline size_t channel__write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
@@ -155,6 +173,13 @@ static inline size_t channel__header_cb(char *ptr, size_t size, size_t nmemb, vo
         long v = strtol(ptr + 12, NULL, 10);
         if (v > 0 && v < 86400)
             r->retry_after_s = (int)v;
+    } else if (n > 13 && strncasecmp(ptr, "x-message-id:", 13) == 0) {
+        channel__header_value(r->message_id, sizeof r->message_id, ptr + 13, n - 13);
+    } else if (n > 18 && strncasecmp(ptr, "x-ratelimit-reset:", 18) == 0) {
+        long long v = strtoll(ptr + 18, NULL, 10);
+        r->ratelimit_reset = v > 0 ? v : 0;
+    } else if (n > 13 && strncasecmp(ptr, "content-type:", 13) == 0) {
+        channel__header_value(r->content_type, sizeof r->content_type, ptr + 13, n - 13);
     }
     return n;
 }
@@ -321,5 +346,6 @@ void channel__graph_error(const cJSON *root, struct channel__graph_err *out);
 int channel__graph_post(const struct channel_env *env, const char *node, const char *token, const cJSON *req,
                         struct channel__resp *r, cJSON **root, struct channel_send_result *out, struct err *e);
 extern const struct channel_adapter channel_smtp;
+extern const struct channel_adapter channel_sendgrid;
 
 #endif

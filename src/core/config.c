@@ -73,6 +73,9 @@ const struct config_def config_schema[] = {
         "tests/fakes/fake_meta.py and fake_instagram.py)."),
     CFG("SB_TELEGRAM_API_BASE", CONFIG_STR, "https://api.telegram.org", 0, telegram_api_base,
         "Base URL of the Telegram Bot API (tests point it at tests/fakes/fake_telegram.py)."),
+    CFG("SB_SENDGRID_API_BASE", CONFIG_STR, "https://api.sendgrid.com", 0, sendgrid_api_base,
+        "Base URL of the SendGrid v3 API (https://api.eu.sendgrid.com for EU regional subusers; tests point it "
+        "at tests/fakes/fake_sendgrid.py)."),
     CFG("SB_PROVIDER_TIMEOUT_MS", CONFIG_INT, "10000", 0, provider_timeout_ms,
         "Milliseconds one provider API request may take before it counts as failed and is retried."),
     CFG("SB_SEND_MAX_ATTEMPTS", CONFIG_INT, "8", 0, send_max_attempts,
@@ -267,7 +270,8 @@ static const char *config_check_str(const struct config_def *d, const char *v)
         if (!isdigit((unsigned char)colon[1]) || *end || errno || port < 0 || port > 65535)
             return "expected HOST:PORT with a port 0..65535";
     } else if (strcmp(d->name, "SB_PUBLIC_URL") == 0 || strcmp(d->name, "SB_TWILIO_API_BASE") == 0 ||
-               strcmp(d->name, "SB_GRAPH_API_BASE") == 0 || strcmp(d->name, "SB_TELEGRAM_API_BASE") == 0) {
+               strcmp(d->name, "SB_GRAPH_API_BASE") == 0 || strcmp(d->name, "SB_TELEGRAM_API_BASE") == 0 ||
+               strcmp(d->name, "SB_SENDGRID_API_BASE") == 0) {
         /* Webhook URLs and provider requests are built as base + "/path". */
         size_t n = strlen(v);
         if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)

@@ -199,6 +199,7 @@ struct config {
     char *twilio_api_base; /* provider base URLs: the real hosts, or tests/fakes/ */
     char *graph_api_base;
     char *telegram_api_base;
+    char *sendgrid_api_base;
     int64_t provider_timeout_ms;
     int64_t replay_window_s; /* oldest signed provider timestamp a webhook may carry */
     int64_t send_max_attempts;   /* outbound sends: tries before the dead-letter queue */

@@ -126,6 +126,12 @@ struct crm_inbound {
     const char *body;                    /* NULL = "" */
     const char *media_json;              /* JSON array of {url, id, content_type}, or NULL */
     int64_t received_at;                 /* 0 = now */
+    /* e-mail (NULL elsewhere) */
+    const char *subject;
+    const char *html;
+    const char *rfc_message_id;          /* its Message-ID, angle brackets included (< 256 bytes) */
+    const char *in_reply_to;             /* threading: Message-IDs it answers, space-separated */
+    const char *references;
 };
 
 /* Record an inbound message inside tx: the contact by identity (created
@@ -133,7 +139,11 @@ struct crm_inbound {
  * identity of the tenant already has joins that contact; the name hint
  * fills an empty contact name), the conversation of (contact, account)
  * (created open; a resolved one reopens; last_message_at, last_inbound_at
- * forward, unread + 1) and the message (status "received"). Idempotent: a
+ * forward, unread + 1) and the message (status "received"). An e-mail
+ * whose In-Reply-To or References (tried in that order, nearest ancestor
+ * first) names the Message-ID of a message on the same account joins that
+ * message's conversation instead, whoever sent it (a colleague in copy, a
+ * forwarded thread). Idempotent: a
  * provider message id already recorded on this account changes nothing and
  * sets out->duplicate with the first message's ids, so an at-least-once
  * job may run twice. ERR_INVALID: bad address ("invalid_address"), unknown

@@ -144,6 +144,40 @@ static int need_field(const char *v, size_t max, const char *what, struct err *e
     return 0;
 }
 
+/* E-mail threading: the conversation of the nearest message on the account
+ * that the reply names (In-Reply-To first, then References from the last).
+ * 0 and cv filled, or ERR_NOTFOUND. */
+static int thread_conversation(struct store_tx *tx, const char *tenant_id, const struct crm_inbound *in,
+                               struct store_conversation *cv, struct err *e)
+{
+    const char *lists[2] = {in->in_reply_to, in->references};
+    char id[256];
+    int rc;
+
+    for (int l = 0; l < 2; l++) {
+        const char *s = lists[l];
+        size_t n = s ? strlen(s) : 0;
+        /* Right to left: References lists the nearest ancestor last. */
+        while (n > 0) {
+            while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == ','))
+                n--;
+            size_t end = n;
+            while (n > 0 && s[n - 1] != ' ' && s[n - 1] != '\t' && s[n - 1] != ',')
+                n--;
+            if (end == n || end - n >= sizeof(id))
+                continue;
+            memcpy(id, s + n, end - n);
+            id[end - n] = '\0';
+            memset(cv, 0, sizeof(*cv));
+            rc = store_conversation_by_rfc_message_id(tx, tenant_id, in->account_id, id, cv, e);
+            if (rc != ERR_NOTFOUND)
+                return rc;
+            err_clear(e);
+        }
+    }
+    return ERR_NOTFOUND;
+}
+
 int crm_inbound_record(struct store_tx *tx, const char *tenant_id, const struct crm_inbound *in,
                        struct crm_record_result *out, struct err *e)
 {
@@ -162,13 +196,25 @@ int crm_inbound_record(struct store_tx *tx, const char *tenant_id, const struct 
         return rc;
     if (!json_shape_ok(in->media_json, 1))
         return err_set(e, ERR_INVALID, "invalid_media", "media must be a JSON array");
-    if ((rc = resolve_contact(tx, tenant_id, kind, addr, in->contact_name, now, out, e)) ||
-        (rc = resolve_conversation(tx, tenant_id, in->account_id, in->channel, at, now, &cv, out, e)))
+    if ((rc = resolve_contact(tx, tenant_id, kind, addr, in->contact_name, now, out, e)))
+        return rc;
+    rc = in->in_reply_to || in->references ? thread_conversation(tx, tenant_id, in, &cv, e) : ERR_NOTFOUND;
+    if (rc == 0) {
+        snprintf(out->conversation_id, sizeof(out->conversation_id), "%s", cv.id);
+    } else if (rc == ERR_NOTFOUND) {
+        err_clear(e);
+        rc = resolve_conversation(tx, tenant_id, in->account_id, in->channel, at, now, &cv, out, e);
+    }
+    if (rc)
         return rc;
     memset(&m, 0, sizeof(m));
     snprintf(m.conversation_id, sizeof(m.conversation_id), "%s", cv.id);
     snprintf(m.account_id, sizeof(m.account_id), "%s", in->account_id);
     snprintf(m.direction, sizeof(m.direction), "inbound");
+    m.subject = in->subject;
+    m.html = in->html;
+    if (in->rfc_message_id && strlen(in->rfc_message_id) < sizeof(m.rfc_message_id))
+        snprintf(m.rfc_message_id, sizeof(m.rfc_message_id), "%s", in->rfc_message_id);
     snprintf(m.address, sizeof(m.address), "%s", addr);
     snprintf(m.type, sizeof(m.type), "%s", in->type ? in->type : "text");
     m.body = in->body;

@@ -101,6 +101,7 @@ int messaging_new(struct messaging **out, const struct messaging_options *opt, s
     m->env.twilio_api_base = opt->cfg->twilio_api_base;
     m->env.graph_api_base = opt->cfg->graph_api_base;
     m->env.telegram_api_base = opt->cfg->telegram_api_base;
+    m->env.sendgrid_api_base = opt->cfg->sendgrid_api_base;
     m->env.timeout_ms = (long)opt->cfg->provider_timeout_ms;
     m->env.curl_share = m->share;
     m->env.pool = m->pool;

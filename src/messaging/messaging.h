@@ -91,6 +91,8 @@ struct messaging_sync_report {
     int rc;                        /* 0, or the sync's error code */
     int count;                     /* templates synced */
     struct err err;                /* why it failed */
+    char inbound_secret[64];       /* sendgrid: the Inbound Parse secret (given or generated), shown in the
+                                    * creation answer only; "" otherwise */
 };
 
 /* Create an account: provider is one of channel_find's adapters;
@@ -102,7 +104,11 @@ struct messaging_sync_report {
  * optional (1-256 of A-Z a-z 0-9 _ -; a random one is generated and stored
  * when absent); smtp: host and from_email, optional port, tls (starttls |
  * implicit | none, none for loopback hosts only), username with password,
- * from_name, ca_file; instagram, sendgrid, webchat: see docs). ERR_INVALID "invalid_channel_settings" naming what is missing
+ * from_name, ca_file; sendgrid (channel email): api_key, from_email (the
+ * account's address); from_name, event_public_key (base64 DER, needed for
+ * the Event Webhook) and inbound_secret (>= 16 characters, generated when
+ * absent and returned once in sync->inbound_secret) optional; instagram,
+ * webchat: see docs). ERR_INVALID "invalid_channel_settings" naming what is missing
  * or malformed (never a value), ERR_NOTFOUND for an unknown tenant. Telegram
  * accounts are connected before anything is stored: getMe names the bot
  * (the account's address is its username) and setWebhook points it at the
@@ -142,7 +148,9 @@ void messaging_account_release(const struct messaging_account_ref *ref); /* NULL
  * channel, name, account_key, address, created_at and webhook_urls (what to
  * paste at the provider, under SB_PUBLIC_URL: twilio {inbound,
  * status_callback}, one URL for both; whatsapp {callback,
- * verify_token_set}; telegram {callback, secret_token_set, registered}). With a sync report that was attempted, also
+ * verify_token_set}; telegram {callback, secret_token_set, registered}; sendgrid {event_webhook, inbound_parse,
+ * inbound_secret_set}, inbound_parse with "?secret=…" only when sync
+ * carries the secret, i.e. in the creation answer). With a sync report that was attempted, also
  * "templates": {"synced": n} or {"synced": 0, "warning": "…"}. */
 void messaging_account_json(struct messaging *m, struct buf *b, const struct messaging_account *a,
                             const struct messaging_sync_report *sync);

@@ -62,6 +62,8 @@ static const char *const ig_optional[] = {NULL};
 
 static const char *const smtp_required[] = {"host", "from_email", NULL};
 static const char *const smtp_optional[] = {"port", "username", "password", "tls", "from_name", "ca_file", NULL};
+static const char *const sg_required[] = {"api_key", "from_email", NULL};
+static const char *const sg_optional[] = {"from_name", "event_public_key", "inbound_secret", NULL};
 
 static const struct provider_def providers[] = {
     {"twilio", "sms", twilio_required, {"from", "messaging_service_sid"}, twilio_optional},
@@ -70,6 +72,7 @@ static const struct provider_def providers[] = {
     {"webchat", "webchat", webchat_required, {NULL, NULL}, webchat_optional},
     {"instagram", "instagram", ig_required, {NULL, NULL}, ig_optional},
     {"smtp", "email", smtp_required, {NULL, NULL}, smtp_optional},
+    {"sendgrid", "email", sg_required, {NULL, NULL}, sg_optional},
 };
 
 static const char *kv_get(const struct channel_kv *kv, size_t n, const char *name)
@@ -194,6 +197,26 @@ static int validate_smtp(const struct channel_kv *kv, size_t n, char address[128
     return 0;
 }
 
+/* SendGrid: from_email is the account's address (normalised); the event
+ * verification key must be base64 of a DER public key of a plausible size;
+ * an inbound secret must be long enough not to be guessed. */
+static int validate_sendgrid(const struct channel_kv *kv, size_t n, char address[128], struct err *e)
+{
+    const char *from = kv_get(kv, n, "from_email"), *key = kv_get(kv, n, "event_public_key");
+    const char *secret = kv_get(kv, n, "inbound_secret");
+    unsigned char der[512];
+    struct err ignored = {0};
+    int kl;
+
+    if (crm_normalize_address("email", from, address, 128, &ignored) != 0)
+        return invalid(e, "from_email must be an e-mail address");
+    if (key && ((kl = crypto_unbase64(der, sizeof(der), key, strlen(key))) < 60 || der[0] != 0x30))
+        return invalid(e, "event_public_key must be the base64 DER public key SendGrid shows");
+    if (secret && strlen(secret) < 16)
+        return invalid(e, "inbound_secret must be at least 16 characters");
+    return 0;
+}
+
 /* Check provider and settings; fills def and the sender address. */
 static int validate(const char *provider, const struct channel_kv *kv, size_t n, const struct provider_def **out,
                     char address[128], struct err *e)
@@ -266,6 +289,9 @@ static int validate(const char *provider, const struct channel_kv *kv, size_t n,
         snprintf(address, 128, "%s", igid);
     } else if (strcmp(d->provider, "smtp") == 0) {
         if ((rc = validate_smtp(kv, n, address, e)))
+            goto out;
+    } else if (strcmp(d->provider, "sendgrid") == 0) {
+        if ((rc = validate_sendgrid(kv, n, address, e)))
             goto out;
     } else {
         const char *pnid = kv_get(kv, n, "phone_number_id"), *waba = kv_get(kv, n, "waba_id");
@@ -462,6 +488,20 @@ int messaging_account_create(struct messaging *m, const char *tenant_id, const c
             cJSON_Delete(obj);
             obj = NULL;
         }
+    if (obj && strcmp(a.provider, "sendgrid") == 0) {
+        /* Inbound Parse is unsigned: its URL carries this secret. */
+        char inbound_secret[48];
+        const char *given = kv_get(settings, nsettings, "inbound_secret");
+        if (!given)
+            crypto_random_token(inbound_secret, sizeof(inbound_secret), 24);
+        if (!given && !cJSON_AddStringToObject(obj, "inbound_secret", inbound_secret)) {
+            cJSON_Delete(obj);
+            obj = NULL;
+        }
+        if (sync)
+            snprintf(sync->inbound_secret, sizeof(sync->inbound_secret), "%s", given ? given : inbound_secret);
+        sodium_memzero(inbound_secret, sizeof(inbound_secret));
+    }
     creds = obj ? cJSON_PrintUnformatted(obj) : NULL;
     if (!creds) {
         rc = err_set(e, ERR_NOMEM, NULL, "out of memory");
@@ -588,6 +628,18 @@ void messaging_account_json(struct messaging *m, struct buf *b, const struct mes
         buf_putc(b, '}');
     } else if (strcmp(a->provider, "smtp") == 0) {
         buf_puts(b, "{}"); /* nothing to paste anywhere: SMTP has no webhooks */
+    } else if (strcmp(a->provider, "sendgrid") == 0) {
+        /* Both posts come to one URL. The Inbound Parse secret shows in the
+         * creation answer only; listings say that it is set. */
+        buf_puts(b, "{\"event_webhook\":");
+        buf_json_str(b, url.data);
+        buf_puts(b, ",\"inbound_parse\":");
+        if (sync && sync->inbound_secret[0]) {
+            buf_puts(&url, "?secret=");
+            buf_puts(&url, sync->inbound_secret);
+        }
+        buf_json_str(b, url.data);
+        buf_puts(b, ",\"inbound_secret_set\":true}");
     } else {
         /* The verify token is a secret: say only that it is set. */
         buf_puts(b, "{\"callback\":");

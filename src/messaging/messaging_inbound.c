@@ -12,7 +12,12 @@
  * monotonic status machine and a message.status event when it moved; a
  * callback that overtook its send result (unknown message id yet) is
  * retried a few times, then dropped as a callback for a message this
- * server did not send. Reads (events, accounts, the help text) happen
+ * server did not send. An e-mail bounce, address drop, spam report or
+ * unsubscribe also suppresses the recipient's address, whether or not the
+ * message is known (the suppression is kept while the report waits for its
+ * message). An e-mail naming one of the account's Message-IDs in
+ * In-Reply-To / References joins that conversation (crm). Reads (events,
+ * accounts, the help text) happen
  * before the batch's transaction, so a worker never holds a write
  * transaction while waiting for a second connection; the batch is one
  * operation of the group-commit writer (messaging__write) and each event
@@ -89,7 +94,9 @@ static void load(struct messaging *m, struct arena *a, const struct queue_job *j
             goto out;
         }
     }
-    if (rc == 0 && it->ev.kind == CHANNEL_EVENT_MESSAGE) {
+    /* Carrier keywords are a text-message convention: an e-mail saying
+     * "stop" is read by a person (e-mail unsubscribes via its link). */
+    if (rc == 0 && it->ev.kind == CHANNEL_EVENT_MESSAGE && strcmp(it->ref->acct.channel, "email") != 0) {
         const struct messaging__policy *pol = NULL;
         if ((rc = messaging__policy_get(m, job->tenant_id, &pol, &e)) == 0) {
             it->keyword = compliance_keyword_match(messaging__policy_keywords(pol, it->ref->acct.channel),
@@ -147,6 +154,11 @@ static int message(struct messaging *m, struct store_tx *tx, const struct queue_
     }
     in.media_json = media;
     in.received_at = it->received_at;
+    in.subject = x->subject;
+    in.html = x->html;
+    in.rfc_message_id = x->rfc_message_id;
+    in.in_reply_to = x->in_reply_to;
+    in.references = x->references;
     rc = crm_inbound_record(tx, job->tenant_id, &in, &r, e);
     if (rc == 0 && !r.duplicate && media && m->media)
         rc = messaging__media_queue_tx(m, tx, job->tenant_id, r.message_id, it->ref->acct.id, media, e);
@@ -209,15 +221,58 @@ out:
     return rc;
 }
 
-/* A status callback, inside tx. */
+/* E-mail status reports that end the address, not just the message: the
+ * suppression each one writes (bounce = a hard bounce or a drop for a
+ * bounced or invalid address). */
+static const struct {
+    const char *error_code;
+    const char *source;
+} email_suppressing[] = {
+    {"bounce", "bounce"},
+    {"dropped", "bounce"},
+    {"spamreport", "complaint"},
+    {"unsubscribe", "unsubscribe_link"},
+};
+
+/* Suppress the recipient of an e-mail status report that says so; *done = 1
+ * when it did. Address-level: it applies whether or not the message is ours. */
+static int email_suppress(struct store_tx *tx, const struct queue_job *job, const struct in_item *it, int *done,
+                          struct err *e)
+{
+    const struct channel_event *x = &it->ev;
+    char addr[CRM_ADDRESS_MAX];
+    struct err ignored = {0};
+
+    *done = 0;
+    if (strcmp(it->ref->acct.channel, "email") != 0 || !x->error_code || !x->to)
+        return 0;
+    for (size_t i = 0; i < sizeof(email_suppressing) / sizeof(email_suppressing[0]); i++) {
+        if (strcmp(x->error_code, email_suppressing[i].error_code) != 0)
+            continue;
+        if (crm_normalize_address("email", x->to, addr, sizeof(addr), &ignored) != 0)
+            return 0; /* not an address we could ever send to */
+        *done = 1;
+        return compliance_suppress(tx, job->tenant_id, "email", addr, email_suppressing[i].source,
+                                   x->error_text ? x->error_text : x->error_code, NULL, time_now_ms(), e);
+    }
+    return 0;
+}
+
+/* A status callback, inside tx. *keep = 1 when the report changed something
+ * (a suppression) even though its message is unknown (ERR_NOTFOUND). */
 static int status(struct store_tx *tx, const struct queue_job *job, struct in_item *it, struct messaging__events *ev,
-                  struct err *e)
+                  int *keep, struct err *e)
 {
     const struct channel_event *x = &it->ev;
     struct crm_status_update u;
     struct crm_status_result sr;
-    int rc;
+    int suppressed = 0, rc;
 
+    *keep = 0;
+    if ((rc = email_suppress(tx, job, it, &suppressed, e)))
+        return rc;
+    if (!x->provider_message_id || !*x->provider_message_id)
+        return 0; /* an address-level report (SendGrid may omit the message): nothing else to apply */
     memset(&u, 0, sizeof(u));
     u.account_id = it->ref->acct.id;
     u.provider_message_id = x->provider_message_id;
@@ -226,8 +281,10 @@ static int status(struct store_tx *tx, const struct queue_job *job, struct in_it
     u.error_text = x->error_text;
     u.provider_ts = x->provider_ts;
     u.received_at = it->received_at;
-    if ((rc = crm_status_apply(tx, job->tenant_id, &u, &sr, e)))
+    if ((rc = crm_status_apply(tx, job->tenant_id, &u, &sr, e))) {
+        *keep = rc == ERR_NOTFOUND && suppressed;
         return rc;
+    }
     if (sr.applied) {
         snprintf(it->counted, sizeof(it->counted), "%s", sr.status);
         snprintf(it->reason, sizeof(it->reason), "%s", x->error_code ? x->error_code : "");
@@ -277,13 +334,13 @@ static int inbound_write(void *ud, struct store_tx *tx, struct err *e)
         struct in_item *it = &b->items[i];
         struct err ie = {0};
         size_t mark = b->ev.n;
-        int irc;
+        int irc, keep = 0;
         if (!it->ok)
             continue;
         it->counted[0] = it->reason[0] = '\0';
         if ((rc = store_tx_savepoint(tx, e)))
             break;
-        irc = it->ev.kind == CHANNEL_EVENT_STATUS            ? status(tx, &b->jobs[i], it, &b->ev, &ie)
+        irc = it->ev.kind == CHANNEL_EVENT_STATUS            ? status(tx, &b->jobs[i], it, &b->ev, &keep, &ie)
               : it->ev.kind == CHANNEL_EVENT_TEMPLATE_STATUS ? template_status(tx, &b->jobs[i], it, &ie)
                                                              : message(b->m, tx, &b->jobs[i], it, &b->ev, &ie);
         if (irc != 0)
@@ -294,7 +351,8 @@ static int inbound_write(void *ud, struct store_tx *tx, struct err *e)
             continue;
         }
         messaging__events_truncate(&b->ev, mark);
-        rc = store_tx_undo(tx, e);
+        /* A suppression stays even when the message is not known (yet). */
+        rc = keep ? store_tx_release(tx, e) : store_tx_undo(tx, e);
         if (irc == ERR_NOTFOUND && it->ev.kind == CHANNEL_EVENT_STATUS) {
             /* The send result may not be stored yet: try again shortly. */
             b->outcomes[i] = b->jobs[i].attempt >= INBOUND_UNKNOWN_TRIES ? QUEUE_DONE : QUEUE_RETRY;

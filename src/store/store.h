@@ -729,6 +729,11 @@ int store_identity_insert(struct store_tx *tx, const char *tenant_id, const char
  * fields are left as they are). ERR_NOTFOUND when none. */
 int store_conversation_find(struct store_tx *tx, const char *tenant_id, const char *contact_id,
                             const char *account_id, struct store_conversation *out, struct err *e);
+/* E-mail threading: the conversation on account_id holding the message
+ * whose Message-ID is rfc_message_id (angle brackets included; the newest
+ * when several do): id and status into out. ERR_NOTFOUND when none. */
+int store_conversation_by_rfc_message_id(struct store_tx *tx, const char *tenant_id, const char *account_id,
+                                         const char *rfc_message_id, struct store_conversation *out, struct err *e);
 /* Insert c (id "cnv_…" generated when empty; status, channel, times as
  * given). When (contact, account) already has one, nothing is inserted and
  * *out_dup is 1. */

@@ -224,6 +224,25 @@ int store_conversation_find(struct store_tx *tx, const char *tenant_id, const ch
     return rc;
 }
 
+int store_conversation_by_rfc_message_id(struct store_tx *tx, const char *tenant_id, const char *account_id,
+                                         const char *rfc_message_id, struct store_conversation *out, struct err *e)
+{
+    struct store_param p[3] = {store__ptext(tenant_id), store__ptext(account_id), store__ptext(rfc_message_id)};
+    int64_t rows = 0;
+    int rc;
+
+    if ((rc = need_tx(tx, tenant_id, e)))
+        return rc;
+    rc = store__q(tx->db, tx->c,
+                  "SELECT cv.id, cv.status FROM messages m JOIN conversations cv ON cv.id = m.conversation_id"
+                  " WHERE m.tenant_id = ? AND m.account_id = ? AND m.rfc_message_id = ?"
+                  " ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
+                  p, 3, row_id_status, out, &rows, e);
+    if (rc == 0 && rows == 0)
+        rc = err_set(e, ERR_NOTFOUND, NULL, "conversation not found");
+    return rc;
+}
+
 int store_conversation_last_inbound(struct store *db, const char *tenant_id, const char *account_id, const char *kind,
                                     const char *address, int64_t *out, struct err *e)
 {

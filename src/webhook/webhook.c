@@ -47,6 +47,21 @@ static void webhook_ack(struct webhook_response *r, const char *provider)
     }
 }
 
+/* SendGrid's Event Webhook posts batches: the answer says what became of
+ * them, {"received":n,"stored":k,"duplicates":d} (stored: new events, each
+ * processed once; duplicates: events already received, no effect). Other
+ * providers get webhook_ack's body. */
+static void webhook_ack_counts(struct webhook_response *r, const char *provider, struct arena *a, size_t received,
+                               int stored, int duplicates)
+{
+    webhook_ack(r, provider);
+    if (strcmp(provider, "sendgrid") != 0)
+        return;
+    r->content_type = "application/json";
+    r->body = arena_printf(a, "{\"received\":%zu,\"stored\":%d,\"duplicates\":%d}", received, stored, duplicates);
+    r->body_len = strlen(r->body);
+}
+
 static void webhook_error(struct webhook_response *r, int status, const char *code, const char *message)
 {
     memset(r, 0, sizeof *r);
@@ -151,7 +166,7 @@ static void webhook_op_done(void *ud, int rc, const struct err *e)
         ops_metrics_count(w->metrics, "sb_webhook_events_total", "provider", op->provider, "result", "duplicate",
                           (uint64_t)op->duplicates);
         webhook_count(w, op->provider, op->stored ? "stored" : "duplicate");
-        webhook_ack(&resp, op->provider);
+        webhook_ack_counts(&resp, op->provider, op->a, op->batch.n, op->stored, op->duplicates);
     } else {
         struct log_ctx ctx = {op->request_id[0] ? op->request_id : NULL, NULL, op->tenant_id};
         log_error(&ctx, "webhook not stored (%s): %s", op->provider, e && e->msg[0] ? e->msg : "database error");
@@ -278,7 +293,7 @@ void webhook_handle(struct webhook *w, const struct webhook_request *req, webhoo
     if (op->batch.n == 0) {
         /* Verified, but nothing we handle (e.g. a WhatsApp notification type we ignore). */
         webhook_count(w, ad->name, "empty");
-        webhook_ack(&resp, ad->name);
+        webhook_ack_counts(&resp, ad->name, a, 0, 0, 0);
         goto answer;
     }
     op->w = w;

@@ -108,7 +108,8 @@ struct webhook_request {
 
 /* What to answer. With error_code set, the HTTP layer answers its one JSON
  * error shape; otherwise status, content_type and body (borrowed for the
- * done call). */
+ * done call): Twilio's empty TwiML, SendGrid's counts
+ * {"received":n,"stored":k,"duplicates":d}, else "OK". */
 struct webhook_response {
     int status;
     const char *content_type;

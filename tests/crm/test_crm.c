@@ -27,6 +27,7 @@
 #define SMS_C "cha_sms_c"
 #define MAIL_A "cha_mail_a"
 #define TG_A "cha_tg_a"
+#define MAIL_B "cha_mail_b"
 
 static char agent_a[CORE_ID_MAX]; /* a user of tenant A */
 static char agent_b[CORE_ID_MAX]; /* a user of tenant B only */
@@ -38,6 +39,8 @@ struct msg_copy {
     struct store_message m;
     char body[256];
     char error_text[256];
+    char subject[128];
+    char html[256];
     int n;
 };
 
@@ -47,8 +50,12 @@ static int copy_msg(void *ud, const struct store_message *m)
     c->m = *m;
     snprintf(c->body, sizeof(c->body), "%s", m->body ? m->body : "");
     snprintf(c->error_text, sizeof(c->error_text), "%s", m->error_text ? m->error_text : "");
+    snprintf(c->subject, sizeof(c->subject), "%s", m->subject ? m->subject : "");
+    snprintf(c->html, sizeof(c->html), "%s", m->html ? m->html : "");
     c->m.body = c->body;
     c->m.error_text = c->error_text;
+    c->m.subject = c->subject;
+    c->m.html = c->html;
     c->m.media = c->m.template_json = NULL;
     c->n++;
     return 0;
@@ -91,7 +98,7 @@ static struct ev_count events(const char *tenant, const char *msg_id)
 static int inbound(const char *tenant, const char *account, const char *channel, const char *from, const char *name,
                    const char *pid, int64_t at, struct crm_record_result *out)
 {
-    struct crm_inbound in = {account, channel, from, name, pid, NULL, "hello", NULL, at};
+    struct crm_inbound in = {account, channel, from, name, pid, NULL, "hello", NULL, at, NULL, NULL, NULL, NULL, NULL};
     struct store_tx tx;
     struct err e = {0};
     int rc = store_tx_begin(T.db, &tx, &e);
@@ -1099,7 +1106,7 @@ static void test_crm__json_shapes(void)
 {
     struct crm_record_result r;
     struct crm_inbound in = {WA_A, "whatsapp", "15550400001", "Jo \"JJ\"", "wamid.json1", "image", "look",
-                             "[{\"id\":\"media-1\",\"content_type\":\"image/jpeg\"}]", 80000};
+                             "[{\"id\":\"media-1\",\"content_type\":\"image/jpeg\"}]", 80000, NULL, NULL, NULL, NULL, NULL};
     struct crm_status_result sr;
     struct store_tx tx;
     struct buf b = {0};
@@ -1314,6 +1321,65 @@ static void *storm_run(void *arg)
     return NULL;
 }
 
+/* An inbound e-mail with its Message-ID and threading headers. */
+static int inbound_mail(const char *tenant, const char *account, const char *from, const char *rfc_id,
+                        const char *in_reply_to, const char *references, struct crm_record_result *out)
+{
+    struct crm_inbound in = {.account_id = account, .channel = "email", .from = from, .provider_message_id = rfc_id,
+                             .body = "see below", .subject = "Re: refund", .html = "<p>see below</p>",
+                             .rfc_message_id = rfc_id, .in_reply_to = in_reply_to, .references = references};
+    struct store_tx tx;
+    struct err e = {0};
+    int rc = store_tx_begin(T.db, &tx, &e);
+    if (rc)
+        return rc;
+    rc = crm_inbound_record(&tx, tenant, &in, out, &e);
+    if (rc) {
+        fprintf(stderr, "  inbound_mail: %s\n", e.msg);
+        store_tx_rollback(&tx);
+        return rc;
+    }
+    return store_tx_commit(&tx, &e);
+}
+
+static void test_crm__email_threading(void)
+{
+    struct crm_record_result first, reply, refs, unrelated, other_tenant, again;
+
+    CHECK_EQ_INT(inbound_mail(TA, MAIL_A, "ann@example.com", "<t1@mail.example>", NULL, NULL, &first), 0);
+    struct msg_copy m = get_msg(TA, first.message_id);
+    CHECK_EQ_STR(m.m.rfc_message_id, "<t1@mail.example>");
+    CHECK_EQ_STR(m.subject, "Re: refund");
+    CHECK_EQ_STR(m.html, "<p>see below</p>");
+    /* Another address answering it joins its conversation (as a new contact). */
+    CHECK_EQ_INT(inbound_mail(TA, MAIL_A, "bea@example.com", "<t2@mail.example>", "<t1@mail.example>", NULL, &reply),
+                 0);
+    CHECK_EQ_STR(reply.conversation_id, first.conversation_id);
+    CHECK(strcmp(reply.contact_id, first.contact_id) != 0);
+    CHECK_EQ_INT(conv(TA, first.conversation_id).unread, 2);
+    /* References alone, the nearest ancestor last, unknown ids skipped. */
+    CHECK_EQ_INT(inbound_mail(TA, MAIL_A, "bea@example.com", "<t3@mail.example>", "<nope@x>",
+                              "<t1@mail.example> <t2@mail.example> <gone@x>", &refs),
+                 0);
+    CHECK_EQ_STR(refs.conversation_id, first.conversation_id);
+    /* Nothing it names is ours: the sender's own conversation. */
+    CHECK_EQ_INT(inbound_mail(TA, MAIL_A, "bea@example.com", "<t4@mail.example>", "<nope@x>", "<gone@x>", &unrelated),
+                 0);
+    CHECK(strcmp(unrelated.conversation_id, first.conversation_id) != 0);
+    /* Another tenant naming the same Message-ID never reaches tenant A's conversation. */
+    CHECK_EQ_INT(inbound_mail(TB, MAIL_B, "bea@example.com", "<t5@mail.example>", "<t1@mail.example>", NULL,
+                              &other_tenant),
+                 0);
+    CHECK(strcmp(other_tenant.conversation_id, first.conversation_id) != 0);
+    CHECK_EQ_INT(other_tenant.conversation_created, 1);
+    /* Recorded twice: the first one, nothing changes. */
+    CHECK_EQ_INT(inbound_mail(TA, MAIL_A, "bea@example.com", "<t2@mail.example>", "<t1@mail.example>", NULL, &again),
+                 0);
+    CHECK_EQ_INT(again.duplicate, 1);
+    CHECK_EQ_STR(again.message_id, reply.message_id);
+    CHECK_EQ_INT(conv(TA, first.conversation_id).unread, 3);
+}
+
 static void test_crm__concurrent_status(void)
 {
     struct crm_record_result r;
@@ -1382,6 +1448,7 @@ static int setup(void)
         {TA, MAIL_A, "sendgrid", "email"},
         {TA, TG_A, "telegram", "telegram"},
         {TB, SMS_B, "twilio", "sms"},
+        {TB, MAIL_B, "sendgrid", "email"},
         {TC, SMS_C, "twilio", "sms"},
     };
 
@@ -1444,6 +1511,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_crm__filters_and_search);
     TEST_RUN(test_crm__json_shapes);
     TEST_RUN(test_crm__concurrent_status);
+    TEST_RUN(test_crm__email_threading);
     db_teardown();
     TEST_DONE();
 }
