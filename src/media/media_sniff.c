@@ -280,8 +280,8 @@ int media_type_allowed(const char *list, const char *type)
         while (*p == ' ')
             p++;
         size_t l = strcspn(p, " ");
-        if (l == bl && strncasecmp(p, base, l) == 0)
-            return 1;
+        if ((l == bl && strncasecmp(p, base, l) == 0) || (l == 3 && strncmp(p, "*/*", 3) == 0))
+            return 1; /* a lone star pair: the channel takes any type (e-mail attachments) */
         p += l;
     }
     return 0;

@@ -102,7 +102,7 @@ class SendGridTest(unittest.TestCase):
         return "cust-%s@example.com" % uuid.uuid4().hex[:10]
 
     def send(self, to, **extra):
-        body = {"account_id": self.acct_id, "to": to, "text": "Your order shipped", **extra}
+        body = {"account_id": self.acct_id, "to": to, "subject": "Your order", "text": "Your order shipped", **extra}
         return self.srv.json("POST", "/api/v1/messages", body, key=self.key)
 
     def message(self, mid):
