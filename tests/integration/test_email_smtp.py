@@ -30,6 +30,7 @@ import threading
 import time
 import unittest
 import urllib.request
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -217,6 +218,36 @@ class EmailSMTPTest(unittest.TestCase):
         self.assertEqual(str(msg2["References"]).split(), [mid, reply_id])
         self.assertEqual(msg2["Message-ID"], "<%s@shop.example>" % m2["id"])
         self.assertEqual(shape(msg2), "text/plain")
+
+    def test_email_smtp__one_click_unsubscribe_suppresses(self):
+        """The e-mail carries a signed one-click link (RFC 8058); posting it suppresses the address."""
+        to = self.addr("uma")
+        st, m = self.send({"account_id": self.acct, "to": to, "subject": "News", "text": "Hello"})
+        self.assertEqual(st, 202, m)
+        self.wait_status(m["id"], "sent")
+        msg, defects = parse(self.received(to)[0]["data"])
+        self.assertEqual(defects, [])
+        self.assertEqual(msg["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click")
+        link = str(msg["List-Unsubscribe"]).strip()
+        self.assertTrue(link.startswith("<") and link.endswith(">"), link)
+        url = urllib.parse.urlsplit(link[1:-1])
+        self.assertTrue(url.path.startswith("/u/"), link)
+        # A tampered link does nothing.
+        st, _, _ = self.srv.request("POST", url.path[:-2] + ("AA" if not url.path.endswith("AA") else "BB"),
+                                    body=b"List-Unsubscribe=One-Click",
+                                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(st, 400)
+        st, m2 = self.send({"account_id": self.acct, "to": to, "subject": "News 2", "text": "Hello again"})
+        self.assertEqual(st, 202, m2)
+        # The mailbox provider's one-click POST, no login.
+        st, _, body = self.srv.request("POST", url.path, body=b"List-Unsubscribe=One-Click",
+                                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(st, 200, body)
+        rows = wu.sql(self.srv, "SELECT channel, source FROM suppressions WHERE tenant_id = ? AND address = ?",
+                      (self.tenant, to))
+        self.assertEqual(rows, [["email", "unsubscribe_link"]])
+        st, body = self.send({"account_id": self.acct, "to": to, "subject": "News 3", "text": "Hello?"})
+        self.assertEqual((st, body["error"]["code"]), (403, "suppressed"), body)
 
     def test_email_smtp__550_fails_permanently(self):
         to = self.addr("gone")
