@@ -20,12 +20,9 @@ JOBS=${SB_JOBS:-$(nproc)}
 FUZZ_SECONDS=${SB_FUZZ_SECONDS:-20}
 BUILD=${SB_BUILD_DIR:-$ROOT/build-asan}
 FUZZ_BUILD=${SB_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
-<<<<<<< HEAD
-FUZZERS=(fuzz_json fuzz_time fuzz_base64 fuzz_twilio fuzz_whatsapp fuzz_address fuzz_webhook fuzz_telegram fuzz_tz fuzz_unsubscribe fuzz_template fuzz_media_sniff fuzz_webchat fuzz_instagram fuzz_mime)
-=======
-FUZZERS=(fuzz_json fuzz_time fuzz_base64 fuzz_twilio fuzz_whatsapp fuzz_address fuzz_webhook
+FUZZERS=(fuzz_json fuzz_time fuzz_base64 fuzz_twilio fuzz_whatsapp fuzz_address fuzz_webhook fuzz_telegram
+         fuzz_tz fuzz_unsubscribe fuzz_template fuzz_media_sniff fuzz_webchat fuzz_instagram fuzz_mime
          fuzz_sendgrid_events fuzz_multipart)
->>>>>>> sendgrid
 
 step() { printf '\n==> %s\n' "$*"; }
 
