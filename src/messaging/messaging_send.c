@@ -321,7 +321,7 @@ static int send_template(struct messaging *m, const char *tenant_id, const struc
     struct store_template_version v;
     struct template_rendered out;
     struct template_var vars[SEND_MAX_VARS];
-    char pos[SEND_MAX_VARS][4];
+    char pos[SEND_MAX_VARS][24];
     int by_name = ref->adapter->list_templates != NULL, rc;
     const char *lang = req->template_language ? req->template_language : by_name ? "en_US" : NULL;
 
