@@ -224,3 +224,15 @@ class Server:
             return st, hdrs, json.loads(data) if data else None
         except ValueError:
             return st, hdrs, None
+
+
+def wait_for(fn, timeout=20.0, what="condition"):
+    """Poll fn every 50 ms until it returns something truthy (returned), or
+    fail the test after timeout seconds naming what was awaited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)

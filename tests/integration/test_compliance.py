@@ -36,23 +36,13 @@ import zoneinfo
 sys.path.insert(0, os.path.dirname(__file__))
 import webhook_util as wu  # noqa: E402
 from fakeproc import Fake  # noqa: E402
-from harness import Server  # noqa: E402
+from harness import Server, wait_for  # noqa: E402
 
 SID = "AC" + "5" * 32
 TOKEN = "twilio-token-compliance-4d5e"
 FROM_A = "+14155550180"
 FROM_B = "+14155550181"
 PASSWORD = "correct horse battery staple"
-
-
-def wait_for(fn, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class ComplianceTest(unittest.TestCase):

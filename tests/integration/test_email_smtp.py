@@ -37,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, os.path.dirname(__file__))
 import webhook_util as wu  # noqa: E402
 from fakeproc import Fake  # noqa: E402
-from harness import Server  # noqa: E402
+from harness import Server, wait_for  # noqa: E402
 
 USER = "mailer@shop.example"
 PASSWORD = "smtp-pass-SECRET-7c1d"
@@ -63,16 +63,6 @@ class MediaHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(item[1])))
         self.end_headers()
         self.wfile.write(item[1])
-
-
-def wait_for(fn, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def parse(raw):

@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fakes"))
 import fake_instagram as ig  # noqa: E402
 import webhook_util as wu  # noqa: E402
 from fakeproc import Fake  # noqa: E402
-from harness import Server  # noqa: E402
+from harness import Server, wait_for  # noqa: E402
 
 IGID = "17841400000000001"
 TOKEN = "ig-access-" + secrets.token_hex(6)
@@ -40,16 +40,6 @@ APP_SECRET = "ig-app-secret-" + secrets.token_hex(8)
 VERIFY = "ig-verify-" + secrets.token_hex(6)
 PASSWORD = "correct horse battery staple 7"
 HOUR_MS = 3600 * 1000
-
-
-def wait_for(fn, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def igsid():

@@ -39,7 +39,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(__file__))
 import webhook_util as wu  # noqa: E402
 from fakeproc import Fake  # noqa: E402
-from harness import Server  # noqa: E402
+from harness import Server, wait_for as _wait_for  # noqa: E402
 
 SID = "AC" + "5" * 32
 TOKEN = "twilio-token-media-4e1a"
@@ -52,13 +52,8 @@ TTL = 10
 
 
 def wait_for(fn, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
+    """harness.wait_for with a longer default: media downloads retry with backoff."""
+    return _wait_for(fn, timeout, what)
 
 
 def png(n=300):

@@ -34,7 +34,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(__file__))
 import webhook_util as wu  # noqa: E402
 from fakeproc import Fake, meta_template  # noqa: E402
-from harness import SB_BIN, Server  # noqa: E402
+from harness import SB_BIN, Server, wait_for  # noqa: E402
 from test_events import WS  # noqa: E402
 
 SID = "AC" + "7" * 32
@@ -46,16 +46,6 @@ PNID = "106540352242922"
 WABA = "102290129340398"
 MAX_ATTEMPTS = 4
 RETRY_BASE_MS = 100
-
-
-def wait_for(fn, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class MessagesTest(unittest.TestCase):

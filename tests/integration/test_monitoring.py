@@ -27,7 +27,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(__file__))
 import webhook_util as wu  # noqa: E402
 from fakeproc import Fake  # noqa: E402
-from harness import Server  # noqa: E402
+from harness import Server, wait_for  # noqa: E402
 
 SID = "AC" + "8" * 32
 TOKEN = "twilio-token-monitoring-4d"
@@ -36,16 +36,6 @@ WA_TOKEN = "wa-access-monitoring-2c"
 APP_SECRET = "meta-app-secret-monitoring-9"
 PNID = "106540352242977"
 WABA = "102290129340377"
-
-
-def wait_for(fn, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def iso(ms):

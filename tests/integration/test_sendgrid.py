@@ -32,20 +32,10 @@ import uuid
 sys.path.insert(0, os.path.dirname(__file__))
 import webhook_util as wu  # noqa: E402
 from fakeproc import Fake  # noqa: E402
-from harness import Server  # noqa: E402
+from harness import Server, wait_for  # noqa: E402
 
 API_KEY = "SG.it-key-5d1e9c"
 FROM = "support@shop.example"
-
-
-def wait_for(fn, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def ctl(fake, path, obj=None):

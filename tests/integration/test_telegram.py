@@ -35,21 +35,11 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(__file__))
 import webhook_util as wu  # noqa: E402
 from fakeproc import Fake  # noqa: E402
-from harness import Server  # noqa: E402
+from harness import Server, wait_for  # noqa: E402
 
 # In secrets.txt too: a bot token travels in every Bot API URL and must never be logged.
 BOT_TOKEN = "987654321:AAFakeTokenNeverLogged_7f3a9c1e0d2b4"
 BOT_USER = "acme_help_bot"
-
-
-def wait_for(fn, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def new_chat():

@@ -31,7 +31,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(__file__))
 import webhook_util as wu  # noqa: E402
 from fakeproc import Fake  # noqa: E402
-from harness import Server  # noqa: E402
+from harness import Server, wait_for  # noqa: E402
 
 SID = "AC" + "8" * 32
 TOKEN = "twilio-token-tpl-5d1e"
@@ -40,16 +40,6 @@ WA_TOKEN = "wa-access-tpl-3c4d"
 APP_SECRET = "meta-app-secret-tpl-91"
 PNID = "106540352242933"
 WABA = "102290129340411"
-
-
-def wait_for(fn, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class TemplatesTest(unittest.TestCase):

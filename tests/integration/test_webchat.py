@@ -25,21 +25,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import webhook_util as wu  # noqa: E402
-from harness import Server  # noqa: E402
+from harness import Server, wait_for  # noqa: E402
 from test_http_websocket import read_frame, send_frame  # noqa: E402
 
 ORIGIN = "https://shop.example.com"
 OTHER = "https://evil.example.net"
-
-
-def wait_for(fn, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class WidgetWS:
