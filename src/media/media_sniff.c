@@ -188,6 +188,20 @@ static int in_list(const char *s, const char *const *list)
     return 0;
 }
 
+/* A claimed type a browser might parse as markup or script: an XML
+ * subtype ("xml", "+xml" suffix, made-up "xml…" names), anything "html",
+ * "svg" or "script". Never kept. (Office documents' "openxmlformats" is fine.) */
+static int markup_like(const char *base)
+{
+    const char *sub = strchr(base, '/');
+    size_t n;
+
+    sub = sub ? sub + 1 : base;
+    n = strlen(sub);
+    return strncmp(sub, "xml", 3) == 0 || (n >= 3 && strcmp(sub + n - 3, "xml") == 0) || strstr(sub, "html") != NULL ||
+           strstr(sub, "svg") != NULL || strstr(sub, "script") != NULL;
+}
+
 void media_classify(const char *claimed, const void *data, size_t n, struct media_kind *out)
 {
     static const char *const safe_text[] = {"text/plain", "text/csv", "text/vcard", "text/x-vcard", "text/calendar",
@@ -211,7 +225,9 @@ void media_classify(const char *claimed, const void *data, size_t n, struct medi
     } else if (strcmp(sniffed, "application/octet-stream") == 0 || strcmp(sniffed, "application/zip") == 0) {
         /* Office documents are zip files; others we cannot recognise keep a
          * harmless claim (they are always attachments). */
-        ct = strncmp(base, "application/", 12) == 0 && !in_list(base, unsafe_app) ? base : sniffed;
+        ct = strncmp(base, "application/", 12) == 0 && !in_list(base, unsafe_app) && !markup_like(base)
+                 ? base
+                 : sniffed;
     } else {
         ct = sniffed;
         out->inline_ok = strncmp(ct, "image/", 6) == 0 || strncmp(ct, "audio/", 6) == 0 ||
