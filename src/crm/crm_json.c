@@ -121,17 +121,59 @@ void crm_conversation_json(struct buf *b, const struct store_conversation *c, co
     buf_putc(b, '}');
 }
 
-void crm_contact_json(struct buf *b, const struct store_contact *c)
+/* The first identity of kind, or NULL. */
+static const char *first_address(const struct store_contact *c, const char *kind)
 {
+    for (int i = 0; i < c->nidentities; i++)
+        if (strcmp(c->identities[i].kind, kind) == 0)
+            return c->identities[i].address;
+    return NULL;
+}
+
+void crm_contact_json_open(struct buf *b, const struct store_contact *c)
+{
+    const char *phone = first_address(c, "phone");
+
     buf_puts(b, "{\"id\":");
     buf_json_str(b, c->id);
     buf_puts(b, ",\"name\":");
     buf_json_str(b, c->name);
+    buf_puts(b, ",\"email\":");
+    buf_json_str(b, first_address(c, "email"));
+    buf_puts(b, ",\"phone\":");
+    buf_json_str(b, phone ? phone : first_address(c, "whatsapp"));
     buf_puts(b, ",\"identities\":");
     identities_json(b, c);
     buf_puts(b, ",\"created_at\":");
     buf_json_time(b, c->created_at);
     buf_puts(b, ",\"updated_at\":");
     buf_json_time(b, c->updated_at);
+    buf_puts(b, ",\"last_activity_at\":");
+    buf_json_time(b, c->last_activity_at ? c->last_activity_at : c->created_at);
+}
+
+void crm_contact_json(struct buf *b, const struct store_contact *c)
+{
+    crm_contact_json_open(b, c);
+    buf_putc(b, '}');
+}
+
+static void ms_or_null(struct buf *b, int64_t ms)
+{
+    if (ms > 0)
+        buf_printf(b, "%lld", (long long)ms);
+    else
+        buf_puts(b, "null");
+}
+
+void crm_engagement_json(struct buf *b, const struct store_contact_engagement *g)
+{
+    buf_printf(b, "{\"queued\":%lld,\"sent\":%lld,\"delivered\":%lld,\"read\":%lld,\"failed\":%lld,\"inbound\":%lld",
+               (long long)g->queued, (long long)g->sent, (long long)g->delivered, (long long)g->read,
+               (long long)g->failed, (long long)g->inbound);
+    buf_puts(b, ",\"last_inbound_at\":");
+    ms_or_null(b, g->last_inbound_at);
+    buf_puts(b, ",\"last_outbound_at\":");
+    ms_or_null(b, g->last_outbound_at);
     buf_putc(b, '}');
 }
