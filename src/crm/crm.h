@@ -380,9 +380,12 @@ void crm_conversation_json(struct buf *b, const struct store_conversation *c, co
  * address}], created_at, updated_at, last_activity_at}: email is the first
  * e-mail identity, phone the first phone identity (else the first
  * WhatsApp number), null when none. The _open variant leaves the closing
- * brace out, for a caller that appends members. */
+ * brace out, for a caller that appends members, and calls extra (when not
+ * NULL) inside each identity object after its address, to append members
+ * of its own (",\"opted_out\":false"). */
+typedef void (*crm_identity_json_fn)(void *ud, struct buf *b, const struct store_identity *id);
 void crm_contact_json(struct buf *b, const struct store_contact *c);
-void crm_contact_json_open(struct buf *b, const struct store_contact *c);
+void crm_contact_json_open(struct buf *b, const struct store_contact *c, crm_identity_json_fn extra, void *ud);
 /* The engagement object: {queued, sent, delivered, read, failed, inbound,
  * last_inbound_at, last_outbound_at} (times Unix ms or null). */
 void crm_engagement_json(struct buf *b, const struct store_contact_engagement *g);

@@ -75,7 +75,7 @@ void crm_message_json(struct buf *b, const struct store_message *m)
     buf_putc(b, '}');
 }
 
-static void identities_json(struct buf *b, const struct store_contact *c)
+static void identities_json(struct buf *b, const struct store_contact *c, crm_identity_json_fn extra, void *ud)
 {
     buf_putc(b, '[');
     for (int i = 0; i < c->nidentities; i++) {
@@ -85,6 +85,8 @@ static void identities_json(struct buf *b, const struct store_contact *c)
         buf_json_str(b, c->identities[i].kind);
         buf_puts(b, ",\"address\":");
         buf_json_str(b, c->identities[i].address);
+        if (extra)
+            extra(ud, b, &c->identities[i]);
         buf_putc(b, '}');
     }
     buf_putc(b, ']');
@@ -100,7 +102,7 @@ void crm_conversation_json(struct buf *b, const struct store_conversation *c, co
     buf_json_str(b, contact ? contact->name : c->contact_name);
     if (contact) {
         buf_puts(b, ",\"identities\":");
-        identities_json(b, contact);
+        identities_json(b, contact, NULL, NULL);
     }
     buf_puts(b, "},\"account_id\":");
     buf_json_str(b, c->account_id);
@@ -130,7 +132,7 @@ static const char *first_address(const struct store_contact *c, const char *kind
     return NULL;
 }
 
-void crm_contact_json_open(struct buf *b, const struct store_contact *c)
+void crm_contact_json_open(struct buf *b, const struct store_contact *c, crm_identity_json_fn extra, void *ud)
 {
     const char *phone = first_address(c, "phone");
 
@@ -143,7 +145,7 @@ void crm_contact_json_open(struct buf *b, const struct store_contact *c)
     buf_puts(b, ",\"phone\":");
     buf_json_str(b, phone ? phone : first_address(c, "whatsapp"));
     buf_puts(b, ",\"identities\":");
-    identities_json(b, c);
+    identities_json(b, c, extra, ud);
     buf_puts(b, ",\"created_at\":");
     buf_json_time(b, c->created_at);
     buf_puts(b, ",\"updated_at\":");
@@ -154,7 +156,7 @@ void crm_contact_json_open(struct buf *b, const struct store_contact *c)
 
 void crm_contact_json(struct buf *b, const struct store_contact *c)
 {
-    crm_contact_json_open(b, c);
+    crm_contact_json_open(b, c, NULL, NULL);
     buf_putc(b, '}');
 }
 
