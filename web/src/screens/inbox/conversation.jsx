@@ -7,7 +7,7 @@ import { Button, ChannelIcon, Select, Spinner } from '../../components/index.js'
 import { api, qs } from '../../lib/api.js';
 import { subscribe } from '../../lib/events.js';
 import { t } from '../../lib/i18n.js';
-import { Link } from '../../lib/router.js';
+import { Link, navigate } from '../../lib/router.js';
 import { getSession, useSession } from '../../lib/session.js';
 import { toast } from '../../lib/toast.js';
 import { contactLabel, loadChannels, loadUsers, userLabel } from './data.js';
@@ -34,7 +34,7 @@ export function markRead(id) {
   });
 }
 
-export function Conversation({ id, backHref, onRead }) {
+export function Conversation({ id, backHref, onRead, onChange }) {
   const session = useSession();
   const [conv, setConv] = useState(null);
   const [contact, setContact] = useState(null);
@@ -85,7 +85,10 @@ export function Conversation({ id, backHref, onRead }) {
         if (!mine(ev.data.conversation_id)) return;
         setMessages((ms) => upsert(ms, ev.data));
         setConv((c) => c && { ...c, last_message_at: ev.data.created_at, last_inbound_at: ev.data.direction === 'inbound' ? ev.data.created_at : c.last_inbound_at });
-        if (ev.data.direction === 'inbound' && document.visibilityState === 'visible') markRead(id).then(() => onRead && onRead(id));
+        if (ev.data.direction === 'inbound') {
+          if (conv) loadContact(conv.contact.id); // the messaging windows may have opened
+          if (document.visibilityState === 'visible') markRead(id).then(() => onRead && onRead(id));
+        }
       }),
       subscribe('message.updated', (ev) => mine(ev.data.conversation_id) && setMessages((ms) => upsert(ms, ev.data))),
       subscribe('message.status', (ev) => mine(ev.data.conversation_id) && setMessages((ms) => applyStatus(ms, ev.data))),
@@ -113,6 +116,7 @@ export function Conversation({ id, backHref, onRead }) {
     try {
       const c = await api('PATCH', '/conversations/' + encodeURIComponent(id), body);
       setConv((old) => ({ ...old, ...c }));
+      onChange && onChange(c);
       toast.ok(done(c));
     } catch (e) {
       toast.error(e);
@@ -181,9 +185,22 @@ export function Conversation({ id, backHref, onRead }) {
         <UnknownSender
           conv={conv}
           contact={contact}
-          onDone={(newContactId) => {
-            setReload((n) => n + 1);
-            if (newContactId) loadContact(newContactId);
+          onDone={(target) => {
+            if (!target) {
+              setReload((n) => n + 1);
+              return;
+            }
+            // Linked: this conversation now belongs to target, or was folded into target's own.
+            api('GET', '/conversations/' + encodeURIComponent(id))
+              .then(() => setReload((n) => n + 1))
+              .catch(() =>
+                api('GET', '/conversations' + qs({ account_id: conv.account_id, q: target.name, status: '' }))
+                  .then((r) => {
+                    const c = (r.data || []).find((x) => x.contact.id === target.id);
+                    navigate(c ? '/inbox/' + encodeURIComponent(c.id) + location.search : backHref);
+                  })
+                  .catch(() => navigate(backHref)),
+              );
           }}
         />
       )}

@@ -10,15 +10,16 @@ import { ConversationList } from './list.jsx';
 export default function Inbox({ params, query }) {
   const id = params && params.id;
   const [readId, setReadId] = useState(null);
+  const [changed, setChanged] = useState(null);
   const back = '/inbox' + (location.search || '');
   return (
     <div class={`inbox${id ? ' inbox-open' : ''}`}>
       <PageHeader title={t('inbox.title')} />
       <div class="inbox-panes">
-        <ConversationList query={query} openId={id} readId={readId} />
+        <ConversationList query={query} openId={id} readId={readId} changed={changed} />
         <div class="inbox-conv">
           {id ? (
-            <Conversation key={id} id={id} backHref={back} onRead={(x) => setReadId({ id: x, at: Date.now() })} />
+            <Conversation key={id} id={id} backHref={back} onRead={(x) => setReadId({ id: x, at: Date.now() })} onChange={setChanged} />
           ) : (
             <Empty title={t('inbox.pick')}>{t('inbox.pick_hint')}</Empty>
           )}

@@ -40,7 +40,7 @@ export function UnknownSender({ conv, contact, onDone }) {
       await api('PATCH', '/contacts/' + encodeURIComponent(me), { name: name.trim() });
       toast.ok(t('inbox.unknown.created', { name: name.trim() }));
       setMode(null);
-      onDone(me);
+      onDone(null);
     } catch (err) {
       toast.error(err);
     } finally {
@@ -50,10 +50,10 @@ export function UnknownSender({ conv, contact, onDone }) {
   const link = async (target) => {
     setBusy(true);
     try {
-      await api('POST', `/contacts/${encodeURIComponent(target.id)}/merge`, { source_id: me });
+      await api('POST', `/contacts/${encodeURIComponent(target.id)}/merge`, { source_contact_id: me });
       toast.ok(t('inbox.unknown.linked', { name: target.name || identityText(target) }));
       setMode(null);
-      onDone(target.id);
+      onDone(target);
     } catch (err) {
       toast.error(err);
     } finally {

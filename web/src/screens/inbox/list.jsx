@@ -17,7 +17,7 @@ import { byActivity, contactLabel, loadUsers, matches, userLabel } from './data.
 const PAGE = 50;
 const CHANNELS = ['sms', 'whatsapp', 'email', 'telegram', 'instagram', 'webchat'];
 
-export function ConversationList({ query, openId, readId }) {
+export function ConversationList({ query, openId, readId, changed }) {
   const st = query.get('status');
   const filters = {
     status: st === null ? 'open' : st === 'all' ? '' : st,
@@ -70,6 +70,11 @@ export function ConversationList({ query, openId, readId }) {
   useEffect(() => {
     if (readId) setRows((rs) => rs && rs.map((c) => (c.id === readId.id ? { ...c, unread: 0, unread_count: 0 } : c)));
   }, [readId]);
+
+  // A change made in the open conversation (assign, resolve) shows in its row.
+  useEffect(() => {
+    if (changed) setRows((rs) => rs && rs.map((c) => (c.id === changed.id ? { ...c, status: changed.status, assignee_id: changed.assignee_id, assignee_name: changed.assignee_name } : c)));
+  }, [changed]);
 
   useEffect(() => {
     const refetch = (id, bump) => {

@@ -15,21 +15,21 @@ const KIND = { sms: 'phone', whatsapp: 'whatsapp', email: 'email', instagram: 'i
 
 /**
  * The accounts a reply can go out on: [{account, ok, templateOnly, reason}].
- * Uses the contact's reachability from the API when it has one, else what the
+ * Uses the contact's reachability (GET /api/v1/contacts/{id}: a dry run of
+ * the send gate per channel account) and, until it has loaded, what the
  * conversation shows (identities, the last inbound message for the windows).
  */
 export function replyOptions(conv, contact, accounts) {
   const reach = contact && contact.reachability;
-  const list = Array.isArray(reach) ? reach : reach && typeof reach === 'object' ? Object.entries(reach).map(([k, v]) => ({ channel: k, ...v })) : null;
+  const list = Array.isArray(reach) ? reach : null;
   const ids = (contact && contact.identities) || (conv.contact && conv.contact.identities) || [];
   return accounts
-    .filter((a) => a.id === conv.account_id || KIND[a.channel])
+    .filter((a) => (list ? list.some((x) => x.account_id === a.id) : a.id === conv.account_id || KIND[a.channel]))
     .map((a) => {
-      const r = list && list.find((x) => (x.account_id ? x.account_id === a.id : x.channel === a.channel));
+      const r = list && list.find((x) => x.account_id === a.id);
       if (r) {
-        const ok = r.reachable !== false && r.ok !== false && r.status !== 'unreachable';
-        const templateOnly = !!(r.template_only || r.templates_only || r.reason === 'outside_window' || r.code === 'outside_window');
-        return { account: a, ok: ok || templateOnly, templateOnly, reason: reasonText(a, r.reason || r.code, r.message) };
+        const templateOnly = !r.available && !!r.template_only;
+        return { account: a, ok: !!r.available || templateOnly, templateOnly, reason: r.available ? null : reasonText(a, r.code, r.message) };
       }
       if (a.id !== conv.account_id && !ids.some((i) => i.kind === KIND[a.channel])) {
         return { account: a, ok: false, reason: reasonText(a, 'no_identity') };
