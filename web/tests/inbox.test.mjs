@@ -95,3 +95,31 @@ for (const size of SIZES) {
     await page.context().close();
   });
 }
+
+for (const size of SIZES) {
+  test(`inbox: outside the WhatsApp window the reply is an approved template (${size.name})`, async () => {
+    const to = number();
+    // We wrote first (a template); the customer never answered, so the window is closed.
+    await stack.api('POST', '/messages', { account_id: stack.wa.id, to, template: { name: 'order_update', language: 'en_US', variables: ['Ana', '41'] } });
+    const page = await newPage(browser, size);
+    await login(page, stack.base, stack.users.agent);
+    const row = page.locator('.conv-row', { hasText: to });
+    await row.waitFor({ timeout: 15000 });
+    await row.click();
+    await page.locator('.reply-reason[data-reason="outside_window"]', { hasText: 'WhatsApp window closed — choose a template' }).waitFor();
+    assert.equal(await page.getByLabel('Message', { exact: true }).count(), 0, 'no free text outside the window');
+    await page.getByLabel('Template', { exact: true }).selectOption({ label: 'order_update (en_US)' });
+    await page.getByLabel('Value for {{1}}').fill('Ana');
+    await page.getByLabel('Value for {{2}}').fill('42');
+    await page.locator('.tpl-preview', { hasText: 'Hi Ana, your order 42 has shipped.' }).waitFor();
+    await checkScreen(page, 'inbox-template-reply', size);
+    await page.getByRole('button', { name: 'Send template' }).click();
+    await page.locator('[data-toast="ok"]', { hasText: 'queued' }).waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('.msg-out')].filter((b) => b.getAttribute('data-status') === 'delivered').length === 2, null, { timeout: 20000 });
+    const sent = (await stack.meta.requests()).filter((r) => r.json && r.json.type === 'template' && String(r.json.to).replace('+', '') === to.replace('+', ''));
+    assert.equal(sent.length, 2);
+    assert.deepEqual(sent[1].json.template.components[0].parameters.map((p) => p.text), ['Ana', '42']);
+    assert.deepEqual(page.jsErrors, []);
+    await page.context().close();
+  });
+}
