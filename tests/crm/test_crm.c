@@ -1092,6 +1092,86 @@ static void test_crm__filters_and_search(void)
     longq[sizeof(longq) - 1] = '\0';
     memset(&page, 0, sizeof(page));
     CHECK_EQ_INT(crm_contact_list(T.db, TB, longq, &page, seen_contact, &s, &e), ERR_INVALID);
+
+    /* Conversations by search text, unread and account, combined with the rest. */
+    memset(&f, 0, sizeof(f));
+    f.q = "zed";
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 1);
+    CHECK_EQ_STR(s.ids[0], a.conversation_id);
+    f.q = "+1 (555) 030-0002"; /* a phone number as typed: its digits */
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 1);
+    CHECK_EQ_STR(s.ids[0], b.conversation_id);
+    f.q = "15550300003";
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 1);
+    CHECK_EQ_STR(s.ids[0], c.conversation_id);
+    f.q = "%";
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 1); /* "100% Real" by name */
+    f.q = "0300";
+    f.status = "open";
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 2);
+    f.status = NULL;
+    f.unread = 1;
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 3); /* each wrote once */
+    struct store_tx tx;
+    int64_t before = -1;
+    CHECK_EQ_INT(store_tx_begin(T.db, &tx, &e), 0);
+    CHECK_EQ_INT(crm_conversation_mark_read(&tx, TB, a.conversation_id, &before, &e), 0);
+    CHECK_EQ_INT(before, 1);
+    CHECK_EQ_INT(crm_conversation_mark_read(&tx, TB, a.conversation_id, &before, &e), 0);
+    CHECK_EQ_INT(before, 0); /* idempotent */
+    CHECK_EQ_INT(crm_conversation_mark_read(&tx, TA, a.conversation_id, &before, &e), ERR_NOTFOUND);
+    CHECK_EQ_INT(store_tx_commit(&tx, &e), 0);
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 2);
+    f.account_id = SMS_B;
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 2);
+    f.account_id = "cha_other";
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 0);
+    memset(&f, 0, sizeof(f));
+    f.q = longq;
+    memset(&page, 0, sizeof(page));
+    CHECK_EQ_INT(crm_conversation_list(T.db, TB, &f, &page, seen_conv, &s, &e), ERR_INVALID);
+}
+
+static void test_crm__preview(void)
+{
+    char out[4 * CRM_PREVIEW_CHARS + 8], want[4 * CRM_PREVIEW_CHARS + 8];
+    char body[1000];
+
+    crm_message_preview(out, sizeof(out), "text", "  Hello,\n\n  world\t! ");
+    CHECK_EQ_STR(out, "Hello, world !");
+    crm_message_preview(out, sizeof(out), "image", "");
+    CHECK_EQ_STR(out, "[image]");
+    crm_message_preview(out, sizeof(out), "audio", NULL);
+    CHECK_EQ_STR(out, "[audio]");
+    crm_message_preview(out, sizeof(out), "image", "a caption");
+    CHECK_EQ_STR(out, "a caption");
+    crm_message_preview(out, sizeof(out), "text", "");
+    CHECK_EQ_STR(out, "");
+    /* 140 characters, never cut inside one: "é" is two bytes. */
+    body[0] = '\0';
+    for (int i = 0; i < 200; i++)
+        strcat(body, "\xc3\xa9");
+    want[0] = '\0';
+    for (int i = 0; i < CRM_PREVIEW_CHARS; i++)
+        strcat(want, "\xc3\xa9");
+    crm_message_preview(out, sizeof(out), "text", body);
+    CHECK_EQ_STR(out, want);
+    memset(body, 'x', 300);
+    body[300] = '\0';
+    crm_message_preview(out, sizeof(out), "text", body);
+    CHECK_EQ_INT((int)strlen(out), CRM_PREVIEW_CHARS);
+    /* A small buffer ends at a whole character. */
+    crm_message_preview(out, 6, "text", "\xc3\xa9\xc3\xa9\xc3\xa9");
+    CHECK_EQ_STR(out, "\xc3\xa9\xc3\xa9");
 }
 
 /* ----------------------------------------------------------------- JSON */
@@ -1733,6 +1813,7 @@ int main(int argc, char **argv)
     TEST_RUN(test_crm__pagination);
     TEST_RUN(test_crm__filters_and_search);
     TEST_RUN(test_crm__json_shapes);
+    TEST_RUN(test_crm__preview);
     TEST_RUN(test_crm__concurrent_status);
     TEST_RUN(test_crm__email_threading);
     TEST_RUN(test_crm__contact_create_update);
