@@ -86,10 +86,13 @@ export default function Send() {
     let live = true;
     const h = setTimeout(() => {
       setChecking(true);
-      const body = { account_id: accountId, contact_ids: ids.slice(0, 500) };
+      const body = { account_id: accountId };
       if (mode === 'template' && tpl) body.template = { name: tpl.name, language: tpl.language };
-      api('POST', '/messages/preflight', body)
-        .then((r) => live && setCheck(r))
+      // The API checks up to 500 contacts a request.
+      const chunks = [];
+      for (let i = 0; i < ids.length; i += 500) chunks.push(ids.slice(i, i + 500));
+      Promise.all(chunks.map((c) => api('POST', '/messages/preflight', { ...body, contact_ids: c })))
+        .then((rs) => live && setCheck({ data: rs.flatMap((r) => r.data) }))
         .catch((e) => live && toast.error(e))
         .finally(() => live && setChecking(false));
     }, 300);
