@@ -5,6 +5,8 @@
 // to delivered when the fake's signed status callbacks arrive; resolve and
 // assign confirm with toasts; after the network drops and comes back, a
 // message sent meanwhile arrives (the socket resumes from its last event).
+// Outside the WhatsApp window the reply box offers only templates; a message
+// the provider fails shows the reason.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SIZES, checkScreen, launch, login, newPage } from './lib/browser.mjs';
@@ -173,6 +175,22 @@ for (const size of SIZES) {
     const sent = (await stack.meta.requests()).filter((r) => r.json && r.json.type === 'template' && String(r.json.to).replace('+', '') === to.replace('+', ''));
     assert.equal(sent.length, 2);
     assert.deepEqual(sent[1].json.template.components[0].parameters.map((p) => p.text), ['Ana', '42']);
+
+    // A message the provider cannot deliver shows why.
+    await stack.meta.mode({ callbacks: ['sent', 'failed'] });
+    try {
+      await page.getByLabel('Template', { exact: true }).selectOption({ label: 'order_update (en_US)' });
+      await page.getByLabel('Value for {{1}}').fill('Ana');
+      await page.getByLabel('Value for {{2}}').fill('43');
+      await page.getByRole('button', { name: 'Send template' }).click();
+      const failed = page.locator('.msg-out[data-status="failed"]');
+      await failed.waitFor({ timeout: 20000 });
+      await failed.locator('.msg-error', { hasText: '131026' }).waitFor();
+      assert.match(await failed.locator('.msg-error').textContent(), /^Not delivered: \S/);
+      await checkScreen(page, 'inbox-failed', size);
+    } finally {
+      await stack.meta.mode({ callbacks: ['sent', 'delivered'] });
+    }
     assert.deepEqual(page.jsErrors, []);
     await page.context().close();
   });
