@@ -38,6 +38,10 @@ export async function newPage(browser, size, opts = {}) {
   page.setDefaultTimeout(15000);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
+  // console.error from the app (a refused request is the API's business, not an error here).
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text());
+  });
   page.jsErrors = errors;
   return page;
 }
