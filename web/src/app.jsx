@@ -122,6 +122,12 @@ function Shell({ session, route, params, query, path }) {
   // Keep the realtime socket open while signed in (screens add their own subscriptions).
   useEffect(() => subscribe('resync', () => {}), []);
   useEffect(() => setMenu(false), [path]);
+  // The tab's title names the screen (screen readers announce it on navigation).
+  useEffect(() => {
+    const section = path.split('/')[1];
+    const r = ROUTES.find((x) => x.nav === section);
+    document.title = r ? `${t('common.nav.' + r.nav)} · Switchboard` : 'Switchboard';
+  }, [path, getLocale()]);
   const nav = <NavLinks path={path} can={session.can} onNavigate={() => setMenu(false)} />;
   return (
     <div class="shell">

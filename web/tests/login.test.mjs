@@ -44,6 +44,7 @@ for (const size of SIZES) {
 
     await login(page, stack.base, stack.users.agent);
     await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
+    assert.equal(await page.title(), 'Inbox · Switchboard');
     const sidebar = page.locator('.sidebar');
     const menu = page.getByRole('button', { name: 'Menu' });
     if (size.name === 'desktop') {
