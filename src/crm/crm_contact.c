@@ -257,7 +257,10 @@ int crm_contact_merge(struct store *db, const char *tenant_id, const char *targe
     second = first == target_id ? source_id : target_id;
     if ((rc = store_tx_begin(db, &tx, e)))
         return rc;
-    if ((rc = store_contact_lock(&tx, tenant_id, first, NULL, 0, e)) ||
+    /* The source's conversations, then the contacts: the order a message
+     * being recorded into one of them takes its rows. */
+    if ((rc = store_contact_lock_conversations(&tx, tenant_id, source_id, e)) ||
+        (rc = store_contact_lock(&tx, tenant_id, first, NULL, 0, e)) ||
         (rc = store_contact_lock(&tx, tenant_id, second, NULL, 0, e)) ||
         (rc = store_contact_merge(&tx, tenant_id, target_id, source_id, time_now_ms(), out, e)))
         goto out;

@@ -7,7 +7,10 @@
  * approval), from facts read on pooled connections. A template is read
  * here too: providers with templates of their own (WhatsApp) get it by
  * name with its variables; every other channel gets the approved version
- * rendered into the message's text (and e-mail subject and HTML). Then
+ * rendered into the message's text (and e-mail subject and HTML). The
+ * compliance facts are read by messaging__gate_facts and
+ * messaging__template_facts, which the dry runs of messaging_check.c
+ * (reachability, bulk-send preflight) call too, so both decide alike. Then
  * one operation of the group-commit writer (or one transaction without a
  * writer) looks the idempotency key up first — a key already used returns
  * its message, so a client retrying after a timeout never causes a second

@@ -4,10 +4,12 @@
  *
  * Invariants: every statement filters by the tenant id argument. A merge
  * runs in the caller's transaction and locks what it moves before reading
- * it (PostgreSQL: the contacts, then the source's conversations, FOR
- * UPDATE), so a message recorded concurrently is never left in a
- * conversation that the merge deletes: it either committed first and is
- * moved, or its insert waits and then fails on the deleted row.
+ * it (PostgreSQL, FOR UPDATE: the source's conversations, the contacts,
+ * then the source's conversations again, which now include any a message
+ * created meanwhile), so a message recorded concurrently is never left in
+ * a conversation that the merge deletes: it either committed first and is
+ * moved, or its insert waits and then fails on the deleted row (its job
+ * retries and finds the target).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +61,19 @@ int store_contact_lock(struct store_tx *tx, const char *tenant_id, const char *c
     if (rc == 0 && rows == 0)
         rc = err_set(e, ERR_NOTFOUND, "contact_not_found", "contact not found");
     return rc;
+}
+
+int store_contact_lock_conversations(struct store_tx *tx, const char *tenant_id, const char *contact_id,
+                                     struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(contact_id)};
+    int rc;
+
+    if ((rc = need_tx(tx, tenant_id, e)) || !is_pg(tx->db))
+        return rc;
+    return store__q(tx->db, tx->c,
+                    "SELECT id FROM conversations WHERE tenant_id = ? AND contact_id = ? ORDER BY id FOR UPDATE", p, 2,
+                    NULL, NULL, NULL, e);
 }
 
 struct two_ints {

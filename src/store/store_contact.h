@@ -16,6 +16,13 @@
  * contact. */
 int store_contact_lock(struct store_tx *tx, const char *tenant_id, const char *contact_id, char *name,
                        size_t namelen, struct err *e);
+/* Lock the contact's conversations for the rest of tx (PostgreSQL: FOR
+ * UPDATE, in id order; a no-op on SQLite). A merge takes them before the
+ * contacts, in the order a message being recorded takes its rows (its
+ * conversation, then its contact), so the two wait for each other instead
+ * of deadlocking. */
+int store_contact_lock_conversations(struct store_tx *tx, const char *tenant_id, const char *contact_id,
+                                     struct err *e);
 /* The contact's number of identities and of conversations, inside tx. */
 int store_contact_counts(struct store_tx *tx, const char *tenant_id, const char *contact_id, int64_t *out_identities,
                          int64_t *out_conversations, struct err *e);
@@ -37,8 +44,8 @@ struct store_contact_merge {
 };
 
 /* Merge source_id into target_id inside tx (both contacts of the tenant,
- * different; the caller checked and locked them with store_contact_lock,
- * lower id first): every identity and website chat session of the source
+ * different; the caller locked the source's conversations, then both
+ * contacts with store_contact_lock, lower id first): every identity and website chat session of the source
  * moves to the target; a source conversation on an account where the
  * target has none moves as it is; one on an account where the target has
  * one is folded into it (its messages move; last_message_at and
@@ -46,9 +53,9 @@ struct store_contact_merge {
  * more active (open, then pending, then resolved), the assignee the
  * target's or else the source's) and deleted. The target keeps its name
  * (takes the source's when it has none), last_activity_at becomes the
- * later of both, updated_at = now; then the source is deleted. Source
- * conversations are locked first on PostgreSQL, so a message being
- * recorded into one concurrently either commits before the move (and
+ * later of both, updated_at = now; then the source is deleted. The
+ * source's conversations are read FOR UPDATE on PostgreSQL, so a message
+ * being recorded into one concurrently either commits before the move (and
  * moves) or fails on the deleted row and is retried by its job. */
 int store_contact_merge(struct store_tx *tx, const char *tenant_id, const char *target_id, const char *source_id,
                         int64_t now, struct store_contact_merge *out, struct err *e);
