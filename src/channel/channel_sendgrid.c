@@ -442,7 +442,8 @@ static int sendgrid_test_connection(const struct channel_env *env, const struct 
         snprintf(out->code, sizeof out->code, "channel_misconfigured");
         return 0;
     }
-    buf_printf(&url, "%s/v3/scopes", env && env->sendgrid_api_base ? env->sendgrid_api_base : "https://api.sendgrid.com");
+    buf_printf(&url, "%s/v3/scopes",
+               env && env->sendgrid_api_base ? env->sendgrid_api_base : "https://api.sendgrid.com");
     if ((rc = channel__test_get(env, url.data, NULL, key, &root, out, e)))
         goto out;
     if (out->http_status == 200) {

@@ -365,7 +365,8 @@ static int smtp_test_connection(const struct channel_env *env, const struct chan
         rc = err_set(e, ERR_TIMEOUT, "provider_timeout", "%s", out->detail);
     } else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST) {
         snprintf(out->code, sizeof out->code, "provider_unreachable");
-        snprintf(out->detail, sizeof out->detail, "could not connect: %.200s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        snprintf(out->detail, sizeof out->detail, "could not connect: %.200s",
+                 errbuf[0] ? errbuf : curl_easy_strerror(cc));
         rc = err_set(e, ERR_UPSTREAM, "provider_unreachable", "%s", out->detail);
     } else {
         /* TLS refused or failed, a reply we cannot go on from: the server answered. */

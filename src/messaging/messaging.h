@@ -319,7 +319,9 @@ int messaging_conversation_read(struct messaging *m, const char *tenant_id, cons
  * file of the tenant; compliance_check_send: "opted_out", "suppressed",
  * "recipient_blocked", "outside_window", "template_not_found",
  * "template_not_approved"), then in one transaction the message (queued),
- * its outbound.send job and its message.created event. During the
+ * its outbound.send job and its message.created event; a person's reply
+ * (origin agent) also marks the conversation read there (unread to 0 and
+ * a conversation.read event, see messaging_conversation_read). During the
  * tenant's quiet hours a message that is not urgent and not a person's
  * reply (origin agent) is held, not refused: its job first runs when quiet
  * hours end, and the message object carries "held_until". This is the one

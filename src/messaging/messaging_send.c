@@ -16,8 +16,9 @@
  * its message, so a client retrying after a timeout never causes a second
  * send — and otherwise writes the message, its outbound.send job and its
  * message.created event together (a reply by a person signed in to the
- * dashboard also marks the conversation read). The operation owns copies of everything
- * it needs: the request that asked may be gone by the time it runs.
+ * dashboard also marks the conversation read). The operation owns copies
+ * of everything it needs: the request that asked may be gone by the time
+ * it runs.
  */
 #include <stdlib.h>
 #include <string.h>

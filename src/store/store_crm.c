@@ -167,9 +167,9 @@ int store_identity_insert(struct store_tx *tx, const char *tenant_id, const char
 #define CONV_COLS                                                                                            \
     "cv.id, cv.contact_id, c.name, cv.account_id, cv.channel, cv.status, cv.assignee_id, cv.last_message_at," \
     " cv.last_inbound_at, cv.unread, cv.created_at, cv.updated_at, a.name, u.name, lm.id, lm.direction,"      \
-    " lm.type, lm.status, lm.created_at, substr(lm.body, 1, 200),"                                              \
-    " COALESCE(NULLIF(lm.address, ''), (SELECT ci.address FROM contact_identities ci WHERE ci.tenant_id = cv.tenant_id"     \
-    " AND ci.contact_id = cv.contact_id ORDER BY ci.created_at, ci.kind LIMIT 1))"
+    " lm.type, lm.status, lm.created_at, substr(lm.body, 1, 200),"                                             \
+    " COALESCE(NULLIF(lm.address, ''), (SELECT ci.address FROM contact_identities ci"                         \
+    " WHERE ci.tenant_id = cv.tenant_id AND ci.contact_id = cv.contact_id ORDER BY ci.created_at, ci.kind LIMIT 1))"
 #define CONV_FROM                                                                                            \
     " FROM conversations cv JOIN contacts c ON c.id = cv.contact_id"                                         \
     " JOIN channel_accounts a ON a.id = cv.account_id LEFT JOIN users u ON u.id = cv.assignee_id"             \
