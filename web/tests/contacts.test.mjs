@@ -1,7 +1,8 @@
 // Contacts: a message from an unknown sender is linked, from its
 // conversation, to a contact who already exists (the merge moves the
 // sender's number and conversation there); another unknown sender is saved
-// as a new contact; the contact list searches, and a contact's page shows
+// as a new contact; a refused new contact shows the API's message; the
+// contact list searches, and a contact's page shows
 // identities with their opt-out standing, engagement and the timeline.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -79,6 +80,24 @@ for (const size of SIZES) {
     await row.waitFor();
     await page.waitForFunction(() => document.querySelectorAll('.contact-row').length === 1);
     await checkScreen(page, 'contacts-list', size);
+
+    // A refused action says why, in the API's words: this address is Maria's already.
+    await page.getByRole('button', { name: 'New contact' }).click();
+    const nc = page.getByRole('dialog', { name: 'New contact' });
+    await nc.getByLabel('Name').fill(`Someone else ${size.name}`);
+    await nc.getByLabel('Channel').selectOption('email');
+    await nc.getByLabel('Address').fill(`maria.${size.name}@example.com`);
+    await nc.getByRole('button', { name: 'Create contact' }).click();
+    const err = page.locator('[data-toast="error"]');
+    await err.waitFor();
+    assert.match(await err.locator('.toast-detail').textContent(), /^identity_taken · /);
+    const direct = await fetch(stack.publicUrl + '/api/v1/contacts', {
+      method: 'POST',
+      headers: { Authorization: 'Bearer ' + stack.key, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'x', identities: [{ kind: 'email', address: `maria.${size.name}@example.com` }] }),
+    }).then((r) => r.json());
+    assert.equal(await err.locator('.toast-text p').first().textContent(), direct.error.message);
+    await nc.getByRole('button', { name: 'Cancel' }).click();
     await row.click();
     await page.getByRole('heading', { name: `Maria Lopez ${size.name}`, level: 1 }).waitFor();
     await page.locator(`[data-identity="${from}"]`, { hasText: 'Subscribed' }).waitFor();
