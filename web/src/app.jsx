@@ -56,7 +56,14 @@ function Screen({ route, params, query }) {
 
 function ConnectionBadge() {
   const [st, setSt] = useState('closed');
-  useEffect(() => onState(setSt), []);
+  useEffect(
+    () =>
+      onState((x) => {
+        setSt(x);
+        document.documentElement.dataset.realtime = x; // for tests and styling: "open" when live
+      }),
+    [],
+  );
   if (st === 'open' || st === 'closed') return null;
   return (
     <p class={`conn conn-${st}`} role="status" data-conn={st}>

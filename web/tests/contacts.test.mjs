@@ -39,8 +39,7 @@ for (const size of SIZES) {
     });
     const page = await newPage(browser, size);
     await login(page, stack.base, stack.users.agent);
-    await page.waitForFunction(() => !document.querySelector('[data-conn]'));
-    await page.waitForTimeout(300);
+    await page.locator('html[data-realtime="open"]').waitFor({ state: 'attached' });
 
     // An unknown sender (no profile name): linked to Maria.
     const from = number();
@@ -63,6 +62,7 @@ for (const size of SIZES) {
     // Another unknown sender is saved as a new contact.
     const other = number();
     await page.goto(stack.base + '/inbox');
+    await page.locator('html[data-realtime="open"]').waitFor({ state: 'attached' });
     await stack.inboundWhatsApp(other, `Hello, do you deliver? (${size.name})`);
     await openConversation(page, other);
     await page.getByRole('button', { name: 'Create contact' }).click();

@@ -62,9 +62,8 @@ for (const size of SIZES) {
     const page = await newPage(browser, size);
     await login(page, stack.base, stack.users.agent);
     await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
-    // The socket is open before the message arrives.
-    await page.waitForFunction(() => !document.querySelector('[data-conn]'));
-    await page.waitForTimeout(300);
+    // The socket is open (live) before the message arrives.
+    await page.locator('html[data-realtime="open"]').waitFor({ state: 'attached' });
 
     const from = number();
     const name = `Ana ${size.name}`;
@@ -146,7 +145,7 @@ for (const size of SIZES) {
     assert.equal(await page.locator('.msg-in', { hasText: late }).count(), 0);
     await page.context().setOffline(false);
     await page.locator('.msg-in', { hasText: late }).waitFor({ timeout: 15000 });
-    await page.waitForFunction(() => !document.querySelector('[data-conn]'));
+    await page.locator('html[data-realtime="open"]').waitFor({ state: 'attached' });
     assert.deepEqual(page.jsErrors, []);
     await page.context().close();
   });

@@ -5,7 +5,9 @@
 // (exponential backoff with jitter, 0.5 s up to 30 s; at once when the browser
 // comes back online), so events written meanwhile still arrive, in order.
 // "resync" (the log no longer holds them) goes to subscribers of "resync" and
-// "*": reload state over REST. Heartbeat: a browser cannot see the server's
+// "*": reload state over REST. "hello" opens every connection; on the first
+// one (fresh: true, a live-only feed) a screen that loaded its state before
+// the socket was open reloads it, so nothing written in between is missed. Heartbeat: a browser cannot see the server's
 // pings, so every 25 s we send a tiny text frame, which the server answers
 // (with an "unsupported_message" error frame); silence for 60 s means the
 // connection is dead and it is replaced. onState(fn) reports "connecting",
@@ -57,6 +59,7 @@ function connect() {
     return;
   }
   setState('connecting');
+  const fresh = lastId == null;
   const sock = new WebSocket(url());
   ws = sock;
   heardAt = Date.now();
@@ -73,7 +76,7 @@ function connect() {
       setState('open');
       // A fresh socket (no id yet) is live only: remember where it starts.
       if (lastId == null) lastId = ev.last_event_id;
-      dispatch(ev);
+      dispatch({ ...ev, fresh });
       return;
     }
     if (ev.type === 'error') return; // the heartbeat's answer

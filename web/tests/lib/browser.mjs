@@ -35,7 +35,7 @@ export async function newPage(browser, size, opts = {}) {
     bypassCSP: true, // axe-core is injected as an inline script
   });
   const page = await ctx.newPage();
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(20000);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
   // console.error from the app (a refused request is the API's business, not an error here).

@@ -91,11 +91,21 @@ export function Conversation({ id, backHref, onRead, onChange }) {
         }
       }),
       subscribe('message.updated', (ev) => mine(ev.data.conversation_id) && setMessages((ms) => upsert(ms, ev.data))),
-      subscribe('message.status', (ev) => mine(ev.data.conversation_id) && setMessages((ms) => applyStatus(ms, ev.data))),
+      subscribe('message.status', (ev) => {
+        if (!mine(ev.data.conversation_id)) return;
+        setMessages((ms) => applyStatus(ms, ev.data));
+        // A failure's reason may be recorded after its event: read the message for it.
+        if ((ev.data.status === 'failed' || ev.data.status === 'undelivered') && !ev.data.error) {
+          api('GET', '/messages/' + encodeURIComponent(ev.data.message_id))
+            .then((m) => setMessages((ms) => upsert(ms, m)))
+            .catch(() => {});
+        }
+      }),
       subscribe('conversation.updated', (ev) => ev.data && mine(ev.data.id || ev.data.conversation_id) && setReload((n) => n + 1)),
       subscribe('conversation.assigned', (ev) => ev.data && mine(ev.data.id || ev.data.conversation_id) && setReload((n) => n + 1)),
       subscribe('contact.merged', () => conv && loadContact(conv.contact.id)),
       subscribe('resync', () => setReload((n) => n + 1)),
+      subscribe('hello', (ev) => ev.fresh && setReload((n) => n + 1)),
     ];
     return () => offs.forEach((f) => f());
   }, [id, conv && conv.contact.id]);

@@ -122,6 +122,7 @@ export function ConversationList({ query, openId, readId, changed }) {
       subscribe('conversation.assigned', (ev) => ev.data && refetch(ev.data.id || ev.data.conversation_id)),
       subscribe('conversation.read', (ev) => ev.data && refetch(ev.data.id || ev.data.conversation_id)),
       subscribe('resync', () => setReload((n) => n + 1)),
+      subscribe('hello', (ev) => ev.fresh && setReload((n) => n + 1)),
     ];
     return () => offs.forEach((f) => f());
   }, [key, openId, pages.page, meId]);

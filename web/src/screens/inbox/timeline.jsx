@@ -113,8 +113,13 @@ export function upsert(list, m) {
   const i = list.findIndex((x) => x.id === m.id);
   if (i >= 0) {
     const out = list.slice();
-    // Keep the newer status when an older copy arrives late.
-    out[i] = { ...list[i], ...m, status: rank(m.status) >= rank(list[i].status) ? m.status : list[i].status };
+    const old = list[i];
+    // An older copy arriving late (the send's own answer after a status event)
+    // keeps the newer status with its error and times.
+    out[i] =
+      rank(m.status) >= rank(old.status)
+        ? { ...old, ...m }
+        : { ...old, ...m, status: old.status, error: old.error, sent_at: old.sent_at || m.sent_at, delivered_at: old.delivered_at || m.delivered_at, read_at: old.read_at || m.read_at, failed_at: old.failed_at || m.failed_at };
     return out;
   }
   return [...list, m].sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
