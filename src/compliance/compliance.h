@@ -18,8 +18,12 @@
  * the facts (opt-out, suppression, window, template, quiet hours) and asks
  * compliance_check_send and compliance_quiet_until before anything is
  * written; the outbound.send worker checks opt-outs and suppressions again
- * at send time. A new path sets messaging_send_request.origin ("campaign",
- * "assistant") and calls messaging_send; it never queues by itself.
+ * at send time. Screens that show beforehand whether a send would go (a
+ * contact's reachability, a bulk send's preflight) run the same gate as a
+ * dry run (messaging_reachability, messaging_preflight): the same facts,
+ * compliance_check_send's answer. A new path sets
+ * messaging_send_request.origin ("campaign", "assistant") and calls
+ * messaging_send; it never queues by itself.
  * Refusals are ERR_FORBIDDEN (or ERR_INVALID for an unknown template) with
  * a stable slug the API returns as its error code.
  */
