@@ -1,0 +1,1 @@
+import { PageHeader } from '../../components/index.js'; import { t } from '../../lib/i18n.js'; export default function Send() { return <div class="page"><PageHeader title={t('common.nav.send')} /></div>; }

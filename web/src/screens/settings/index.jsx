@@ -1,0 +1,1 @@
+import { PageHeader } from '../../components/index.js'; import { t } from '../../lib/i18n.js'; export default function Settings() { return <div class="page"><PageHeader title={t('common.nav.settings')} /></div>; }
