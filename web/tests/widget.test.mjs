@@ -284,6 +284,44 @@ test('the long-poll carries the chat when the WebSocket cannot connect', { timeo
   }
 });
 
+test('a dropped WebSocket reconnects and resumes from its cursor: nothing missed, nothing twice', { timeout: 90000 },
+  async () => {
+    const page = await newPage(browser, SIZES[0]);
+    const urls = [];
+    const sockets = [];
+    // Every widget socket passes through here, so the test can cut one.
+    await page.routeWebSocket(/\/widget\/v1\/ws/, (ws) => {
+      urls.push(ws.url());
+      sockets.push(ws);
+      ws.connectToServer();
+    });
+    try {
+      await page.goto(site.add('/drop.html', embed(shop.token)));
+      await launcher(page).click();
+      await page.getByLabel('Message', { exact: true }).fill('Before the drop');
+      await page.keyboard.press('Enter');
+      const { msg } = await until(() => inboxMessage(shop, 'Before the drop'), 'the message in the inbox');
+      await until(() => transcript(page).allTextContents().then((t) => t.length === 1) && sockets.length === 1,
+        'the first socket');
+      await until(() => page.locator('switchboard-chat li[data-id^="msg"]').count().then((n) => n === 1), 'the echo');
+      // Cut the connection; the reply is written while the widget is away.
+      await sockets[0].close({ code: 4000, reason: 'test' });
+      await reply(shop, msg.address, 'Written while you were away');
+      await until(() => transcript(page).allTextContents().then((t) => t.includes('Written while you were away')),
+        'the reply after the reconnect');
+      assert.equal(sockets.length, 2);
+      assert.match(urls[1], /[?&]after=\d+/);
+      await reply(shop, msg.address, 'And live again');
+      await until(() => transcript(page).allTextContents().then((t) => t.includes('And live again')), 'a live reply');
+      assert.deepEqual(await transcript(page).allTextContents(),
+        ['Before the drop', 'Written while you were away', 'And live again']);
+      assert.equal(await statusText(page).textContent(), '');
+      assert.deepEqual(page.jsErrors, []);
+    } finally {
+      await page.context().close();
+    }
+  });
+
 test('refusals are explained: an unknown token; a site not on the allowed list, in Spanish', { timeout: 60000 },
   async () => {
     let page = await visit(site.add('/bad-token.html', embed('no-such-token')), SIZES[0]);

@@ -6,7 +6,7 @@
 // sends, Shift+Enter adds a line. No framework: a tiny h() helper.
 //
 // ui = createUI(t, handlers) with handlers { onSend(text, name, email),
-// onRetry(ref), onOpen() }; see the methods returned at the end.
+// onRetry(ref) }; see the methods returned at the end.
 
 import { css } from './style.js';
 import { normalize, textOn } from './color.js';
@@ -122,7 +122,6 @@ export function createUI(t, on) {
     setUnread(0);
     scroll();
     (text.disabled ? body : text).focus();
-    on.onOpen();
   }
 
   function close() {

@@ -59,7 +59,7 @@ function boot() {
   const pending = new Map(); // ref -> {text, clientId}
   const seen = new Set(); // message ids shown
 
-  const ui = createUI(t, { onSend: send, onRetry: retry, onOpen: () => {} });
+  const ui = createUI(t, { onSend: send, onRetry: retry });
   const state = { api, get session() { return session; }, get feed() { return feed; } };
   window.__switchboardChat = state;
 
