@@ -4,7 +4,10 @@
 #   2. a gcc ASan+UBSan build with warnings as errors in build-asan/
 #   3. a throwaway PostgreSQL on loopback (scripts/pg.sh), always stopped on exit
 #   4. ctest: unit tests on both backends and the integration tests
-#   5. the libFuzzer targets (clang, build-fuzz/), each for a bounded time on a
+#   5. the dashboard's end-to-end tests (once web/package.json exists): build it
+#      (scripts/web.sh), then `npm --prefix web test`, which drives the ASan
+#      server binary in Debian's chromium (playwright-core)
+#   6. the libFuzzer targets (clang, build-fuzz/), each for a bounded time on a
 #      copy of its committed seed corpus (fuzz/corpus/<target>/)
 # Exits non-zero if any step fails. Knobs: SB_FUZZ_SECONDS (default 20 per
 # target, 0 skips fuzzing), SB_JOBS (default nproc).
@@ -71,6 +74,22 @@ status=0
 step "ctest (ASAN_OPTIONS=$ASAN_OPTIONS)"
 if ! ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" --timeout 600; then
   status=1
+fi
+
+# The web tests start the server themselves from SB_BIN (the sanitized build
+# above, so the sanitizers watch the dashboard's traffic too). A failure fails
+# the run; the fuzzers still run.
+if [[ -f "$ROOT/web/package.json" ]]; then
+  step "dashboard end-to-end (Playwright)"
+  if ! bash "$ROOT/scripts/web.sh"; then
+    echo "FAIL: the dashboard build (scripts/web.sh)" >&2
+    status=1
+  elif ! (export SB_BIN="$BUILD/src/switchboard" SB_SOURCE_DIR="$ROOT" SB_TEST_PG_URL="${SB_TEST_PG_URL:-}" \
+                 CHROMIUM=/usr/bin/chromium
+          npm --prefix "$ROOT/web" test); then
+    echo "FAIL: the dashboard's end-to-end tests (npm --prefix web test)" >&2
+    status=1
+  fi
 fi
 
 if [[ "$FUZZ_SECONDS" != 0 ]]; then

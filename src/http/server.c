@@ -536,8 +536,8 @@ static int server_web_load(struct http_server *s, struct err *e)
     if (rc == ERR_NOMEM)
         return err_set(e, ERR_NOMEM, NULL, "out of memory loading the dashboard");
     if (rc != 0) {
-        log_write(LOG_ERROR, NULL, NULL, "dashboard not served: %s (SB_WEB_DIR=%s; at most %d files, %lld MiB); "
-                  "serving the API only", le.msg, dir, HTTP_STATIC_MAX_FILES, HTTP_STATIC_MAX_BYTES >> 20);
+        log_write(LOG_ERROR, NULL, NULL, "dashboard not served from %s: %s (at most %d files and %lld MiB are "
+                  "loaded); serving the API only", dir, le.msg, HTTP_STATIC_MAX_FILES, HTTP_STATIC_MAX_BYTES >> 20);
         if (http__static_empty(&s->web, HTTP_STATIC_REFUSED) != 0)
             return err_set(e, ERR_NOMEM, NULL, "out of memory");
         return 0;

@@ -203,9 +203,9 @@ static int static_add(struct static_loader *L, const char *fs, size_t size, stru
     struct http_static *st = L->st;
     int rc = 0, compressible = 1;
     if (st->n >= L->max_files)
-        return err_set(e, ERR_TOOLARGE, NULL, "more than %zu files under SB_WEB_DIR", L->max_files);
+        return err_set(e, ERR_TOOLARGE, NULL, "more than %zu files", L->max_files);
     if ((int64_t)size > L->max_bytes - st->bytes)
-        return err_set(e, ERR_TOOLARGE, NULL, "more than %lld bytes under SB_WEB_DIR",
+        return err_set(e, ERR_TOOLARGE, NULL, "more than %lld bytes",
                        (long long)L->max_bytes);
     if (st->n == L->cap) {
         size_t cap = L->cap ? L->cap * 2 : 64;
@@ -293,11 +293,15 @@ static int static_walk(struct static_loader *L, char *path, size_t len, int dept
             rc = err_set(e, ERR_IO, NULL, "cannot stat %s: %s", path, strerror(errno));
             break;
         }
-        if (S_ISLNK(sb.st_mode) && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-            continue; /* a linked file is served; a linked directory could loop */
+        /* A linked file is served; a linked directory (it could loop) and a
+         * dangling link are not. */
+        if (S_ISLNK(sb.st_mode) && (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+            path[len] = '\0';
+            continue;
+        }
         if (S_ISDIR(sb.st_mode)) {
             if (depth >= STATIC_MAX_DEPTH) {
-                rc = err_set(e, ERR_TOOLARGE, NULL, "directories nested deeper than %d under SB_WEB_DIR",
+                rc = err_set(e, ERR_TOOLARGE, NULL, "directories nested deeper than %d",
                              STATIC_MAX_DEPTH);
                 break;
             }

@@ -64,6 +64,15 @@ static void make_dist(void)
     puts_file(".env", "SECRET=1");
     puts_file(".hidden/index.html", "hidden");
     puts_file("empty.txt", "");
+    /* Links: to a file (served), to a directory (could loop: skipped), dangling. */
+    char target[600], link[600];
+    snprintf(target, sizeof target, "%s/robots.txt", dir);
+    snprintf(link, sizeof link, "%s/linked.txt", dir);
+    CHECK_EQ_INT(symlink(target, link), 0);
+    snprintf(link, sizeof link, "%s/assets/loop", dir);
+    CHECK_EQ_INT(symlink(dir, link), 0);
+    snprintf(link, sizeof link, "%s/dangling.txt", dir);
+    CHECK_EQ_INT(symlink("/nonexistent/file", link), 0);
 }
 
 static struct http_static *load(void)
@@ -98,7 +107,7 @@ static void test_http__static_load(void)
         return;
     int64_t bytes = 0, gz = 0;
     /* Hidden names (.env, .hidden/) are not loaded; everything else is. */
-    CHECK_EQ_INT(http__static_count(st, &bytes, &gz), 11);
+    CHECK_EQ_INT(http__static_count(st, &bytes, &gz), 12);
     CHECK_EQ_INT(http__static_state(st), HTTP_STATIC_LOADED);
     CHECK(http__static_has_index(st));
     CHECK(bytes > (int64_t)sizeof app_js);
@@ -118,6 +127,7 @@ static void test_http__static_load(void)
         {"/assets/app-1a2b.js.map", "application/json"},
         {"/blob.bin", "application/octet-stream"},
         {"/empty.txt", "text/plain; charset=utf-8"},
+        {"/linked.txt", "text/plain; charset=utf-8"},
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         int rc = ask(st, "GET", types[i].path, NULL, NULL, NULL, &w);
@@ -129,6 +139,8 @@ static void test_http__static_load(void)
     }
     CHECK_EQ_INT(ask(st, "GET", "/.env", "text/html", NULL, NULL, &w), HTTP_STATIC_NO);
     CHECK_EQ_INT(ask(st, "GET", "/.hidden/index.html", NULL, NULL, NULL, &w), HTTP_STATIC_NO);
+    CHECK_EQ_INT(ask(st, "GET", "/assets/loop/index.html", NULL, NULL, NULL, &w), HTTP_STATIC_NO);
+    CHECK_EQ_INT(ask(st, "GET", "/dangling.txt", NULL, NULL, NULL, &w), HTTP_STATIC_NO);
     CHECK_EQ_INT(ask(st, "GET", "/empty.txt", NULL, "gzip", NULL, &w), HTTP_STATIC_YES);
     CHECK(body_is(&w, "", 0));
     CHECK_EQ_INT(w.vary, 0);
@@ -373,12 +385,12 @@ static void test_http__static_limits(void)
 {
     struct http_static *st = (struct http_static *)1;
     struct err e = {0};
-    /* 11 files: 10 is one too few. */
-    CHECK_EQ_INT(http__static_load(&st, dir, 10, HTTP_STATIC_MAX_BYTES, &e), ERR_TOOLARGE);
+    /* 12 files: 11 is one too few. */
+    CHECK_EQ_INT(http__static_load(&st, dir, 11, HTTP_STATIC_MAX_BYTES, &e), ERR_TOOLARGE);
     CHECK(st == NULL);
-    CHECK(strstr(e.msg, "more than 10 files") != NULL);
+    CHECK(strstr(e.msg, "more than 11 files") != NULL);
     st = NULL;
-    CHECK_EQ_INT(http__static_load(&st, dir, 11, HTTP_STATIC_MAX_BYTES, &e), 0);
+    CHECK_EQ_INT(http__static_load(&st, dir, 12, HTTP_STATIC_MAX_BYTES, &e), 0);
     http__static_free(st);
     st = NULL;
     CHECK_EQ_INT(http__static_load(&st, dir, 100, 4096, &e), ERR_TOOLARGE);

@@ -237,7 +237,7 @@ class NoDashboardTest(unittest.TestCase):
                 self.assertEqual(st, 404)
                 st, _, _ = srv.request("GET", "/healthz")
                 self.assertEqual(st, 200)
-                self.assertIn("dashboard not served: more than 2000 files", srv.read_log())
+                self.assertIn("dashboard not served from %s: more than 2000 files" % dist, srv.read_log())
         finally:
             shutil.rmtree(dist, ignore_errors=True)
 
