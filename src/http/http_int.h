@@ -366,10 +366,16 @@ void http__route_conversations_get(struct http_req *r);
 void http__route_conversations_update(struct http_req *r);
 void http__route_conversations_messages(struct http_req *r);
 void http__route_conversations_read(struct http_req *r);
-void http__route_contacts_list(struct http_req *r);
-void http__route_contacts_get(struct http_req *r);
 void http__route_messages_send(struct http_req *r);
 void http__route_messages_get(struct http_req *r);
+
+/* routes_contacts.c */
+void http__route_contacts_list(struct http_req *r);
+void http__route_contacts_get(struct http_req *r);
+void http__route_contacts_create(struct http_req *r);
+void http__route_contacts_update(struct http_req *r);
+void http__route_contacts_merge(struct http_req *r);
+void http__route_messages_preflight(struct http_req *r);
 
 /* routes_channels.c */
 void http__route_channels_list(struct http_req *r);
