@@ -5,7 +5,7 @@
 // playwright-core, axe-core).
 //
 // A visitor opens the panel with the keyboard, sends a message (it reaches
-// the tenant's inbox through the API), an agent's reply (POST
+// the tenant's inbox: the API, and the dashboard's inbox), an agent's reply (POST
 // /api/v1/messages) appears live, a reload keeps the transcript, Escape
 // closes; axe finds no serious or critical problem with the panel open; at
 // 1280x800 and 390x844, with screenshots (widget-<size>.png). Then: the
@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SIZES, checkA11y, checkNoOverflow, launch, newPage, screenshot } from './lib/browser.mjs';
+import { SIZES, checkA11y, checkNoOverflow, launch, login, newPage, screenshot } from './lib/browser.mjs';
 import { DIST, startStack } from './lib/server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -213,6 +213,15 @@ for (const size of SIZES) {
       const { conv, msg } = await until(() => inboxMessage(shop, text), 'the message in the inbox');
       assert.equal(msg.origin, 'customer');
       assert.equal(conv.contact.name, name);
+      // An agent sees it in the dashboard's inbox, under the visitor's name.
+      const agent = await newPage(browser, size);
+      try {
+        await login(agent, stack.base, stack.users.agent);
+        await agent.locator('.conv-row', { hasText: name }).click();
+        await agent.locator('.msg-in', { hasText: first }).waitFor();
+      } finally {
+        await agent.context().close();
+      }
       // The server's copy replaced the optimistic one.
       await until(() => page.locator('switchboard-chat li[data-id^="msg"]').count().then((n) => n === 1),
         'the server copy of the message');
