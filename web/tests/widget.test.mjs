@@ -286,6 +286,11 @@ test('the long-poll carries the chat when the WebSocket cannot connect', { timeo
     await reply(shop, msg.address, 'Hello by long-poll');
     await until(() => transcript(page).allTextContents().then((t) => t.includes('Hello by long-poll')),
       'the reply by long-poll');
+    // A transcript longer than the panel still passes axe (it scrolls, and can be scrolled by keyboard).
+    for (let i = 1; i <= 12; i++) await reply(shop, msg.address, `Line ${i} of a long answer`);
+    await until(() => transcript(page).count().then((n) => n === 14), 'the long answer');
+    assert.ok(await page.locator('switchboard-chat .body').evaluate((b) => b.scrollHeight > b.clientHeight));
+    await checkA11y(page, 'widget long transcript');
     assert.equal(await statusText(page).textContent(), '');
     assert.deepEqual(page.jsErrors, []);
   } finally {

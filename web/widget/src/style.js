@@ -32,6 +32,7 @@ button{cursor:pointer}
 .x:focus-visible{outline:3px solid var(--fg);outline-offset:-3px}
 .x svg{width:22px;height:22px;fill:currentColor}
 .body{flex:1;overflow-y:auto;padding:14px 14px 6px;background:#f6f7f9;overscroll-behavior:contain}
+.body:focus-visible{outline-offset:-3px}
 .greet{margin:0 0 12px;padding:10px 12px;border-radius:10px;background:#fff;border:1px solid #d5d8dc}
 ol{list-style:none;margin:0;padding:0}
 .m{display:flex;flex-direction:column;align-items:flex-start;margin:0 0 10px}

@@ -59,8 +59,9 @@ export function createUI(t, on) {
   const closeBtn = h('button', { type: 'button', class: 'x', 'aria-label': t.close, onclick: () => close() },
     icon(ICON_X));
   const greet = h('p', { class: 'greet', hidden: true });
-  const log = h('ol', { 'aria-label': t.conversation });
-  const body = h('div', { class: 'body', tabindex: '-1' }, greet, log);
+  const log = h('ol');
+  // Focusable, so the transcript can be scrolled with the keyboard.
+  const body = h('div', { class: 'body', tabindex: '0', role: 'region', 'aria-label': t.conversation }, greet, log);
   const status = h('p', { class: 'status', role: 'status' });
   const live = h('div', { class: 'sr', 'aria-live': 'polite', 'aria-atomic': 'false' });
   const nameIn = h('input', { id: id('name'), name: 'name', autocomplete: 'name', maxlength: '127' });

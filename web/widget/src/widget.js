@@ -140,14 +140,23 @@ function boot() {
     ui.showForm(true);
   }
 
+  // One start at a time: a second message typed meanwhile joins the same session.
+  let starting = null;
   async function ensureSession(name, email) {
     if (session) return;
-    const s = await persist(() => api.start(name, email));
-    session = { id: s.session_id, secret: s.secret };
-    api.secret = s.secret;
-    store.set(session);
-    ui.showForm(false);
-    await follow();
+    if (!starting) {
+      starting = (async () => {
+        const s = await persist(() => api.start(name, email));
+        session = { id: s.session_id, secret: s.secret };
+        api.secret = s.secret;
+        store.set(session);
+        ui.showForm(false);
+        await follow();
+      })().finally(() => {
+        starting = null;
+      });
+    }
+    await starting;
   }
 
   async function deliver(ref) {
