@@ -10,9 +10,10 @@
 // closes; axe finds no serious or critical problem with the panel open; at
 // 1280x800 and 390x844, with screenshots (widget-<size>.png). Then: the
 // long-poll when the WebSocket cannot be used (with widget.js hosted on
-// another origin, data-server), the refusals (unknown token, origin not
-// allowed) explained in words, in Spanish, and a 429 waited out by its
-// Retry-After.
+// another origin, data-server), a dropped socket resuming from its cursor,
+// a stored session the server forgot, a send lost on the network and
+// retried, the refusals (unknown token, origin not allowed) explained in
+// words, in Spanish, and a 429 waited out by its Retry-After.
 //
 // Needs `npm run build` first (dist/widget.js) and SB_BIN, as every e2e test.
 import assert from 'node:assert/strict';
@@ -331,6 +332,46 @@ test('a dropped WebSocket reconnects and resumes from its cursor: nothing missed
         ['Before the drop', 'Written while you were away', 'And live again']);
       assert.equal(await statusText(page).textContent(), '');
       assert.deepEqual(page.jsErrors, []);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+test('a forgotten session starts afresh; a send lost on the network is retried by the visitor, once', { timeout: 90000 },
+  async () => {
+    const url = site.add('/retry.html', embed(shop.token));
+    // This browser remembers a session the server does not know.
+    const page = await visit(url, SIZES[0], {
+      init: `localStorage.setItem('switchboard-chat:${shop.token}', '{"id":"wcs_gone","secret":"not-a-secret"}')`,
+    });
+    try {
+      await launcher(page).click();
+      await page.locator('switchboard-chat .form').waitFor({ state: 'visible' });
+      await page.getByLabel('Message', { exact: true }).fill('A fresh start');
+      await page.keyboard.press('Enter');
+      const { msg } = await until(() => inboxMessage(shop, 'A fresh start'), 'the message in a new session');
+      assert.notEqual(msg.address, 'wcs_gone');
+      const saved = await page.evaluate((k) => JSON.parse(localStorage.getItem(k)), 'switchboard-chat:' + shop.token);
+      assert.equal(saved.id, msg.address);
+
+      // The network loses every send: after its retries the message says so, with a Retry button.
+      const lose = (route) => (route.request().method() === 'POST' ? route.abort('connectionreset') : route.continue());
+      await page.route('**/widget/v1/messages', lose);
+      await page.getByLabel('Message', { exact: true }).fill('Lost then found');
+      await page.keyboard.press('Enter');
+      const retry = page.getByRole('button', { name: 'Retry' });
+      await retry.waitFor({ timeout: 30000 });
+      assert.match(await page.locator('switchboard-chat .fail').textContent(), /Not sent/);
+      // A send lost on the way is not mistaken for a refusal: the chat stays usable.
+      assert.equal(await statusText(page).textContent(), 'Your message could not be sent.');
+      assert.ok(await page.getByLabel('Message', { exact: true }).isEnabled());
+      await page.unroute('**/widget/v1/messages', lose);
+      await retry.click();
+      await until(() => inboxMessage(shop, 'Lost then found'), 'the retried message');
+      await until(() => page.locator('switchboard-chat .fail').count().then((n) => n === 0), 'the failure cleared');
+      const msgs = await apiJson(shop, 'GET', `/conversations/${msg.conversation_id}/messages`);
+      assert.equal(msgs.body.data.filter((m) => m.body === 'Lost then found').length, 1);
+      assert.deepEqual(await transcript(page).allTextContents(), ['A fresh start', 'Lost then found']);
     } finally {
       await page.context().close();
     }

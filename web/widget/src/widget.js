@@ -100,15 +100,17 @@ function boot() {
     for (const [ref, p] of pending) ui.put({ ref, sender: 'visitor', text: p.text }, p.state);
   }
 
-  // Each call retries until it gets an answer or a refusal the visitor cannot fix.
-  async function persist(fn) {
+  // Each call retries until it gets an answer or a refusal the visitor cannot
+  // fix. Only the first request (first) can meet a refused origin: a later
+  // network error is just that, even while the server answers /healthz.
+  async function persist(fn, first) {
     for (let attempt = 0; ; attempt++) {
       try {
         const r = await fn();
         show(null);
         return r;
       } catch (e0) {
-        const e = await api.diagnose(e0);
+        const e = first ? await api.diagnose(e0) : e0;
         if (e.code === 'invalid_session') throw e;
         show(e);
         if (broken || !(e.code === 'network' || e.status === 429 || e.status >= 500)) throw e;
@@ -169,8 +171,7 @@ function boot() {
         await api.post(p.text, p.clientId);
         show(null);
         return;
-      } catch (e0) {
-        const e = await api.diagnose(e0);
+      } catch (e) {
         if (e.code === 'invalid_session') {
           // Keep the text: the session is gone, so the message goes into a new one.
           pending.delete(ref);
@@ -180,12 +181,15 @@ function boot() {
         }
         show(e);
         if (broken || !(e.code === 'network' || e.status === 429 || e.status >= 500)) break;
-        if (e.status !== 429 && attempt === SEND_TRIES - 1) break;
+        if (e.status !== 429 && attempt === SEND_TRIES - 1) {
+          ui.showStatus(t.errSend, true); // no longer "trying again"
+          break;
+        }
         if (e.status === 429) attempt--; // waiting out a rate limit is not a failed try
         await sleep(e.retryAfter ? e.retryAfter * 1000 : backoff(attempt));
       }
     }
-    if (!pending.has(ref)) return; // the feed brought it back meanwhile
+    if (!pending.has(ref) || broken) return; // the feed brought it back meanwhile, or the chat is refused
     p.state = 'failed';
     ui.put({ ref, sender: 'visitor', text: p.text }, 'failed');
   }
@@ -213,7 +217,7 @@ function boot() {
   async function start() {
     (document.body || document.documentElement).append(ui.host);
     ui.configure({});
-    ready = persist(() => api.config())
+    ready = persist(() => api.config(), true)
       .then((cfg) => ui.configure(cfg))
       .catch(() => {});
     await ready;
