@@ -69,7 +69,7 @@ export function createUI(t, on) {
     id: id('email'), name: 'email', type: 'email', autocomplete: 'email', maxlength: '254',
     'aria-describedby': id('details'),
   });
-  const form = h('div', { class: 'form', role: 'group', 'aria-labelledby': id('details') },
+  const form = h('div', { class: 'form', role: 'group', 'aria-labelledby': id('details'), hidden: true },
     h('p', { id: id('details') }, t.details),
     h('div', { class: 'row' },
       h('label', { for: id('name') }, t.name, nameIn),
@@ -199,7 +199,7 @@ export function createUI(t, on) {
     /** A refusal the visitor cannot fix: say so and stop taking messages. */
     fatal(msg) {
       showStatus(msg, true);
-      text.disabled = sendBtn.disabled = nameIn.disabled = emailIn.disabled = true;
+      text.disabled = sendBtn.disabled = form.hidden = hint.hidden = true;
     },
     /** The name/e-mail fields: only before the first message of a session. */
     showForm(show) {
