@@ -1072,6 +1072,12 @@ static void test_crm__filters_and_search(void)
     CHECK_EQ_STR(s.ids[0], b.contact_id);
     SEARCH("0300");
     CHECK_EQ_INT(s.n, 3);
+    SEARCH("+1 (555) 030-0002"); /* a phone number as people write it */
+    CHECK_EQ_INT(s.n, 1);
+    CHECK_EQ_STR(s.ids[0], b.contact_id);
+    SEARCH("1 555 0300003");
+    CHECK_EQ_INT(s.n, 1);
+    CHECK_EQ_STR(s.ids[0], c.contact_id);
     SEARCH("100%");
     CHECK_EQ_INT(s.n, 1);
     CHECK_EQ_STR(s.ids[0], c.contact_id);
@@ -1086,6 +1092,86 @@ static void test_crm__filters_and_search(void)
     longq[sizeof(longq) - 1] = '\0';
     memset(&page, 0, sizeof(page));
     CHECK_EQ_INT(crm_contact_list(T.db, TB, longq, &page, seen_contact, &s, &e), ERR_INVALID);
+
+    /* Conversations by search text, unread and account, combined with the rest. */
+    memset(&f, 0, sizeof(f));
+    f.q = "zed";
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 1);
+    CHECK_EQ_STR(s.ids[0], a.conversation_id);
+    f.q = "+1 (555) 030-0002"; /* a phone number as typed: its digits */
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 1);
+    CHECK_EQ_STR(s.ids[0], b.conversation_id);
+    f.q = "15550300003";
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 1);
+    CHECK_EQ_STR(s.ids[0], c.conversation_id);
+    f.q = "%";
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 1); /* "100% Real" by name */
+    f.q = "0300";
+    f.status = "open";
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 2);
+    f.status = NULL;
+    f.unread = 1;
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 3); /* each wrote once */
+    struct store_tx tx;
+    int64_t before = -1;
+    CHECK_EQ_INT(store_tx_begin(T.db, &tx, &e), 0);
+    CHECK_EQ_INT(crm_conversation_mark_read(&tx, TB, a.conversation_id, &before, &e), 0);
+    CHECK_EQ_INT(before, 1);
+    CHECK_EQ_INT(crm_conversation_mark_read(&tx, TB, a.conversation_id, &before, &e), 0);
+    CHECK_EQ_INT(before, 0); /* idempotent */
+    CHECK_EQ_INT(crm_conversation_mark_read(&tx, TA, a.conversation_id, &before, &e), ERR_NOTFOUND);
+    CHECK_EQ_INT(store_tx_commit(&tx, &e), 0);
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 2);
+    f.account_id = SMS_B;
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 2);
+    f.account_id = "cha_other";
+    LIST(&f);
+    CHECK_EQ_INT(s.n, 0);
+    memset(&f, 0, sizeof(f));
+    f.q = longq;
+    memset(&page, 0, sizeof(page));
+    CHECK_EQ_INT(crm_conversation_list(T.db, TB, &f, &page, seen_conv, &s, &e), ERR_INVALID);
+}
+
+static void test_crm__preview(void)
+{
+    char out[4 * CRM_PREVIEW_CHARS + 8], want[4 * CRM_PREVIEW_CHARS + 8];
+    char body[1000];
+
+    crm_message_preview(out, sizeof(out), "text", "  Hello,\n\n  world\t! ");
+    CHECK_EQ_STR(out, "Hello, world !");
+    crm_message_preview(out, sizeof(out), "image", "");
+    CHECK_EQ_STR(out, "[image]");
+    crm_message_preview(out, sizeof(out), "audio", NULL);
+    CHECK_EQ_STR(out, "[audio]");
+    crm_message_preview(out, sizeof(out), "image", "a caption");
+    CHECK_EQ_STR(out, "a caption");
+    crm_message_preview(out, sizeof(out), "text", "");
+    CHECK_EQ_STR(out, "");
+    /* 140 characters, never cut inside one: "é" is two bytes. */
+    body[0] = '\0';
+    for (int i = 0; i < 200; i++)
+        strcat(body, "\xc3\xa9");
+    want[0] = '\0';
+    for (int i = 0; i < CRM_PREVIEW_CHARS; i++)
+        strcat(want, "\xc3\xa9");
+    crm_message_preview(out, sizeof(out), "text", body);
+    CHECK_EQ_STR(out, want);
+    memset(body, 'x', 300);
+    body[300] = '\0';
+    crm_message_preview(out, sizeof(out), "text", body);
+    CHECK_EQ_INT((int)strlen(out), CRM_PREVIEW_CHARS);
+    /* A small buffer ends at a whole character. */
+    crm_message_preview(out, 6, "text", "\xc3\xa9\xc3\xa9\xc3\xa9");
+    CHECK_EQ_STR(out, "\xc3\xa9\xc3\xa9");
 }
 
 /* ----------------------------------------------------------------- JSON */
@@ -1442,6 +1528,216 @@ static void test_crm__concurrent_status(void)
 
 /* ---------------------------------------------------------------- main */
 
+/* ------------------------------------------------- contacts by hand, merge */
+
+static struct crm_contact load(const char *tenant, const char *id)
+{
+    struct crm_contact k;
+    struct err e = {0};
+    CHECK_EQ_INT(crm_contact_load(T.db, tenant, id, &k, &e), 0);
+    return k;
+}
+
+static void test_crm__contact_create_update(void)
+{
+    struct crm_identity_ref ids[] = {{"phone", "+1 (555) 070-0001"}, {"email", " Cy@Example.COM "},
+                                     {"phone", "+15550700001"}};
+    struct crm_identity_ref taken[] = {{"email", "cy@example.com"}};
+    struct crm_identity_ref bad[] = {{"fax", "1"}};
+    char id[CORE_ID_MAX], id2[CORE_ID_MAX], longname[CRM_NAME_MAX + 2];
+    struct crm_contact_patch p;
+    struct crm_record_result r;
+    struct crm_contact k;
+    struct err e = {0};
+
+    CHECK_EQ_INT(crm_contact_create(T.db, TA, " Cy Young ", ids, 3, "user", agent_a, "", id, &e), 0);
+    k = load(TA, id);
+    CHECK_EQ_STR(k.c.name, "Cy Young");
+    CHECK_EQ_INT(k.c.nidentities, 2); /* the number given twice counts once */
+    CHECK(k.c.last_activity_at > 0);
+    crm_contact_clear(&k);
+    CHECK_EQ_INT(crm_contact_create(T.db, TA, "Other", taken, 1, "user", agent_a, "", id2, &e), ERR_CONFLICT);
+    CHECK_EQ_STR(e.slug, "identity_taken");
+    CHECK(strstr(e.msg, id) != NULL);
+    CHECK_EQ_STR(id2, "");
+    CHECK_EQ_INT(crm_contact_create(T.db, TB, "Other tenant", taken, 1, "user", agent_b, "", id2, &e), 0);
+    CHECK_EQ_INT(crm_contact_create(T.db, TA, "X", bad, 1, NULL, NULL, NULL, id2, &e), ERR_INVALID);
+    CHECK_EQ_STR(e.slug, "invalid_kind");
+    CHECK_EQ_INT(crm_contact_create(T.db, TA, "\t ", NULL, 0, NULL, NULL, NULL, id2, &e), ERR_INVALID);
+    CHECK_EQ_STR(e.slug, "invalid_name");
+    memset(longname, 'n', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    CHECK_EQ_INT(crm_contact_create(T.db, TA, longname, NULL, 0, NULL, NULL, NULL, id2, &e), ERR_INVALID);
+    CHECK_EQ_INT(crm_contact_create(T.db, TA, "bad \xff utf-8", NULL, 0, NULL, NULL, NULL, id2, &e), ERR_INVALID);
+    longname[CRM_NAME_MAX] = '\0';
+    CHECK_EQ_INT(crm_contact_create(T.db, TA, longname, NULL, 0, NULL, NULL, NULL, id2, &e), 0);
+
+    /* Edits: nothing, rename, remove the last identity while conversations exist. */
+    memset(&p, 0, sizeof(p));
+    CHECK_EQ_INT(crm_contact_update(T.db, TA, id, &p, NULL, NULL, NULL, &e), ERR_INVALID);
+    p.name = "Cy";
+    CHECK_EQ_INT(crm_contact_update(T.db, TB, id, &p, NULL, NULL, NULL, &e), ERR_NOTFOUND);
+    CHECK_EQ_INT(crm_contact_update(T.db, TA, id, &p, "user", agent_a, "", &e), 0);
+    CHECK_EQ_INT(inbound(TA, SMS_A, "sms", "+15550700001", NULL, "SMcy1", 30000, &r), 0);
+    CHECK_EQ_STR(r.contact_id, id);
+    struct crm_identity_ref both[] = {{"phone", "+15550700001"}, {"email", "cy@example.com"}};
+    memset(&p, 0, sizeof(p));
+    p.remove = both;
+    p.nremove = 2;
+    CHECK_EQ_INT(crm_contact_update(T.db, TA, id, &p, NULL, NULL, NULL, &e), ERR_CONFLICT);
+    CHECK_EQ_STR(e.slug, "last_identity");
+    k = load(TA, id);
+    CHECK_EQ_INT(k.c.nidentities, 2); /* rolled back */
+    CHECK_EQ_STR(k.c.name, "Cy");
+    CHECK(k.c.last_activity_at >= 30000);
+    crm_contact_clear(&k);
+    p.nremove = 1;
+    CHECK_EQ_INT(crm_contact_update(T.db, TA, id, &p, NULL, NULL, NULL, &e), 0);
+    CHECK_EQ_INT(crm_contact_update(T.db, TA, id, &p, NULL, NULL, NULL, &e), ERR_INVALID);
+    CHECK_EQ_STR(e.slug, "unknown_identity");
+}
+
+static int count_events(void *ud, const struct store_event *ev)
+{
+    if (strcmp(ev->type, "contact.merged") == 0)
+        (*(int *)ud)++;
+    return 0;
+}
+
+static void test_crm__contact_merge(void)
+{
+    struct crm_record_result a_sms, a_wa, b_sms, a_sms2;
+    struct store_contact_merge mg;
+    struct store_conversation c;
+    struct crm_contact k;
+    struct err e = {0};
+    int n = 0, before = 0;
+
+    CHECK_EQ_INT(inbound(TA, SMS_A, "sms", "+15550800001", "Dana", "SMm1", 40000, &a_sms), 0);
+    CHECK_EQ_INT(inbound(TA, SMS_A, "sms", "+15550800001", NULL, "SMm2", 40500, &a_sms2), 0);
+    CHECK_EQ_INT(inbound(TA, WA_A, "whatsapp", "+15550800001", NULL, "wamid.m1", 41000, &a_wa), 0);
+    CHECK_EQ_INT(inbound(TA, SMS_A, "sms", "+15550800002", NULL, "SMm3", 40200, &b_sms), 0);
+    CHECK(strcmp(a_sms.contact_id, b_sms.contact_id) != 0);
+    CHECK_EQ_INT(ops_event_list(T.db, TA, 0, 0, count_events, &before, &e), 0);
+    k = load(TA, a_sms.contact_id);
+    int64_t newest = k.c.last_activity_at;
+    crm_contact_clear(&k);
+    k = load(TA, b_sms.contact_id);
+    newest = k.c.last_activity_at > newest ? k.c.last_activity_at : newest;
+    crm_contact_clear(&k);
+
+    CHECK_EQ_INT(crm_contact_merge(T.db, TA, b_sms.contact_id, b_sms.contact_id, NULL, NULL, NULL, &mg, &e),
+                 ERR_INVALID);
+    CHECK_EQ_INT(crm_contact_merge(T.db, TB, b_sms.contact_id, a_sms.contact_id, NULL, NULL, NULL, &mg, &e),
+                 ERR_NOTFOUND);
+    CHECK_EQ_INT(crm_contact_merge(T.db, TA, b_sms.contact_id, "ctc_none", NULL, NULL, NULL, &mg, &e), ERR_NOTFOUND);
+    CHECK_EQ_INT(crm_contact_merge(T.db, TA, b_sms.contact_id, a_sms.contact_id, "user", agent_a, "", &mg, &e), 0);
+    CHECK_EQ_INT(mg.identities, 2);
+    CHECK_EQ_INT(mg.conversations_folded, 1);
+    CHECK_EQ_INT(mg.conversations_moved, 1);
+    CHECK_EQ_INT(mg.messages, 3);
+
+    k = load(TA, b_sms.contact_id);
+    CHECK_EQ_STR(k.c.name, "Dana"); /* the target had none */
+    CHECK_EQ_INT(k.c.nidentities, 3);
+    CHECK_EQ_INT(k.c.last_activity_at, newest); /* the later of both */
+    crm_contact_clear(&k);
+    CHECK_EQ_INT(crm_contact_load(T.db, TA, a_sms.contact_id, &k, &e), ERR_NOTFOUND);
+    c = conv(TA, b_sms.conversation_id);
+    CHECK_EQ_INT(c.unread, 3);
+    CHECK_EQ_INT(c.last_message_at, 40500);
+    CHECK_EQ_INT(c.last_inbound_at, 40500);
+    memset(&c, 0, sizeof(c));
+    CHECK_EQ_INT(crm_conversation_get(T.db, TA, a_sms.conversation_id, &c, &e), ERR_NOTFOUND);
+    c = conv(TA, a_wa.conversation_id);
+    CHECK_EQ_STR(c.contact_id, b_sms.contact_id);
+    struct crm_page page = {0};
+    int msgs = 0;
+    CHECK_EQ_INT(crm_conversation_messages(T.db, TA, b_sms.conversation_id, &page, count_msg, &msgs, &e), 0);
+    CHECK_EQ_INT(msgs, 3);
+    CHECK_EQ_INT(ops_event_list(T.db, TA, 0, 0, count_events, &n, &e), 0);
+    CHECK_EQ_INT(n, before + 1);
+    /* The next message from the source's number finds the target. */
+    CHECK_EQ_INT(inbound(TA, SMS_A, "sms", "+15550800001", NULL, "SMm4", 42000, &a_sms2), 0);
+    CHECK_EQ_STR(a_sms2.contact_id, b_sms.contact_id);
+    CHECK_EQ_STR(a_sms2.conversation_id, b_sms.conversation_id);
+}
+
+/* A message recorded into the source's conversation while a merge runs is
+ * never lost with the conversation the merge deletes. */
+struct merge_racer {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stage;
+    int rc_in, rc_merge;
+    struct crm_record_result r;
+    char target[CORE_ID_MAX], source[CORE_ID_MAX];
+};
+
+static void *merge_race_inbound(void *arg)
+{
+    struct merge_racer *m = arg;
+    struct crm_inbound in = {SMS_A, "sms", "+15550900001", NULL, "SMmrace", NULL, "late", NULL, 50000,
+                             NULL, NULL, NULL, NULL, NULL};
+    struct store_tx tx;
+    struct err e = {0};
+
+    m->rc_in = store_tx_begin(T.db, &tx, &e);
+    if (m->rc_in == 0)
+        m->rc_in = crm_inbound_record(&tx, TA, &in, &m->r, &e);
+    pthread_mutex_lock(&m->mu);
+    m->stage = 1;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    usleep(300 * 1000);
+    if (m->rc_in == 0)
+        m->rc_in = store_tx_commit(&tx, &e);
+    else
+        store_tx_rollback(&tx);
+    return NULL;
+}
+
+static void *merge_race_merge(void *arg)
+{
+    struct merge_racer *m = arg;
+    struct store_contact_merge mg;
+    struct err e = {0};
+
+    pthread_mutex_lock(&m->mu);
+    while (m->stage == 0)
+        pthread_cond_wait(&m->cv, &m->mu);
+    pthread_mutex_unlock(&m->mu);
+    m->rc_merge = crm_contact_merge(T.db, TA, m->target, m->source, NULL, NULL, NULL, &mg, &e);
+    return NULL;
+}
+
+static void test_crm__contact_merge_concurrent_inbound(void)
+{
+    struct merge_racer m;
+    struct crm_record_result a, b;
+    struct msg_copy got;
+    pthread_t t1, t2;
+
+    memset(&m, 0, sizeof(m));
+    pthread_mutex_init(&m.mu, NULL);
+    pthread_cond_init(&m.cv, NULL);
+    CHECK_EQ_INT(inbound(TA, SMS_A, "sms", "+15550900001", NULL, "SMmrace0", 49000, &a), 0);
+    CHECK_EQ_INT(inbound(TA, SMS_A, "sms", "+15550900002", NULL, "SMmrace1", 49000, &b), 0);
+    snprintf(m.source, sizeof(m.source), "%s", a.contact_id);
+    snprintf(m.target, sizeof(m.target), "%s", b.contact_id);
+    pthread_create(&t1, NULL, merge_race_inbound, &m);
+    pthread_create(&t2, NULL, merge_race_merge, &m);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    CHECK_EQ_INT(m.rc_in, 0);
+    CHECK_EQ_INT(m.rc_merge, 0);
+    got = get_msg(TA, m.r.message_id);
+    CHECK_EQ_STR(got.m.conversation_id, b.conversation_id);
+    CHECK_EQ_INT(conv(TA, b.conversation_id).unread, 3);
+    pthread_mutex_destroy(&m.mu);
+    pthread_cond_destroy(&m.cv);
+}
+
 static int setup(void)
 {
     struct err e = {0};
@@ -1517,8 +1813,12 @@ int main(int argc, char **argv)
     TEST_RUN(test_crm__pagination);
     TEST_RUN(test_crm__filters_and_search);
     TEST_RUN(test_crm__json_shapes);
+    TEST_RUN(test_crm__preview);
     TEST_RUN(test_crm__concurrent_status);
     TEST_RUN(test_crm__email_threading);
+    TEST_RUN(test_crm__contact_create_update);
+    TEST_RUN(test_crm__contact_merge);
+    TEST_RUN(test_crm__contact_merge_concurrent_inbound);
     db_teardown();
     TEST_DONE();
 }

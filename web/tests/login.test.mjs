@@ -1,6 +1,8 @@
-// Logging in at both sizes: a wrong password shows the API's error; the right
-// one opens the inbox with the navigation (sidebar on desktop, menu on
-// phones) and the skip link; logging out goes back to the login screen.
+// Logging in at both sizes: the page in Spanish and back; a wrong password
+// shows the API's error; the right one opens the inbox with the navigation
+// (sidebar on desktop, menu on phones) and the skip link; logging out goes
+// back to the login screen; logging in again with the keyboard alone shows a
+// visible focus ring.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SIZES, checkScreen, launch, login, newPage } from './lib/browser.mjs';
@@ -23,6 +25,14 @@ for (const size of SIZES) {
     await page.goto(stack.base + '/inbox');
     await page.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
     await checkScreen(page, 'login', size);
+
+    // Spanish is complete: switching changes the page and its language tag.
+    await page.getByLabel('Language').selectOption('es');
+    await page.getByRole('heading', { name: 'Inicia sesión en Switchboard' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'es');
+    await checkScreen(page, 'login-es', size);
+    await page.getByLabel('Idioma').selectOption('en');
+    await page.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
 
     await page.getByLabel('E-mail').fill(stack.users.agent);
     await page.getByLabel('Password').fill('not the password');
@@ -61,6 +71,23 @@ for (const size of SIZES) {
     if (size.name === 'phone') await menu.click();
     await page.getByRole('button', { name: 'Log out' }).filter({ visible: true }).click();
     await page.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
+
+    // Keyboard only: the e-mail field has focus, Tab moves on, Enter submits; focus is visible.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.type), 'email');
+    await page.keyboard.type(stack.users.viewer);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('correct horse battery staple');
+    await page.keyboard.press('Tab');
+    const ring = await page.evaluate(() => {
+      const s = getComputedStyle(document.activeElement);
+      return { tag: document.activeElement.tagName, style: s.outlineStyle, width: parseFloat(s.outlineWidth) };
+    });
+    assert.equal(ring.tag, 'BUTTON');
+    assert.ok(ring.style !== 'none' && ring.width >= 2, 'a visible focus ring: ' + JSON.stringify(ring));
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
     assert.deepEqual(page.jsErrors, []);
     await page.context().close();
   });

@@ -83,9 +83,42 @@ export async function screenshot(page, test, size) {
   await page.screenshot({ path: join(SHOTS, `${test}-${size.name}.png`), fullPage: false });
 }
 
-/** axe + overflow check + screenshot, the check every visited screen gets. */
+/**
+ * Every visible control is a tap target of at least 44x44 px (buttons, fields,
+ * stand-alone links; a checkbox or radio through its label's row). Links inside
+ * running text are exempt, as WCAG 2.5.5 allows.
+ */
+export async function checkTapTargets(page, what) {
+  const small = await page.evaluate(() => {
+    const out = [];
+    const visible = (el) => {
+      const r = el.getBoundingClientRect();
+      const s = getComputedStyle(el);
+      return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && !el.closest('.sr-only, .skip-link');
+    };
+    const name = (el) => (el.getAttribute('aria-label') || el.textContent || el.id || el.tagName).trim().slice(0, 40);
+    for (const el of document.querySelectorAll('button, select, textarea, input, a[href]')) {
+      if (!visible(el)) continue;
+      if (el.tagName === 'A' && el.closest('p, li > span, dd, td')) continue;
+      let target = el;
+      if (el.type === 'checkbox' || el.type === 'radio') target = (el.id && document.querySelector(`label[for="${el.id}"]`)) || el.closest('label') || el;
+      const r = target.getBoundingClientRect();
+      if (r.height < 43.5 || r.width < 43.5) out.push(`${el.tagName.toLowerCase()} "${name(el)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+    }
+    return out;
+  });
+  if (small.length) throw new Error(`${what}: tap targets under 44px: ${small.join('; ')}`);
+}
+
+/** axe, overflow (also at 360 px on phones), tap targets on phones, and a screenshot: every visited screen. */
 export async function checkScreen(page, test, size) {
   await checkA11y(page, `${test} ${size.name}`);
   await checkNoOverflow(page, `${test} ${size.name}`);
+  if (size.name === 'phone') {
+    await checkTapTargets(page, `${test} ${size.name}`);
+    await page.setViewportSize({ width: 360, height: size.height });
+    await checkNoOverflow(page, `${test} at 360px`);
+    await page.setViewportSize({ width: size.width, height: size.height });
+  }
   await screenshot(page, test, size);
 }
