@@ -164,6 +164,18 @@ async function openWithKeyboard(page) {
   await panel(page).waitFor({ state: 'visible' });
 }
 
+/** The harness's 44 px rule, inside the widget's shadow root (which the harness's check does not enter). */
+async function checkWidgetTapTargets(page) {
+  const small = await page.evaluate(() => {
+    const root = document.querySelector('switchboard-chat').shadowRoot;
+    return [...root.querySelectorAll('button, input, textarea')]
+      .map((el) => [el.getAttribute('aria-label') || el.textContent || el.id, el.getBoundingClientRect()])
+      .filter(([, r]) => r.width > 0 && (r.width < 43.5 || r.height < 43.5))
+      .map(([n, r]) => `${n} ${Math.round(r.width)}x${Math.round(r.height)}`);
+  });
+  assert.deepEqual(small, [], 'widget tap targets under 44px');
+}
+
 const focusedInWidget = (page) =>
   page.evaluate(() => {
     const a = document.activeElement?.shadowRoot?.activeElement;
@@ -196,6 +208,7 @@ for (const size of SIZES) {
       assert.ok(!/comic/i.test(font), font);
       assert.match(await page.locator('switchboard-chat .greet').textContent(), /How can we help/);
       await checkA11y(page, `widget open ${size.name}`);
+      if (size.name === 'phone') await checkWidgetTapTargets(page);
 
       // A name, then a message of two lines: Shift+Enter is a new line, Enter sends.
       const name = 'Ana ' + size.name;
@@ -362,6 +375,7 @@ test('a forgotten session starts afresh; a send lost on the network is retried b
       const retry = page.getByRole('button', { name: 'Retry' });
       await retry.waitFor({ timeout: 30000 });
       assert.match(await page.locator('switchboard-chat .fail').textContent(), /Not sent/);
+      await checkWidgetTapTargets(page);
       // A send lost on the way is not mistaken for a refusal: the chat stays usable.
       assert.equal(await statusText(page).textContent(), 'Your message could not be sent.');
       assert.ok(await page.getByLabel('Message', { exact: true }).isEnabled());

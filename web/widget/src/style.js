@@ -27,7 +27,7 @@ button{cursor:pointer}
  box-shadow:0 8px 30px rgba(0,0,0,.3);overflow:hidden;border:1px solid #8a8a8a}
 .head{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--bg);color:var(--fg)}
 .head h2{flex:1;margin:0;font-size:17px;font-weight:700;line-height:1.3;overflow-wrap:anywhere}
-.x{width:40px;height:40px;border:0;border-radius:8px;background:transparent;color:var(--fg);display:flex;
+.x{width:44px;height:44px;border:0;border-radius:8px;background:transparent;color:var(--fg);display:flex;
  align-items:center;justify-content:center;padding:0}
 .x:focus-visible{outline:3px solid var(--fg);outline-offset:-3px}
 .x svg{width:22px;height:22px;fill:currentColor}
@@ -43,7 +43,8 @@ ol{list-style:none;margin:0;padding:0}
 .me .b{background:var(--bg);color:var(--fg);border-color:var(--bg)}
 .meta{font-size:12px;color:#4a4f55;margin:2px 4px 0}
 .fail{color:#b00020}
-.link{border:0;background:none;padding:0;text-decoration:underline;color:#1a1a1a;font-size:12px}
+.link{border:0;background:none;padding:0 6px;min-width:44px;min-height:44px;text-decoration:underline;color:#1a1a1a;
+ font-size:13px}
 .status{margin:0;padding:6px 14px;font-size:14px;background:#fff4e5;color:#5c3200;border-top:1px solid #e3c9a4}
 .status:empty{display:none}
 .status.bad{background:#fdecee;color:#8a0016;border-color:#f1b5bd}
@@ -52,6 +53,7 @@ ol{list-style:none;margin:0;padding:0}
 .row{display:flex;gap:8px}
 .row label{flex:1;display:flex;flex-direction:column;font-size:13px;color:#33383d;min-width:0}
 input,textarea{border:1px solid #767676;border-radius:8px;padding:7px 9px;background:#fff;width:100%}
+input{min-height:44px}
 input:focus-visible,textarea:focus-visible{outline:3px solid #1a1a1a;outline-offset:0}
 input[aria-invalid=true]{border-color:#b00020}
 .compose{display:flex;gap:8px;align-items:flex-end;padding:10px 14px 12px;background:#fff}
