@@ -212,7 +212,9 @@ for (const size of SIZES) {
 
       // A name, then a message of two lines: Shift+Enter is a new line, Enter sends.
       const name = 'Ana ' + size.name;
+      const email = `ana-${size.name}@example.com`;
       await page.getByLabel('Name').fill(name);
+      await page.getByLabel('Email').fill(email);
       await page.getByLabel('Message', { exact: true }).focus();
       const first = `Do you ship to Spain? (${size.name})`;
       await page.keyboard.type(first);
@@ -227,6 +229,10 @@ for (const size of SIZES) {
       const { conv, msg } = await until(() => inboxMessage(shop, text), 'the message in the inbox');
       assert.equal(msg.origin, 'customer');
       assert.equal(conv.contact.name, name);
+      // The e-mail linked the session to the contact with that address.
+      const contact = (await apiJson(shop, 'GET', '/contacts/' + conv.contact.id)).body;
+      const idents = contact.identities.map((i) => `${i.kind}:${i.address}`);
+      assert.ok(idents.includes('email:' + email) && idents.includes('webchat:' + msg.address), idents.join(', '));
       // An agent sees it in the dashboard's inbox, under the visitor's name.
       const agent = await newPage(browser, size);
       try {
