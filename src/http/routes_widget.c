@@ -175,6 +175,10 @@ static int widget_begin(struct http_req *r, const struct messaging_account_ref *
     int rc = messaging_webchat_account(r->app->messaging, widget_token(r), ref, &e);
 
     if (rc == ERR_NOTFOUND) {
+        /* Readable by the page, so the widget can say its token is wrong; a
+         * token is public and this reveals nothing any client cannot learn. */
+        if (looks_like_origin(origin))
+            widget_cors(r, origin);
         http__error(r, 401, "invalid_widget_token", "missing or unknown widget token (X-Widget-Token)");
         return -1;
     }

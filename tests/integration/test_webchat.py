@@ -153,9 +153,12 @@ class WebchatTest(unittest.TestCase):
         self.assertEqual(st, 200)
         self.assertEqual(hdrs["access-control-allow-origin"], "http://localhost:8080")
         # Unknown and missing tokens.
-        st, _, body = self.w("GET", "/widget/v1/config", token="nope-not-a-token")
+        st, hdrs, body = self.w("GET", "/widget/v1/config", token="nope-not-a-token")
         self.assertEqual(st, 401)
         self.assertEqual(body["error"]["code"], "invalid_widget_token")
+        # The page may read this refusal (the widget says its token is wrong).
+        self.assertEqual(hdrs["access-control-allow-origin"], ORIGIN)
+        self.assertIn("Retry-After", hdrs["access-control-expose-headers"])
         st, _, body = self.w("GET", "/widget/v1/config", token=False)
         self.assertEqual(st, 401)
         # Another site, or no Origin at all: 403 and nothing a browser may read.
