@@ -19,7 +19,7 @@ export function StatusBadge({ status }) {
   return <span class={`tpl-badge tpl-badge--${status}`}>{t(`templates.status.${status}`)}</span>;
 }
 
-function List({ items, selected }) {
+function List({ items, selected, compact }) {
   if (!items.length) return <Empty title={t('templates.empty')} />;
   return (
     <div class="tpl-tablewrap">
@@ -29,10 +29,10 @@ function List({ items, selected }) {
           <tr>
             <th scope="col">{t('templates.fields.name')}</th>
             <th scope="col">{t('templates.fields.channel')}</th>
-            <th scope="col">{t('templates.fields.language')}</th>
-            <th scope="col">{t('templates.fields.version')}</th>
+            {compact ? null : <th scope="col">{t('templates.fields.language')}</th>}
+            {compact ? null : <th scope="col">{t('templates.fields.version')}</th>}
             <th scope="col">{t('templates.fields.status')}</th>
-            <th scope="col">{t('templates.fields.updated')}</th>
+            {compact ? null : <th scope="col">{t('templates.fields.updated')}</th>}
           </tr>
         </thead>
         <tbody>
@@ -47,12 +47,12 @@ function List({ items, selected }) {
               <td>
                 <ChannelIcon channel={tpl.channel} withName />
               </td>
-              <td>{tpl.language}</td>
-              <td>{tpl.version}</td>
+              {compact ? null : <td>{tpl.language}</td>}
+              {compact ? null : <td>{tpl.version}</td>}
               <td>
                 <StatusBadge status={tpl.status} />
               </td>
-              <td>{fmtDate(tpl.updated_at)}</td>
+              {compact ? null : <td>{fmtDate(tpl.updated_at)}</td>}
             </tr>
           ))}
         </tbody>
@@ -176,9 +176,9 @@ export default function TemplatesScreen({ params }) {
           {error.message}
         </p>
       ) : null}
-      <div class="tpl-layout">
+      <div class={`tpl-layout${id ? ' tpl-layout--detail' : ''}`}>
         <div class="tpl-list">
-          {items === null ? <Spinner /> : <List items={items} selected={selected} />}
+          {items === null ? <Spinner /> : <List items={items} selected={selected} compact={!!id} />}
         </div>
         {creating && can('templates.create') ? (
           <section class="tpl-detail" aria-labelledby="tpl-new-title">
