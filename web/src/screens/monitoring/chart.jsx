@@ -33,6 +33,8 @@ export function BarChart({ labels, values, color = '#1d5fa8', caption, children,
           splits: () => xs,
           values: (u, splits) => splits.map((i) => labels[i] ?? ''),
           font: '11px system-ui, sans-serif',
+          rotate: -30,
+          size: 64,
         },
         {
           stroke: '#333',

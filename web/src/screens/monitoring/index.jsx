@@ -84,21 +84,17 @@ function ChannelCard({ c }) {
           <caption class="sr-only">{t('monitoring.byStatusOf', { channel: channelName(c.channel) })}</caption>
           <thead>
             <tr>
-              {OUT.map((s) => (
-                <th scope="col" key={s}>
-                  {t(`monitoring.status.${s}`)}
-                </th>
-              ))}
+              <th scope="col">{t('monitoring.statusCol')}</th>
+              <th scope="col">{t('monitoring.messages')}</th>
             </tr>
           </thead>
           <tbody>
-            <tr>
-              {OUT.map((s) => (
-                <td key={s} data-status={s}>
-                  {fmtNumber(o[s] || 0)}
-                </td>
-              ))}
-            </tr>
+            {OUT.map((s) => (
+              <tr key={s}>
+                <th scope="row">{t(`monitoring.status.${s}`)}</th>
+                <td data-status={s}>{fmtNumber(o[s] || 0)}</td>
+              </tr>
+            ))}
           </tbody>
         </table>
       </BarChart>
@@ -122,7 +118,7 @@ function Latency({ items }) {
           <Stat name="p99" label="p99" value={ms(p.p99_ms)} />
         </dl>
         <BarChart caption={t('monitoring.latency.caption', { provider: p.provider })} labels={labels} values={counts} color="#6b3fa0">
-          <div class="mon-scroll">
+          <div class="mon-scroll" tabIndex={0} role="region" aria-label={t('monitoring.latency.caption', { provider: p.provider })}>
             <table class="table mon-table">
               <caption class="sr-only">{t('monitoring.latency.caption', { provider: p.provider })}</caption>
               <thead>
@@ -150,7 +146,7 @@ function Latency({ items }) {
 function Failures({ items }) {
   if (!items.length) return <Empty title={t('monitoring.failures.none')} />;
   return (
-    <div class="mon-scroll">
+    <div class="mon-scroll" tabIndex={0} role="region" aria-label={t('monitoring.failures.title')}>
       <table class="table mon-table mon-failures">
         <caption class="sr-only">{t('monitoring.failures.title')}</caption>
         <thead>

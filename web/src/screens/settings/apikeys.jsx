@@ -111,7 +111,7 @@ export function ApiKeys() {
       ) : !keys.length ? (
         <Empty title={t('settings.apikeys.none')} />
       ) : (
-        <div class="set-scroll">
+        <div class="set-scroll" tabIndex={0} role="region" aria-label={t('settings.apikeys.title')}>
           <table class="table set-table">
             <caption class="sr-only">{t('settings.apikeys.title')}</caption>
             <thead>

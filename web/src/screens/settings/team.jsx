@@ -204,7 +204,7 @@ export function Team() {
       {users === null ? (
         <Spinner />
       ) : (
-        <div class="set-scroll">
+        <div class="set-scroll" tabIndex={0} role="region" aria-label={t('settings.team.title')}>
           <table class="table set-table">
             <caption class="sr-only">{t('settings.team.title')}</caption>
             <thead>

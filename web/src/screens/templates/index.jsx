@@ -22,7 +22,7 @@ export function StatusBadge({ status }) {
 function List({ items, selected, compact }) {
   if (!items.length) return <Empty title={t('templates.empty')} />;
   return (
-    <div class="tpl-tablewrap">
+    <div class="tpl-tablewrap" tabIndex={0} role="region" aria-label={t('templates.listCaption')}>
       <table class="table tpl-table">
         <caption class="sr-only">{t('templates.listCaption')}</caption>
         <thead>
