@@ -233,6 +233,14 @@ struct channel_template_result {
     char status[24];                /* lower-case: pending | approved | rejected | … */
 };
 
+/* What a credentials check found (test_connection). */
+struct channel_test_result {
+    int ok;                         /* 1: the provider accepted the credentials */
+    char detail[256];               /* human-readable: who we are at the provider, or why it refused */
+    char code[64];                  /* the provider's error code when it gave one ("" = none) */
+    int http_status;                /* the provider's HTTP status (0: none, or not HTTP) */
+};
+
 struct channel_adapter {
     const char *name;               /* "twilio", "whatsapp" */
     struct channel_caps caps;
@@ -285,6 +293,16 @@ struct channel_adapter {
      * (Twilio, Meta). */
     int (*register_webhook)(const struct channel_env *env, const struct channel_creds *creds, const char *webhook_url,
                             char *address, size_t addrlen, struct err *e);
+    /* Check the credentials with the provider's cheapest authenticated
+     * call (Twilio: the account resource; Meta: the phone number or page
+     * node; Telegram: getMe; SendGrid: /v3/scopes; SMTP: a session up to
+     * AUTH, then QUIT), nothing sent or changed. Returns 0 whenever the
+     * check ran to an answer: out->ok says whether the provider accepted,
+     * out->detail says what it said (never a credential). ERR_TIMEOUT /
+     * ERR_UPSTREAM only when the provider could not be reached, with out
+     * filled the same way. NULL: nothing to check (always fine). */
+    int (*test_connection)(const struct channel_env *env, const struct channel_creds *creds,
+                           struct channel_test_result *out, struct err *e);
 };
 
 /* GET url into out (the fetch_media hooks and the plain download of media

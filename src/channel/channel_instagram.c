@@ -355,6 +355,32 @@ out:
     return rc;
 }
 
+/* The IG user the token speaks for, GET {graph}/{ig_user_id} (or /me
+ * without one) with the token. */
+static int instagram_test_connection(const struct channel_env *env, const struct channel_creds *creds,
+                                     struct channel_test_result *out, struct err *e)
+{
+    const char *igid = channel_creds_get(creds, "ig_user_id");
+    const char *token = channel_creds_get(creds, "access_token");
+    cJSON *root = NULL;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!token || !*token) {
+        snprintf(out->detail, sizeof out->detail, "the account has no access_token");
+        snprintf(out->code, sizeof out->code, "channel_misconfigured");
+        return 0;
+    }
+    rc = channel__graph_test(env, igid && *igid ? igid : "me", "id,username,name", token, &root, out, e);
+    if (rc == 0 && out->ok) {
+        const char *user = json_str(root, "username"), *id = json_str(root, "id");
+        snprintf(out->detail, sizeof out->detail, "Instagram account %s%s", user ? "@" : "",
+                 user ? user : id ? id : "(unnamed)");
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
 const struct channel_adapter channel_instagram = {
     .name = "instagram",
     .caps = {.max_text_len = 1000,
@@ -368,4 +394,5 @@ const struct channel_adapter channel_instagram = {
     .handshake = channel__meta_handshake,
     .parse = instagram_parse,
     .send = instagram_send,
+    .test_connection = instagram_test_connection,
 };

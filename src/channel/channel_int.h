@@ -263,6 +263,37 @@ static inline int channel__post(const struct channel_env *env, const char *url, 
     return channel__http(env, url, content_type, body ? body : "", len, userpwd, bearer, r, e);
 }
 
+/* A credentials check's GET (the adapters' test_connection): 0 when an
+ * answer came (any status): out->http_status is set and *root holds the
+ * parsed body (NULL when not JSON; the caller cJSON_Deletes it). When no
+ * answer came, out says why (ok 0, detail, code "provider_timeout" or
+ * "provider_unreachable") and the error is returned. */
+static inline int channel__test_get(const struct channel_env *env, const char *url, const char *userpwd,
+                                    const char *bearer, cJSON **root, struct channel_test_result *out, struct err *e)
+{
+    struct channel__resp r = {0};
+    int rc = channel__http(env, url, NULL, NULL, 0, userpwd, bearer, &r, e);
+
+    *root = NULL;
+    if (rc) {
+        out->ok = 0;
+        snprintf(out->detail, sizeof out->detail, "%s", e && e->msg[0] ? e->msg : "the provider could not be reached");
+        snprintf(out->code, sizeof out->code, "%s", e ? err_slug(e) : "provider_unreachable");
+    } else {
+        out->http_status = (int)r.status;
+        (void)json_parse(root, r.body.data ? r.body.data : "", r.body.len, NULL);
+    }
+    buf_free(&r.body);
+    return rc;
+}
+
+/* A credentials check at Meta: GET {graph}/{node}?fields=… with the bearer
+ * token. A 200 sets out->ok and leaves its body in *root for the caller
+ * to describe (the caller cJSON_Deletes it); another status is out->ok 0
+ * with Graph's message and code. Returns channel__test_get's error. */
+int channel__graph_test(const struct channel_env *env, const char *node, const char *fields, const char *token,
+                        cJSON **root, struct channel_test_result *out, struct err *e);
+
 /* WhatsApp templates at Meta (channel_whatsapp_template.c): whether a
  * message_template_status_update value names its event, template and
  * language (one that does not is nothing to act on: skipped); one such

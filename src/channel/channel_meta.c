@@ -61,6 +61,36 @@ void channel__graph_error(const cJSON *root, struct channel__graph_err *out)
     out->transient = json_bool(err, "is_transient", 0);
 }
 
+int channel__graph_test(const struct channel_env *env, const char *node, const char *fields, const char *token,
+                        cJSON **root, struct channel_test_result *out, struct err *e)
+{
+    struct channel__graph_err ge;
+    struct buf url = {0};
+    int rc;
+
+    buf_printf(&url, "%s/", env && env->graph_api_base ? env->graph_api_base : CHANNEL__GRAPH_DEFAULT);
+    channel__form_escape(&url, node);
+    buf_printf(&url, "?fields=%s", fields);
+    rc = channel__test_get(env, url.data, NULL, token, root, out, e);
+    buf_free(&url);
+    if (rc)
+        return rc;
+    if (out->http_status == 200) {
+        out->ok = 1;
+        return 0;
+    }
+    channel__graph_error(*root, &ge);
+    if (ge.code)
+        snprintf(out->code, sizeof out->code, "%lld", (long long)ge.code);
+    snprintf(out->detail, sizeof out->detail, "%s",
+             ge.message ? ge.message : "Meta refused the request");
+    if (!ge.message)
+        snprintf(out->detail, sizeof out->detail, "Meta answered HTTP %d", out->http_status);
+    cJSON_Delete(*root);
+    *root = NULL;
+    return 0;
+}
+
 int channel__graph_post(const struct channel_env *env, const char *node, const char *token, const cJSON *req,
                         struct channel__resp *r, cJSON **root, struct channel_send_result *out, struct err *e)
 {

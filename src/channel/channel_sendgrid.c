@@ -426,6 +426,54 @@ out:
     return rc;
 }
 
+/* The API key's scopes, GET {base}/v3/scopes with the key: a key that
+ * works but may not send mail (no mail.send scope) is not ok either. */
+static int sendgrid_test_connection(const struct channel_env *env, const struct channel_creds *creds,
+                                    struct channel_test_result *out, struct err *e)
+{
+    const char *key = channel_creds_get(creds, "api_key");
+    struct buf url = {0};
+    cJSON *root = NULL;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!key || !*key) {
+        snprintf(out->detail, sizeof out->detail, "the account has no api_key");
+        snprintf(out->code, sizeof out->code, "channel_misconfigured");
+        return 0;
+    }
+    buf_printf(&url, "%s/v3/scopes", env && env->sendgrid_api_base ? env->sendgrid_api_base : "https://api.sendgrid.com");
+    if ((rc = channel__test_get(env, url.data, NULL, key, &root, out, e)))
+        goto out;
+    if (out->http_status == 200) {
+        const cJSON *scopes = root ? cJSON_GetObjectItemCaseSensitive(root, "scopes") : NULL, *it;
+        int n = 0, send = 0;
+        if (!cJSON_IsArray(scopes))
+            scopes = NULL;
+        cJSON_ArrayForEach(it, scopes) {
+            n++;
+            send |= cJSON_IsString(it) && strcmp(it->valuestring, "mail.send") == 0;
+        }
+        out->ok = send;
+        if (send) {
+            snprintf(out->detail, sizeof out->detail, "SendGrid API key with %d scopes, mail.send among them", n);
+        } else {
+            snprintf(out->detail, sizeof out->detail, "the SendGrid API key lacks the mail.send scope");
+            snprintf(out->code, sizeof out->code, "missing_scope");
+        }
+        goto out;
+    }
+    const cJSON *errs = root ? cJSON_GetObjectItemCaseSensitive(root, "errors") : NULL;
+    const cJSON *e0 = cJSON_IsArray(errs) ? cJSON_GetArrayItem(errs, 0) : NULL;
+    const char *m = cJSON_IsObject(e0) ? json_str(e0, "message") : NULL;
+    snprintf(out->detail, sizeof out->detail, "SendGrid refused the API key (HTTP %d): %s", out->http_status,
+             m ? m : "no reason given");
+out:
+    cJSON_Delete(root);
+    buf_free(&url);
+    return rc;
+}
+
 const struct channel_adapter channel_sendgrid = {
     .name = "sendgrid",
     .caps = {.max_text_len = 1000000,
@@ -434,4 +482,5 @@ const struct channel_adapter channel_sendgrid = {
     .verify = sendgrid_verify,
     .parse = sendgrid_parse,
     .send = sendgrid_send,
+    .test_connection = sendgrid_test_connection,
 };

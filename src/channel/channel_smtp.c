@@ -286,6 +286,101 @@ out:
     return rc;
 }
 
+static size_t smtp__discard_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    (void)ptr;
+    (void)ud;
+    return size * nmemb;
+}
+
+/* A session up to AUTH and no further: libcurl connects, reads the
+ * greeting, says EHLO, upgrades with STARTTLS (tls starttls; implicit TLS
+ * from the first byte), authenticates with the account's username and
+ * password, then sends NOOP (a command with no recipient, so no mail can
+ * go out) and QUIT when the handle is cleaned up. A handle of its own, not
+ * the pool's: the session must end here, not be kept for reuse. */
+static int smtp_test_connection(const struct channel_env *env, const struct channel_creds *creds,
+                                struct channel_test_result *out, struct err *e)
+{
+    const char *host = channel_creds_get(creds, "host"), *port = channel_creds_get(creds, "port");
+    const char *tls = channel_creds_get(creds, "tls"), *user = channel_creds_get(creds, "username");
+    const char *pass = channel_creds_get(creds, "password"), *from = channel_creds_get(creds, "from_email");
+    const char *ca = channel_creds_get(creds, "ca_file");
+    long timeout_ms = env && env->timeout_ms > 0 ? env->timeout_ms : 10000L;
+    struct smtp_reply reply = {{0}};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct buf url = {0};
+    CURL *c = NULL;
+    long code = 0;
+    int rc = 0;
+
+    memset(out, 0, sizeof *out);
+    if (!tls)
+        tls = "starttls";
+    if (!host || !*host) {
+        snprintf(out->detail, sizeof out->detail, "the account has no SMTP host");
+        snprintf(out->code, sizeof out->code, "channel_misconfigured");
+        return 0;
+    }
+    buf_printf(&url, "%s://", strcmp(tls, "implicit") == 0 ? "smtps" : "smtp");
+    buf_printf(&url, strchr(host, ':') ? "[%s]" : "%s", host);
+    buf_printf(&url, ":%s/%s", port ? port : strcmp(tls, "implicit") == 0 ? "465" : "587",
+               from && strchr(from, '@') ? strchr(from, '@') + 1 : "localhost");
+    pthread_once(&channel__curl_once, channel__curl_init);
+    if (!(c = curl_easy_init())) {
+        rc = err_set(e, ERR_NOMEM, NULL, "curl_easy_init failed");
+        goto out;
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url.data);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "NOOP");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, smtp__discard_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, smtp__reply_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &reply);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_USE_SSL, strcmp(tls, "none") == 0 ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
+    if (ca)
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    if (user) {
+        curl_easy_setopt(c, CURLOPT_USERNAME, user);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, pass ? pass : "");
+    }
+    CURLcode cc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    if (code >= 400 && code < 600)
+        snprintf(out->code, sizeof out->code, "%ld", code);
+    if (cc == CURLE_OK) {
+        out->ok = 1;
+        snprintf(out->detail, sizeof out->detail, "SMTP server %.120s accepted the session (%s%s)", host,
+                 strcmp(tls, "none") == 0 ? "no TLS" : strcmp(tls, "implicit") == 0 ? "implicit TLS" : "STARTTLS",
+                 user ? ", signed in" : ", no login configured");
+    } else if (cc == CURLE_LOGIN_DENIED) {
+        snprintf(out->detail, sizeof out->detail, "the SMTP server refused the login: %.200s",
+                 reply.line[0] ? reply.line : errbuf[0] ? errbuf : curl_easy_strerror(cc));
+    } else if (cc == CURLE_OPERATION_TIMEDOUT) {
+        snprintf(out->code, sizeof out->code, "provider_timeout");
+        snprintf(out->detail, sizeof out->detail, "the SMTP server did not answer within %ld ms", timeout_ms);
+        rc = err_set(e, ERR_TIMEOUT, "provider_timeout", "%s", out->detail);
+    } else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST) {
+        snprintf(out->code, sizeof out->code, "provider_unreachable");
+        snprintf(out->detail, sizeof out->detail, "could not connect: %.200s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        rc = err_set(e, ERR_UPSTREAM, "provider_unreachable", "%s", out->detail);
+    } else {
+        /* TLS refused or failed, a reply we cannot go on from: the server answered. */
+        if (!out->code[0])
+            snprintf(out->code, sizeof out->code, "smtp_error");
+        snprintf(out->detail, sizeof out->detail, "the SMTP session failed: %.200s",
+                 reply.line[0] ? reply.line : errbuf[0] ? errbuf : curl_easy_strerror(cc));
+    }
+out:
+    if (c)
+        curl_easy_cleanup(c); /* sends QUIT */
+    buf_free(&url);
+    return rc;
+}
+
 const struct channel_adapter channel_smtp = {
     .name = "smtp",
     .caps = {.max_text_len = 512 * 1024,
@@ -298,4 +393,5 @@ const struct channel_adapter channel_smtp = {
     .send = smtp_send,
     .list_templates = NULL,
     .fetch_media = NULL,
+    .test_connection = smtp_test_connection,
 };

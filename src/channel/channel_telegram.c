@@ -526,6 +526,47 @@ out:
     return rc;
 }
 
+/* getMe with the bot token: Telegram's own "test your bot's auth token". */
+static int telegram_test_connection(const struct channel_env *env, const struct channel_creds *creds,
+                                    struct channel_test_result *out, struct err *e)
+{
+    const char *token = channel_creds_get(creds, "bot_token");
+    struct tg_answer me = {0};
+    int64_t id = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!token || !*token) {
+        snprintf(out->detail, sizeof out->detail, "the account has no bot_token");
+        snprintf(out->code, sizeof out->code, "channel_misconfigured");
+        return 0;
+    }
+    rc = tg__call(env, token, "getMe", NULL, NULL, &me, e);
+    out->http_status = (int)me.status;
+    if (rc == 0) {
+        const char *user = cJSON_IsObject(me.result) ? json_str(me.result, "username") : NULL;
+        if (cJSON_IsObject(me.result))
+            (void)json_int(me.result, "id", &id);
+        out->ok = 1;
+        if (user)
+            snprintf(out->detail, sizeof out->detail, "Telegram bot @%s (id %lld)", user, (long long)id);
+        else
+            snprintf(out->detail, sizeof out->detail, "Telegram bot %lld", (long long)id);
+    } else if (me.status) { /* Telegram answered: a refusal, not a failure to reach it */
+        int64_t code = 0;
+        if (me.root && json_int(me.root, "error_code", &code) == 0 && code)
+            snprintf(out->code, sizeof out->code, "%lld", (long long)code);
+        snprintf(out->detail, sizeof out->detail, "Telegram refused the bot token: %.200s",
+                 me.description ? me.description : e && e->msg[0] ? e->msg : "no reason given");
+        rc = 0;
+    } else {
+        snprintf(out->detail, sizeof out->detail, "%s", e && e->msg[0] ? e->msg : "Telegram could not be reached");
+        snprintf(out->code, sizeof out->code, "%s", e ? err_slug(e) : "provider_unreachable");
+    }
+    cJSON_Delete(me.root);
+    return rc;
+}
+
 const struct channel_adapter channel_telegram = {
     .name = "telegram",
     .caps = {.max_text_len = 4096,
@@ -539,4 +580,5 @@ const struct channel_adapter channel_telegram = {
     .list_templates = NULL,
     .fetch_media = telegram_fetch_media,
     .register_webhook = telegram_register_webhook,
+    .test_connection = telegram_test_connection,
 };

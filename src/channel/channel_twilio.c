@@ -303,6 +303,57 @@ static int twilio_fetch_media(const struct channel_env *env, const struct channe
     return rc;
 }
 
+/* The account resource, GET /2010-04-01/Accounts/{sid}.json with basic
+ * auth: Twilio's cheapest authenticated read. A suspended or closed
+ * account is not ok either. */
+static int twilio_test_connection(const struct channel_env *env, const struct channel_creds *creds,
+                                  struct channel_test_result *out, struct err *e)
+{
+    const char *sid = channel_creds_get(creds, "account_sid");
+    const char *token = channel_creds_get(creds, "auth_token");
+    const char *base = env && env->twilio_api_base ? env->twilio_api_base : "https://api.twilio.com";
+    struct buf url = {0}, userpwd = {0};
+    cJSON *root = NULL;
+    int64_t code = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!sid || !*sid || !token || !*token) {
+        snprintf(out->detail, sizeof out->detail, "the account has no account_sid or auth_token");
+        snprintf(out->code, sizeof out->code, "channel_misconfigured");
+        return 0;
+    }
+    buf_printf(&url, "%s/2010-04-01/Accounts/", base);
+    channel__form_escape(&url, sid);
+    buf_puts(&url, ".json");
+    buf_printf(&userpwd, "%s:%s", sid, token);
+    rc = channel__test_get(env, url.data, userpwd.data, NULL, &root, out, e);
+    explicit_bzero(userpwd.data, userpwd.len);
+    if (rc)
+        goto out;
+    const char *status = root ? json_str(root, "status") : NULL, *name = root ? json_str(root, "friendly_name") : NULL;
+    if (out->http_status == 200) {
+        out->ok = !status || strcmp(status, "active") == 0;
+        snprintf(out->detail, sizeof out->detail, "Twilio account \"%s\" is %s", name ? name : sid,
+                 status ? status : "active");
+        if (!out->ok)
+            snprintf(out->code, sizeof out->code, "account_%s", status);
+        goto out;
+    }
+    if (root && json_int(root, "code", &code) == 0 && code)
+        snprintf(out->code, sizeof out->code, "%lld", (long long)code);
+    if (root && json_str(root, "message"))
+        snprintf(out->detail, sizeof out->detail, "Twilio refused the credentials (HTTP %d): %s", out->http_status,
+                 json_str(root, "message"));
+    else
+        snprintf(out->detail, sizeof out->detail, "Twilio answered HTTP %d", out->http_status);
+out:
+    cJSON_Delete(root);
+    buf_free(&userpwd);
+    buf_free(&url);
+    return rc;
+}
+
 const struct channel_adapter channel_twilio = {
     .name = "twilio",
     /* MMS: Twilio's accepted content types (JPEG, PNG and GIF are resized
@@ -319,4 +370,5 @@ const struct channel_adapter channel_twilio = {
     .send = twilio_send,
     .list_templates = NULL,
     .fetch_media = twilio_fetch_media,
+    .test_connection = twilio_test_connection,
 };

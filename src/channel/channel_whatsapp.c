@@ -567,6 +567,32 @@ out:
     return rc;
 }
 
+/* The phone number node, GET {graph}/{phone_number_id} with the token:
+ * it proves both the token and that the number belongs to it. */
+static int whatsapp_test_connection(const struct channel_env *env, const struct channel_creds *creds,
+                                    struct channel_test_result *out, struct err *e)
+{
+    const char *pnid = channel_creds_get(creds, "phone_number_id");
+    const char *token = channel_creds_get(creds, "access_token");
+    cJSON *root = NULL;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!pnid || !*pnid || !token || !*token) {
+        snprintf(out->detail, sizeof out->detail, "the account has no phone_number_id or access_token");
+        snprintf(out->code, sizeof out->code, "channel_misconfigured");
+        return 0;
+    }
+    rc = channel__graph_test(env, pnid, "display_phone_number,verified_name", token, &root, out, e);
+    if (rc == 0 && out->ok) {
+        const char *num = json_str(root, "display_phone_number"), *name = json_str(root, "verified_name");
+        snprintf(out->detail, sizeof out->detail, "WhatsApp number %s%s%s%s", num ? num : pnid,
+                 name ? " (" : "", name ? name : "", name ? ")" : "");
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
 const struct channel_adapter channel_whatsapp = {
     .name = "whatsapp",
     /* Cloud API media: images 5 MB, audio and video 16 MB, documents
@@ -587,5 +613,6 @@ const struct channel_adapter channel_whatsapp = {
     .send = whatsapp_send,
     .list_templates = whatsapp_list_templates,
     .submit_template = channel__whatsapp_submit_template,
+    .test_connection = whatsapp_test_connection,
     .fetch_media = whatsapp_fetch_media,
 };

@@ -113,6 +113,7 @@ struct crm_record_result {
     int contact_created;
     int conversation_created;
     int reopened;                        /* inbound reopened a resolved conversation */
+    int64_t unread;                      /* inbound, not a duplicate: the conversation's unread count after */
 };
 
 /* An inbound message as the webhook job has it; borrowed. */
@@ -244,10 +245,15 @@ int crm_message_events(struct store *db, const char *tenant_id, const char *mess
                        store_message_event_cb cb, void *ud, struct err *e);
 
 /* Conversations newest activity first (last_message_at, id descending);
- * filter members NULL/"" = any: status open | pending | resolved (else
- * ERR_INVALID "invalid_status"), channel, assignee a user id or "none" for
- * unassigned. cb runs per row while a store connection is held (it must not
- * call the store unless the pool has >= 2 connections). */
+ * filter members NULL/"" = any, combined: status open | pending | resolved
+ * (else ERR_INVALID "invalid_status"), channel, account_id, assignee a user
+ * id or "none" for unassigned, unread (only those with unread > 0), q a
+ * search of the contact's name and identity addresses (see
+ * store_conversation_filter; at most CRM_QUERY_MAX bytes, else ERR_INVALID
+ * "invalid_request"). Each row carries its list fields (account and
+ * assignee names, latest message). cb runs per row while a store connection
+ * is held (it must not call the store unless the pool has >= 2
+ * connections). */
 int crm_conversation_list(struct store *db, const char *tenant_id, const struct store_conversation_filter *f,
                           struct crm_page *page, store_conversation_cb cb, void *ud, struct err *e);
 /* One conversation with its contact's name. ERR_NOTFOUND. */
@@ -258,6 +264,13 @@ int crm_conversation_get(struct store *db, const char *tenant_id, const char *co
  * contract as crm_conversation_list. */
 int crm_conversation_messages(struct store *db, const char *tenant_id, const char *conversation_id,
                               struct crm_page *page, store_message_cb cb, void *ud, struct err *e);
+
+/* An agent read the conversation: its unread counter (inbound messages
+ * since an agent last read it) goes to 0 inside tx; *out_before (may be
+ * NULL) receives what it was, 0 when nothing changed (idempotent).
+ * ERR_NOTFOUND for another tenant's or an unknown conversation. */
+int crm_conversation_mark_read(struct store_tx *tx, const char *tenant_id, const char *conversation_id,
+                               int64_t *out_before, struct err *e);
 
 /* A change to a conversation: status NULL = unchanged, else open | pending
  * | resolved; when set_assignee, assignee_id is a user of the tenant or
@@ -296,11 +309,22 @@ int crm_contact_get(struct store *db, const char *tenant_id, const char *contact
  * sent_at, delivered_at, read_at, failed_at, updated_at}; times RFC 3339 or
  * null when 0. */
 void crm_message_json(struct buf *b, const struct store_message *m);
-/* The conversation object: {id, contact: {id, name}, account_id, channel,
- * status, assignee_id, last_message_at, last_inbound_at, unread, created_at,
- * updated_at}. With contact (not NULL), the contact member also carries its
- * identities: {id, name, identities: [{kind, address}]}. */
+/* The conversation object: {id, contact: {id, name, address}, account_id,
+ * account_name, channel, status, assignee_id, assignee_name, unread,
+ * unread_count (the same number), last_message: {id, direction, type,
+ * preview, status, created_at} or null, last_activity_at, last_message_at,
+ * last_inbound_at, created_at, updated_at}; contact.address is the
+ * customer's address on this conversation, account_name and assignee_name
+ * null when empty. With contact (not NULL), the contact member also
+ * carries its identities: {id, name, address, identities: [{kind,
+ * address}]}. */
 void crm_conversation_json(struct buf *b, const struct store_conversation *c, const struct store_contact *contact);
+#define CRM_PREVIEW_CHARS 140
+/* A message's one-line preview into out (outlen bytes; 4 * CRM_PREVIEW_CHARS
+ * + 8 is always enough): its text with runs of white space as one space,
+ * trimmed, cut at CRM_PREVIEW_CHARS characters (UTF-8, never inside one);
+ * a message without text shows its type in brackets ("[image]"). Pure. */
+void crm_message_preview(char *out, size_t outlen, const char *type, const char *body);
 /* The contact object: {id, name, identities: [{kind, address}], created_at, updated_at}. */
 void crm_contact_json(struct buf *b, const struct store_contact *c);
 

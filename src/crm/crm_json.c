@@ -7,6 +7,7 @@
  * media and template are stored as JSON text that crm checked when it wrote
  * them, and are copied through as they are.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "crm/crm.h"
@@ -90,31 +91,106 @@ static void identities_json(struct buf *b, const struct store_contact *c)
     buf_putc(b, ']');
 }
 
+void crm_message_preview(char *out, size_t outlen, const char *type, const char *body)
+{
+    const unsigned char *s = (const unsigned char *)(body ? body : "");
+    size_t o = 0, chars = 0;
+    int space = 0;
+
+    if (outlen == 0)
+        return;
+    while (*s && chars < CRM_PREVIEW_CHARS) {
+        size_t len = 1;
+        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v') {
+            space = o > 0; /* leading white space is dropped, inner runs become one space */
+            s++;
+            continue;
+        }
+        if (*s >= 0xf0)
+            len = 4;
+        else if (*s >= 0xe0)
+            len = 3;
+        else if (*s >= 0xc0)
+            len = 2;
+        for (size_t i = 1; i < len; i++)
+            if ((s[i] & 0xc0) != 0x80)
+                len = i; /* a broken sequence ends where it breaks */
+        if (o + space + len + 1 > outlen)
+            break;
+        if (space) {
+            out[o++] = ' ';
+            chars++;
+            space = 0;
+            if (chars == CRM_PREVIEW_CHARS)
+                break;
+        }
+        memcpy(out + o, s, len);
+        o += len;
+        s += len;
+        chars++;
+    }
+    while (o > 0 && out[o - 1] == ' ')
+        o--;
+    out[o] = '\0';
+    if (o == 0 && type && *type && strcmp(type, "text") != 0)
+        snprintf(out, outlen, "[%s]", type);
+}
+
 void crm_conversation_json(struct buf *b, const struct store_conversation *c, const struct store_contact *contact)
 {
+    char preview[4 * CRM_PREVIEW_CHARS + 8];
+
     buf_puts(b, "{\"id\":");
     buf_json_str(b, c->id);
     buf_puts(b, ",\"contact\":{\"id\":");
     buf_json_str(b, c->contact_id);
     buf_puts(b, ",\"name\":");
     buf_json_str(b, contact ? contact->name : c->contact_name);
+    buf_puts(b, ",\"address\":");
+    str_or_null(b, c->contact_address);
     if (contact) {
         buf_puts(b, ",\"identities\":");
         identities_json(b, contact);
     }
     buf_puts(b, "},\"account_id\":");
     buf_json_str(b, c->account_id);
+    buf_puts(b, ",\"account_name\":");
+    str_or_null(b, c->account_name);
     buf_puts(b, ",\"channel\":");
     buf_json_str(b, c->channel);
     buf_puts(b, ",\"status\":");
     buf_json_str(b, c->status);
     buf_puts(b, ",\"assignee_id\":");
     str_or_null(b, c->assignee_id);
+    buf_puts(b, ",\"assignee_name\":");
+    str_or_null(b, c->assignee_id[0] ? c->assignee_name : "");
+    buf_printf(b, ",\"unread\":%lld,\"unread_count\":%lld", (long long)c->unread, (long long)c->unread);
+    buf_puts(b, ",\"last_message\":");
+    if (c->last_id[0]) {
+        crm_message_preview(preview, sizeof(preview), c->last_type, c->last_body);
+        buf_puts(b, "{\"id\":");
+        buf_json_str(b, c->last_id);
+        buf_puts(b, ",\"direction\":");
+        buf_json_str(b, c->last_direction);
+        buf_puts(b, ",\"type\":");
+        buf_json_str(b, c->last_type);
+        buf_puts(b, ",\"preview\":");
+        buf_json_str(b, preview);
+        buf_puts(b, ",\"status\":");
+        buf_json_str(b, c->last_status);
+        buf_puts(b, ",\"created_at\":");
+        buf_json_time(b, c->last_created_at);
+        buf_putc(b, '}');
+    } else {
+        buf_puts(b, "null");
+    }
+    buf_puts(b, ",\"last_activity_at\":");
+    buf_json_time(b, c->last_message_at);
     buf_puts(b, ",\"last_message_at\":");
     buf_json_time(b, c->last_message_at);
     buf_puts(b, ",\"last_inbound_at\":");
     buf_json_time(b, c->last_inbound_at);
-    buf_printf(b, ",\"unread\":%lld,\"created_at\":", (long long)c->unread);
+    buf_puts(b, ",\"created_at\":");
     buf_json_time(b, c->created_at);
     buf_puts(b, ",\"updated_at\":");
     buf_json_time(b, c->updated_at);

@@ -163,6 +163,8 @@ int crm_conversation_list(struct store *db, const char *tenant_id, const struct 
         return rc;
     if (f && f->status && *f->status && !valid_conv_status(f->status))
         return err_set(e, ERR_INVALID, "invalid_status", "status must be open, pending or resolved");
+    if (f && f->q && strlen(f->q) > CRM_QUERY_MAX)
+        return err_set(e, ERR_INVALID, "invalid_request", "q has at most %d characters", CRM_QUERY_MAX);
     pg.limit = limit;
     pg.conv_cb = cb;
     pg.ud = ud;

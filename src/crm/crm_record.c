@@ -233,7 +233,15 @@ int crm_inbound_record(struct store_tx *tx, const char *tenant_id, const struct 
         return 0;
     }
     out->reopened = strcmp(cv.status, "resolved") == 0;
-    return store_conversation_touch(tx, tenant_id, cv.id, at, 1, now, e);
+    if ((rc = store_conversation_touch(tx, tenant_id, cv.id, at, 1, now, e)))
+        return rc;
+    return store_conversation_unread_tx(tx, tenant_id, cv.id, &out->unread, e);
+}
+
+int crm_conversation_mark_read(struct store_tx *tx, const char *tenant_id, const char *conversation_id,
+                               int64_t *out_before, struct err *e)
+{
+    return store_conversation_mark_read(tx, tenant_id, conversation_id, out_before, e);
 }
 
 int crm_outbound_lookup(struct store_tx *tx, const char *tenant_id, const char *idempotency_key,

@@ -103,6 +103,37 @@ void http__route_channels_delete(struct http_req *r)
     http__no_content(r);
 }
 
+/* 200 whatever the provider said: {ok, provider, detail, code?}. */
+void http__route_channels_test(struct http_req *r)
+{
+    struct err e = {0};
+    struct channel_test_result t;
+    const struct messaging_account_ref *ref = NULL;
+    char provider[32] = "";
+
+    if (messaging_account_get(r->app->messaging, r->principal.tenant_id, http__param(r, "id"), &ref, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    snprintf(provider, sizeof(provider), "%s", ref->acct.provider);
+    messaging_account_release(ref);
+    if (messaging_account_test(r->app->messaging, r->principal.tenant_id, http__param(r, "id"),
+                               auth_actor_type(&r->principal), auth_actor_id(&r->principal), r->ip, &t, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    http__json(r, 200);
+    buf_printf(&r->out, "{\"ok\":%s,\"provider\":", t.ok ? "true" : "false");
+    buf_json_str(&r->out, provider);
+    buf_puts(&r->out, ",\"detail\":");
+    buf_json_str(&r->out, t.detail);
+    if (t.code[0]) {
+        buf_puts(&r->out, ",\"code\":");
+        buf_json_str(&r->out, t.code);
+    }
+    buf_putc(&r->out, '}');
+}
+
 static int template_cb(void *ud, const struct store_template *t, const struct store_template_version *v)
 {
     struct http__list *c = ud;

@@ -22,9 +22,30 @@ void http__route_conversations_list(struct http_req *r)
 {
     struct err e = {0};
     struct crm_page page;
-    struct store_conversation_filter f = {http__query_str(r, "status"), http__query_str(r, "channel"),
-                                          http__query_str(r, "assignee")};
+    struct store_conversation_filter f;
     struct http__list c = {&r->out, 0};
+    const char *unread = http__query_str(r, "unread");
+
+    memset(&f, 0, sizeof(f));
+    f.status = http__query_str(r, "status");
+    f.channel = http__query_str(r, "channel");
+    f.assignee = http__query_str(r, "assignee");
+    f.account_id = http__query_str(r, "account_id");
+    f.q = http__query_str(r, "q");
+    if (f.assignee && strcmp(f.assignee, "me") == 0) {
+        if (r->principal.kind != AUTH_SESSION || !r->principal.user_id[0]) {
+            http__error(r, 400, "invalid_assignee", "assignee=me needs a signed-in user (an API key is no one)");
+            return;
+        }
+        f.assignee = r->principal.user_id;
+    }
+    if (unread && *unread) {
+        if (strcmp(unread, "true") != 0 && strcmp(unread, "false") != 0) {
+            http__error(r, 400, "invalid_request", "unread must be true or false");
+            return;
+        }
+        f.unread = strcmp(unread, "true") == 0;
+    }
     if (http__page_args(r, &page) != 0)
         return;
     http__json(r, 200);
@@ -97,6 +118,19 @@ void http__route_conversations_update(struct http_req *r)
     conversation_detail(r, &cv);
 out:
     cJSON_Delete(j);
+}
+
+/* Idempotent: 200 with the conversation (unread_count 0) every time. */
+void http__route_conversations_read(struct http_req *r)
+{
+    struct err e = {0};
+    struct store_conversation cv;
+    if (messaging_conversation_read(r->app->messaging, r->principal.tenant_id, http__param(r, "id"), &e) != 0 ||
+        crm_conversation_get(r->app->db, r->principal.tenant_id, http__param(r, "id"), &cv, &e) != 0) {
+        http__error_from(r, &e);
+        return;
+    }
+    conversation_detail(r, &cv);
 }
 
 static int message_cb(void *ud, const struct store_message *m)

@@ -155,6 +155,17 @@ void messaging_account_release(const struct messaging_account_ref *ref); /* NULL
 void messaging_account_json(struct messaging *m, struct buf *b, const struct messaging_account *a,
                             const struct messaging_sync_report *sync);
 
+/* Check the account's credentials with its provider (the adapter's
+ * test_connection: a read-only call, nothing sent): out->ok, detail and
+ * code say what the provider answered; a provider that refuses, times out
+ * or cannot be reached is out->ok = 0 with the reason, never an error.
+ * Audited (channel.test, with ok, code and http_status; never a credential)
+ * with actor and ip (may be ""). ERR_NOTFOUND for an unknown or removed
+ * account; store errors. */
+int messaging_account_test(struct messaging *m, const char *tenant_id, const char *account_id,
+                           const char *actor_type, const char *actor_id, const char *ip,
+                           struct channel_test_result *out, struct err *e);
+
 /* Append the account's webhook URL: SB_PUBLIC_URL/webhooks/<provider>/<key>
  * (Twilio: inbound messages and status callbacks; Meta: the callback URL). */
 void messaging_account_webhook_url(struct messaging *m, const struct messaging_account *a, struct buf *b);
@@ -287,6 +298,15 @@ struct messaging_send_request {
  * an error (e) — nothing was queued then. Runs on a writer thread (or the
  * caller's, without a writer): must not block. */
 typedef void (*messaging_send_done_fn)(void *ud, int rc, const struct err *e, const char *message_json, int replayed);
+
+/* An agent read the conversation: its unread counter goes to 0 and, when
+ * it was not 0, a realtime event conversation.read {conversation_id,
+ * unread_count: 0} is published, in one transaction (group-commit writer).
+ * Idempotent. ERR_NOTFOUND for an unknown or another tenant's
+ * conversation. */
+int messaging_conversation_read(struct messaging *m, const char *tenant_id, const char *conversation_id,
+                                struct err *e);
+
 
 /* Check and queue one outbound message: the account (ERR_NOTFOUND
  * "account_not_found"), the recipient (ERR_INVALID "invalid_address",

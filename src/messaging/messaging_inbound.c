@@ -168,6 +168,11 @@ static int message(struct messaging *m, struct store_tx *tx, const struct queue_
     snprintf(it->counted, sizeof(it->counted), "received");
     if ((rc = messaging__message_json_tx(tx, job->tenant_id, r.message_id, &json, e)))
         goto out;
+    if (json.len > 1 && json.data[json.len - 1] == '}') {
+        /* The inbox list updates its badge from the event, without a refetch. */
+        json.len--;
+        buf_printf(&json, ",\"unread_count\":%lld}", (long long)r.unread);
+    }
     messaging__events_add(ev, job->tenant_id, "message.created", buf_steal(&json));
     if (strcmp(it->ref->acct.channel, "telegram") == 0) {
         /* A chat that writes has unblocked the bot: sends to it may go again. */

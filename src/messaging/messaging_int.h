@@ -155,6 +155,12 @@ int messaging__queue_at_tx(struct messaging *m, struct store_tx *tx, const char 
                            const struct crm_outbound *o, int64_t delay_ms, struct crm_record_result *out,
                            struct messaging__events *ev, struct err *e);
 
+/* An agent read the conversation, inside tx (messaging_inbox.c): unread
+ * to 0 and, when it was not 0, a conversation.read event in ev.
+ * ERR_NOTFOUND. */
+int messaging__conversation_read_tx(struct store_tx *tx, const char *tenant_id, const char *conversation_id,
+                                    struct messaging__events *ev, struct err *e);
+
 /* The job handlers (messaging_inbound.c, messaging_worker.c). */
 void messaging__inbound_batch(void *ud, const struct queue_job *jobs, int n, int *outcomes, struct queue_result *res);
 void messaging__send_batch(void *ud, const struct queue_job *jobs, int n, int *outcomes, struct queue_result *res);

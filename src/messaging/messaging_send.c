@@ -12,7 +12,8 @@
  * writer) looks the idempotency key up first — a key already used returns
  * its message, so a client retrying after a timeout never causes a second
  * send — and otherwise writes the message, its outbound.send job and its
- * message.created event together. The operation owns copies of everything
+ * message.created event together (a reply by a person signed in to the
+ * dashboard also marks the conversation read). The operation owns copies of everything
  * it needs: the request that asked may be gone by the time it runs.
  */
 #include <stdlib.h>
@@ -109,6 +110,10 @@ static int send_op_run(void *ud, struct store_tx *tx, struct err *e)
         return messaging__message_json_tx(tx, op->tenant_id, r.message_id, &op->json, e);
     }
     if ((rc = messaging__message_json_tx(tx, op->tenant_id, r.message_id, &op->json, e)))
+        return rc;
+    /* A person answering from the inbox has read what the customer wrote. */
+    if (strcmp(op->origin, "agent") == 0 &&
+        (rc = messaging__conversation_read_tx(tx, op->tenant_id, r.conversation_id, &op->ev, e)))
         return rc;
     if (op->hold_until && op->json.len > 1 && op->json.data[op->json.len - 1] == '}') {
         op->json.len--; /* the reply says when a held message goes */

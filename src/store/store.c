@@ -216,12 +216,41 @@ out:
     return rc;
 }
 
+int store__sql_intern(struct store *db, const char *sql, const char **out, struct err *e)
+{
+    int rc = 0;
+
+    *out = NULL;
+    pthread_mutex_lock(&db->mu);
+    for (int i = 0; i < db->nsql; i++) {
+        if (strcmp(db->sql[i], sql) == 0) {
+            *out = db->sql[i];
+            goto out;
+        }
+    }
+    if (!db->sql && !(db->sql = calloc(STORE__SQL_MAX, sizeof(*db->sql)))) {
+        rc = err_set(e, ERR_NOMEM, NULL, "out of memory");
+        goto out;
+    }
+    if (db->nsql == STORE__SQL_MAX || !(db->sql[db->nsql] = strdup(sql))) {
+        rc = err_set(e, ERR_NOMEM, NULL, "store: too many composed statements");
+        goto out;
+    }
+    *out = db->sql[db->nsql++];
+out:
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
 void store_close(struct store *db)
 {
     if (!db)
         return;
     for (int i = 0; i < db->nfree; i++)
         db->be->close(db->free[i]);
+    for (int i = 0; i < db->nsql; i++)
+        free(db->sql[i]);
+    free(db->sql);
     free(db->free);
     free(db->database_url);
     free(db->sqlite_path);

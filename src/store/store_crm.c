@@ -157,10 +157,22 @@ int store_identity_insert(struct store_tx *tx, const char *tenant_id, const char
 
 /* ---------------------------------------------------------- conversations */
 
+/* A conversation with what its list row shows: the account's and the
+ * assignee's names and its latest message, picked by a subquery on
+ * messages_conversation (conversation_id, created_at, id) per row, so a
+ * page costs one statement whatever its length. The customer's address is
+ * the latest message's, else (no message yet) the contact's oldest identity. */
 #define CONV_COLS                                                                                            \
     "cv.id, cv.contact_id, c.name, cv.account_id, cv.channel, cv.status, cv.assignee_id, cv.last_message_at," \
-    " cv.last_inbound_at, cv.unread, cv.created_at, cv.updated_at"
-#define CONV_FROM " FROM conversations cv JOIN contacts c ON c.id = cv.contact_id"
+    " cv.last_inbound_at, cv.unread, cv.created_at, cv.updated_at, a.name, u.name, lm.id, lm.direction,"      \
+    " lm.type, lm.status, lm.created_at, substr(lm.body, 1, 200),"                                              \
+    " COALESCE(NULLIF(lm.address, ''), (SELECT ci.address FROM contact_identities ci WHERE ci.tenant_id = cv.tenant_id"     \
+    " AND ci.contact_id = cv.contact_id ORDER BY ci.created_at, ci.kind LIMIT 1))"
+#define CONV_FROM                                                                                            \
+    " FROM conversations cv JOIN contacts c ON c.id = cv.contact_id"                                         \
+    " JOIN channel_accounts a ON a.id = cv.account_id LEFT JOIN users u ON u.id = cv.assignee_id"             \
+    " LEFT JOIN messages lm ON lm.id = (SELECT x.id FROM messages x WHERE x.conversation_id = cv.id"        \
+    " AND x.tenant_id = cv.tenant_id ORDER BY x.created_at DESC, x.id DESC LIMIT 1)"
 
 static void row_to_conv(const struct store_row *r, struct store_conversation *cv)
 {
@@ -176,6 +188,15 @@ static void row_to_conv(const struct store_row *r, struct store_conversation *cv
     cv->unread = store__col_int(r, 9);
     cv->created_at = store__col_int(r, 10);
     cv->updated_at = store__col_int(r, 11);
+    store__cpy(cv->account_name, sizeof(cv->account_name), store__col_text(r, 12));
+    store__cpy(cv->assignee_name, sizeof(cv->assignee_name), store__col_text(r, 13));
+    store__cpy(cv->last_id, sizeof(cv->last_id), store__col_text(r, 14));
+    store__cpy(cv->last_direction, sizeof(cv->last_direction), store__col_text(r, 15));
+    store__cpy(cv->last_type, sizeof(cv->last_type), store__col_text(r, 16));
+    store__cpy(cv->last_status, sizeof(cv->last_status), store__col_text(r, 17));
+    cv->last_created_at = store__col_int(r, 18);
+    store__cpy(cv->last_body, sizeof(cv->last_body), store__col_text(r, 19));
+    store__cpy(cv->contact_address, sizeof(cv->contact_address), store__col_text(r, 20));
 }
 
 static int row_conv(void *ud, const struct store_row *r)
@@ -350,40 +371,133 @@ int store_conversation_get(struct store *db, const char *tenant_id, const char *
                           out, "conversation", e);
 }
 
+/* 1 when q reads as a phone number: digits and the punctuation people
+ * type in numbers, at least one digit. */
+static int phone_like(const char *q)
+{
+    int digits = 0;
+
+    for (; *q; q++) {
+        if (*q >= '0' && *q <= '9')
+            digits++;
+        else if (!strchr(" +-.()", *q))
+            return 0;
+    }
+    return digits > 0;
+}
+
+static void like_pattern(char *out, size_t outlen, const char *q);
+
 int store_conversation_list(struct store *db, const char *tenant_id, const struct store_conversation_filter *f,
                             int64_t before_at, const char *before_id, int limit, store_conversation_cb cb, void *ud,
                             struct err *e)
 {
-    const char *status = f && f->status ? f->status : "", *channel = f && f->channel ? f->channel : "";
-    const char *assignee = f && f->assignee ? f->assignee : "";
-    struct store_param p[11];
+    static const struct store_conversation_filter none;
+    char name_pat[2 * STORE_ADDRESS_MAX + 4], addr_pat[2 * STORE_ADDRESS_MAX + 4], digits[STORE_ADDRESS_MAX];
+    const char *sql;
+    struct store_param p[12];
     struct conv_iter it = {cb, ud};
-    int rc = store__need(tenant_id, "tenant id", e);
+    struct buf q = {0};
+    int np = 0, rc = store__need(tenant_id, "tenant id", e);
 
     if (rc)
         return rc;
-    if (before_at < 0) {
-        before_at = INT64_MAX;
-        before_id = "";
+    if (!f)
+        f = &none;
+    /* Only the filters given are in the statement: a "? = '' OR" form
+     * would hide each column from the planner and its index. */
+    buf_puts(&q, "SELECT " CONV_COLS CONV_FROM " WHERE cv.tenant_id = ?");
+    p[np++] = store__ptext(tenant_id);
+    if (f->status && *f->status) {
+        buf_puts(&q, " AND cv.status = ?");
+        p[np++] = store__ptext(f->status);
     }
-    p[0] = store__ptext(tenant_id);
-    p[1] = store__ptext(status);
-    p[2] = store__ptext(status);
-    p[3] = store__ptext(channel);
-    p[4] = store__ptext(channel);
-    p[5] = store__ptext(assignee);
-    p[6] = store__ptext(assignee);
-    p[7] = store__ptext(assignee);
-    p[8] = store__pint(before_at);
-    p[9] = store__ptext(before_id ? before_id : "");
-    p[10] = store__pint(limit);
-    return store__list(db,
-                       "SELECT " CONV_COLS CONV_FROM " WHERE cv.tenant_id = ?"
-                       " AND (? = '' OR cv.status = ?) AND (? = '' OR cv.channel = ?)"
-                       " AND (? = '' OR (? = 'none' AND cv.assignee_id IS NULL) OR cv.assignee_id = ?)"
-                       " AND (cv.last_message_at, cv.id) < (?, ?)"
-                       " ORDER BY cv.last_message_at DESC, cv.id DESC LIMIT ?",
-                       p, 11, row_conv_cb, &it, e);
+    if (f->channel && *f->channel) {
+        buf_puts(&q, " AND cv.channel = ?");
+        p[np++] = store__ptext(f->channel);
+    }
+    if (f->account_id && *f->account_id) {
+        buf_puts(&q, " AND cv.account_id = ?");
+        p[np++] = store__ptext(f->account_id);
+    }
+    if (f->assignee && strcmp(f->assignee, "none") == 0) {
+        buf_puts(&q, " AND cv.assignee_id IS NULL");
+    } else if (f->assignee && *f->assignee) {
+        buf_puts(&q, " AND cv.assignee_id = ?");
+        p[np++] = store__ptext(f->assignee);
+    }
+    if (f->unread)
+        buf_puts(&q, " AND cv.unread > 0");
+    if (f->q && *f->q) {
+        size_t n = 0;
+        like_pattern(name_pat, sizeof(name_pat), f->q);
+        if (phone_like(f->q)) {
+            for (const char *s = f->q; *s && n + 1 < sizeof(digits); s++)
+                if (*s >= '0' && *s <= '9')
+                    digits[n++] = *s;
+            digits[n] = '\0';
+            like_pattern(addr_pat, sizeof(addr_pat), digits);
+        } else {
+            memcpy(addr_pat, name_pat, sizeof(addr_pat));
+        }
+        buf_puts(&q, " AND (lower(c.name) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM contact_identities qi"
+                     " WHERE qi.tenant_id = cv.tenant_id AND qi.contact_id = cv.contact_id"
+                     " AND qi.address LIKE ? ESCAPE '\\'))");
+        p[np++] = store__ptext(name_pat);
+        p[np++] = store__ptext(addr_pat);
+    }
+    if (before_at >= 0) {
+        /* A row value: both planners make it a range on the index's
+         * (last_message_at, id) (EXPLAIN QUERY PLAN on SQLite). */
+        buf_puts(&q, " AND (cv.last_message_at, cv.id) < (?, ?)");
+        p[np++] = store__pint(before_at);
+        p[np++] = store__ptext(before_id ? before_id : "");
+    }
+    buf_puts(&q, " ORDER BY cv.last_message_at DESC, cv.id DESC LIMIT ?");
+    p[np++] = store__pint(limit);
+    if (!q.data)
+        return err_set(e, ERR_NOMEM, NULL, "out of memory");
+    rc = store__sql_intern(db, q.data, &sql, e);
+    buf_free(&q);
+    if (rc)
+        return rc;
+    return store__list(db, sql, p, np, row_conv_cb, &it, e);
+}
+
+int store_conversation_unread_tx(struct store_tx *tx, const char *tenant_id, const char *conversation_id,
+                                 int64_t *out, struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(conversation_id)};
+    int64_t rows = 0;
+    int rc;
+
+    *out = 0;
+    if ((rc = need_tx(tx, tenant_id, e)))
+        return rc;
+    rc = store__q(tx->db, tx->c, "SELECT unread FROM conversations WHERE tenant_id = ? AND id = ?", p, 2,
+                  store__row_int, out, &rows, e);
+    if (rc == 0 && rows == 0)
+        rc = err_set(e, ERR_NOTFOUND, NULL, "conversation not found");
+    return rc;
+}
+
+int store_conversation_mark_read(struct store_tx *tx, const char *tenant_id, const char *conversation_id,
+                                 int64_t *out_before, struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(conversation_id)};
+    int64_t before = 0;
+    int rc;
+
+    if (out_before)
+        *out_before = 0;
+    if ((rc = store_conversation_unread_tx(tx, tenant_id, conversation_id, &before, e)))
+        return rc;
+    if (before != 0)
+        rc = store__q(tx->db, tx->c, "UPDATE conversations SET unread = 0 WHERE tenant_id = ? AND id = ?", p, 2,
+                      NULL, NULL, NULL, e);
+    if (rc == 0 && out_before)
+        *out_before = before;
+    return rc;
 }
 
 int store_conversation_update(struct store *db, const char *tenant_id, const char *conversation_id,

@@ -46,9 +46,20 @@ struct store_conversation {
     char assignee_id[CORE_ID_MAX]; /* "" = unassigned */
     int64_t last_message_at;
     int64_t last_inbound_at;      /* 0 = the contact never wrote */
-    int64_t unread;
+    int64_t unread;               /* inbound messages since an agent last read it */
     int64_t created_at;
     int64_t updated_at;
+    /* Read with the conversation for list rows and the detail (get, list): */
+    char account_name[256];       /* the channel account's name ("" = none) */
+    char assignee_name[256];      /* the assignee's user name ("" = none or unassigned) */
+    char contact_address[STORE_ADDRESS_MAX]; /* the customer's address on this conversation (its latest
+                                   * message's); "" before the first message */
+    char last_id[CORE_ID_MAX];    /* the latest message (created_at, id): "" = none */
+    char last_direction[16];
+    char last_type[32];
+    char last_status[16];
+    int64_t last_created_at;
+    char last_body[804];          /* the first 200 characters of its text at most (UTF-8) */
 };
 
 struct store_message {
@@ -154,6 +165,14 @@ int store_conversation_insert(struct store_tx *tx, const char *tenant_id, struct
 int store_conversation_touch(struct store_tx *tx, const char *tenant_id, const char *conversation_id, int64_t at,
                              int inbound, int64_t now, struct err *e);
 
+/* The conversation's unread counter inside tx into *out. ERR_NOTFOUND. */
+int store_conversation_unread_tx(struct store_tx *tx, const char *tenant_id, const char *conversation_id,
+                                 int64_t *out, struct err *e);
+/* Set the unread counter to 0 inside tx; *out_before (may be NULL) gets
+ * what it was (0: nothing changed). ERR_NOTFOUND. */
+int store_conversation_mark_read(struct store_tx *tx, const char *tenant_id, const char *conversation_id,
+                                 int64_t *out_before, struct err *e);
+
 /* Insert a message (id "msg_…" generated when empty; updated_at 0 = created_at).
  * When (account, provider_message_id) or (tenant, idempotency_key) already
  * exists, nothing changes, *out_dup is 1 and m->id and m->conversation_id
@@ -200,16 +219,27 @@ int store_message_event_list(struct store *db, const char *tenant_id, const char
 int store_conversation_get(struct store *db, const char *tenant_id, const char *conversation_id,
                            struct store_conversation *out, struct err *e);
 
-/* Filters of a conversation list; NULL/"" = any. assignee "none" means unassigned. */
+/* Filters of a conversation list; NULL/"" = any; they combine (AND).
+ * assignee "none" means unassigned. q keeps the conversations whose
+ * contact's name contains it (case-insensitive) or one of whose contact's
+ * identity addresses contains it (lower-cased; when q looks like a phone
+ * number, i.e. only digits, spaces, "+", "-", ".", "(", ")", its digits
+ * alone, so "+1 555" and "1555" both find "+15550100"). unread 1 keeps
+ * those with unread > 0. */
 struct store_conversation_filter {
     const char *status;
     const char *channel;
     const char *assignee;
+    const char *account_id;
+    const char *q;
+    int unread;
 };
 
 /* Conversations newest activity first, (last_message_at, id) descending,
  * strictly before the position (before_at, before_id) (before_at < 0: from
- * the start), at most limit. */
+ * the start), at most limit. One statement: each row carries its account
+ * and assignee names and its latest message. Only the given filters are in
+ * the statement, so each can use its index (migration 0010). */
 int store_conversation_list(struct store *db, const char *tenant_id, const struct store_conversation_filter *f,
                             int64_t before_at, const char *before_id, int limit, store_conversation_cb cb, void *ud,
                             struct err *e);

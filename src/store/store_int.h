@@ -98,6 +98,8 @@ struct store {
     struct store_conn **free;
     uint64_t queries;  /* atomic */
     uint64_t query_ns; /* atomic */
+    char **sql;        /* statements composed at run time, kept for the store's life (store__sql_intern) */
+    int nsql;
 };
 
 /* ------------------------------------------- shared helpers (store.c) */
@@ -115,6 +117,14 @@ int64_t store__col_int(const struct store_row *r, int i);
 int store__row_int(void *ud, const struct store_row *r);
 /* ERR_INVALID ("store: <what> is required") when s is NULL or empty. */
 int store__need(const char *s, const char *what, struct err *e);
+/* A statement composed at run time (filters that add conditions) as a
+ * pointer that stays the same for the same text for the store's life: the
+ * backends cache prepared statements by SQL pointer, so such a statement
+ * must never be passed from a temporary buffer. At most STORE__SQL_MAX
+ * distinct texts (callers compose from a fixed set of pieces); *out NULL
+ * with ERR_NOMEM beyond, or when out of memory. Thread-safe. */
+#define STORE__SQL_MAX 512
+int store__sql_intern(struct store *db, const char *sql, const char **out, struct err *e);
 
 /* One statement on a held connection, timed for store_stats. */
 int store__q(struct store *db, struct store_conn *c, const char *sql, const struct store_param *p, int np,

@@ -1180,7 +1180,11 @@ static void test_crm__json_shapes(void)
     CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "assignee_id")));
     CHECK_EQ_INT(cJSON_GetObjectItemCaseSensitive(j, "unread")->valueint, 1);
     CHECK_EQ_STR(json_str(j, "last_inbound_at"), "1970-01-01T00:01:20.000Z");
-    CHECK_EQ_INT(cJSON_GetArraySize(j), 11);
+    CHECK_EQ_INT(cJSON_GetObjectItemCaseSensitive(j, "unread_count")->valueint, 1);
+    CHECK_EQ_STR(json_str(j, "last_activity_at"), json_str(j, "last_message_at"));
+    CHECK(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "last_message")));
+    CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ct, "address")));
+    CHECK_EQ_INT(cJSON_GetArraySize(j), 16);
     cJSON_Delete(j);
 
     buf_reset(&b);

@@ -7,6 +7,8 @@ body {"recipient": {"id": IGSID}, "messaging_type": "RESPONSE" |
 "MESSAGE_TAG" (then "tag": "HUMAN_AGENT"), "message": {"text": …} or
 {"attachment": {"type": image|video|audio|file, "payload": {"url": …}}}};
 200 {"recipient_id": IGSID, "message_id": MID}.
+GET /[vNN.N/]me or /{ig_user_id} with the bearer token answers the IG user
+{id, username, name} (a credentials check); a wrong token is 400 code 190.
 Errors use Graph's shape {"error": {message, type, code, error_subcode,
 fbtrace_id}}. Modes (POST /_fake/mode {"mode": …}): "ok", "outside_window"
 (400, code 10 / subcode 2018278, for anything but a HUMAN_AGENT-tagged send),
@@ -122,7 +124,20 @@ class Handler(FakeHandler):
     def do_GET(self):
         if self.control_get():
             return
-        self.error(400, 100, "Unsupported get request.", etype="GraphMethodException")
+        path = self.path.partition("?")[0]
+        m = re.fullmatch(r"(?:/v[0-9.]+)?/([^/]+)", path)
+        if not m:
+            return self.error(400, 100, "Unsupported get request.", etype="GraphMethodException")
+        # GET /me or /{ig_user_id}: who the token is (a credentials check).
+        self.record({"path": self.path, "method": "GET"})
+        if self.headers.get("Authorization") != "Bearer " + ARGS.access_token:
+            return self.error(400, 190, "Invalid OAuth access token - Cannot parse access token")
+        node = m.group(1)
+        if node != "me" and ARGS.ig_user_id and node != ARGS.ig_user_id:
+            return self.error(400, 100, "Unsupported get request. Object with ID '%s' does not exist, cannot be "
+                              "loaded due to missing permissions, or does not support this operation." % node,
+                              etype="GraphMethodException")
+        self.reply(200, {"id": ARGS.ig_user_id or "17841400000000000", "username": "fake_shop", "name": "Fake Shop"})
 
     def do_POST(self):
         raw = self.read_body()

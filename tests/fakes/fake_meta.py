@@ -15,6 +15,12 @@ example.body_text, a name and language already there is refused with Meta's
 code 100 / subcode 2388024) and answers {id, status, category}; POST
 /[vNN.N/]{template_id} with {components[, category]} edits one ({success:
 true}, back to PENDING).
+GET /[vNN.N/]{phone_number_id}?fields=display_phone_number,… (a node id
+asked for phone number fields; other numeric nodes are media) with the
+bearer token answers the
+phone number node {verified_name, display_phone_number, quality_rating, id};
+with POST /_fake/mode {"phone_numbers": [ids]} another id is Graph's 400
+code 100.
 Errors use Graph's shape {"error": {message, type, code, error_subcode, fbtrace_id}}.
 POST /_fake/template_status {"name", "language", "event", "reason"} sends the
 WhatsApp Business Account webhook message_template_status_update for that
@@ -57,10 +63,27 @@ class Handler(FakeHandler):
         self.reply(status, {"error": {"message": message, "type": etype, "code": code,
                                       "error_subcode": None, "fbtrace_id": "A" + secrets.token_hex(8)}}, headers)
 
+    def phone_number(self, node, query):
+        """GET /{phone_number_id}: the WhatsApp Business phone number (a credentials check)."""
+        self.record({"path": self.path, "query": {k: v[0] for k, v in parse_qs(query).items()}})
+        if self.headers.get("Authorization") != "Bearer " + ARGS.access_token:
+            return self.error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        with LOCK:
+            numbers = STATE.get("phone_numbers")
+        if numbers is not None and node not in numbers:
+            return self.error(400, 100, "Unsupported get request. Object with ID '%s' does not exist, cannot be "
+                              "loaded due to missing permissions, or does not support this operation." % node,
+                              "GraphMethodException")
+        self.reply(200, {"verified_name": "Fake Business", "display_phone_number": "+1 555-010-0000",
+                         "quality_rating": "GREEN", "id": node})
+
     def do_GET(self):
         if self.control_get():
             return
         path, _, query = self.path.partition("?")
+        n = re.fullmatch(r"(?:/v[0-9.]+)?/([0-9]+)", path)
+        if n and "display_phone_number" in parse_qs(query).get("fields", [""])[0]:
+            return self.phone_number(n.group(1), query)
         if self.media_get(path):
             return
         m = re.fullmatch(r"(?:/v[0-9.]+)?/([^/]+)/message_templates", path)

@@ -9,6 +9,9 @@ and an X-Message-Id header. Errors use SendGrid's shape
 refuse, 401 for a wrong key; modes "400", "401", "413", "429" (with
 X-RateLimit-Limit/Remaining/Reset, reset = now + retry_after), "500",
 "slow", "malformed", "close".
+GET /v3/scopes with the same bearer key answers {"scopes": [...]} (mail.send
+and user.profile.read unless POST /_fake/mode {"scopes": [...]}), 401
+{"errors": [{"message": "authorization required"}]} for a wrong key.
 
 Event Webhook: the fake holds an ECDSA P-256 key pair (a fresh one per run);
 GET /_fake/public_key answers {"public_key": base64 DER SubjectPublicKeyInfo},
@@ -181,6 +184,14 @@ class Handler(FakeHandler):
             return
         if self.path == "/_fake/public_key":
             return self.reply(200, {"public_key": public_key_b64()})
+        if self.path == "/v3/scopes":
+            # The API key's scopes (a credentials check); POST /_fake/mode {"scopes": [...]} changes them.
+            self.record({"path": self.path, "method": "GET"})
+            if self.headers.get("Authorization") != "Bearer " + ARGS.api_key:
+                return self.error(401, "authorization required")
+            with LOCK:
+                scopes = STATE.get("scopes", ["mail.send", "user.profile.read"])
+            return self.reply(200, {"scopes": scopes})
         if self.path.startswith("/media/"):
             # Media the tests attach: a tiny PNG-like body under any name; "missing" is a 404.
             if self.path.endswith("/missing"):

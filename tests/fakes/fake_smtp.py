@@ -16,6 +16,10 @@ Each message accepted is recorded (GET /_fake/requests): {"conn", "tls",
 message as received, dot-unstuffed, latin-1 text, "commands": the verbs of
 the connection so far}.
 
+Each connection that ends with QUIT is recorded too (GET /_fake/sessions):
+{"conn", "tls", "ehlo", "auth_user", "commands"}: a credentials check
+(connect, EHLO, STARTTLS, AUTH, NOOP, QUIT) leaves one there and no message.
+
 Failure modes (POST /_fake/mode, merged into the state):
   {"reject_rcpt": {"address": "550 5.1.1 No such user"}}  answer RCPT so
   {"data_reply": "451 4.3.0 Try again later", "data_fail_times": n}  answer
@@ -37,7 +41,7 @@ import fakebase  # noqa: E402
 from fakebase import LOCK, STATE  # noqa: E402
 
 CFG = {"username": None, "password": None}
-STATE.update({"reject_rcpt": {}, "data_reply": "", "data_fail_times": 0, "smtp_connections": 0})
+STATE.update({"reject_rcpt": {}, "data_reply": "", "data_fail_times": 0, "smtp_connections": 0, "sessions": []})
 INFO = {}
 
 
@@ -156,6 +160,9 @@ class SMTPHandler(socketserver.StreamRequestHandler):
         elif verb == "NOOP":
             self.send("250 2.0.0 OK")
         elif verb == "QUIT":
+            with LOCK:
+                STATE["sessions"].append({"conn": self.conn_id, "tls": self.tls, "ehlo": self.ehlo,
+                                          "auth_user": self.auth_user, "commands": list(self.commands)})
             self.send("221 2.0.0 Bye")
             return False
         else:
@@ -235,6 +242,9 @@ class ControlHandler(fakebase.FakeHandler):
     def do_GET(self):
         if self.path == "/_fake/info":
             self.reply(200, {k: v for k, v in INFO.items() if k != "ctx"})
+        elif self.path == "/_fake/sessions":
+            with LOCK:
+                self.reply(200, STATE["sessions"])
         elif not self.control_get():
             self.reply(404, {"error": "not found"})
 

@@ -20,7 +20,8 @@ Control: POST /_fake/mode {"mode": "ok"|"blocked"|"deactivated"|"400"|
 "403"|"500"|"429"|"slow"|"malformed"|"close", "retry_after": N, "delay": s,
 "blocked_chats": [chat ids answering 403 "bot was blocked by the user"],
 "setwebhook_error": "description" (setWebhook answers 400 with it),
-"files": {file_id: {"path": "photos/file_1.jpg", "text": "bytes"}}};
+"files": {file_id: {"path": "photos/file_1.jpg", "text": "bytes"}},
+"bot_token": a new token (the old one was revoked: Bot API calls with it get 401)};
 GET /_fake/requests lists what was received (path, method, params);
 GET /_fake/webhook is the last setWebhook; POST /_fake/update {update or a
 message's fields} delivers an Update to the registered webhook with the
@@ -37,6 +38,12 @@ STATE.update({"webhook": None, "blocked_chats": [], "setwebhook_error": None, "f
               "message_ids": {}})
 ARGS = None
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def token():
+    """The token the bot has now: --bot-token until POST /_fake/mode {"bot_token": …} revokes it."""
+    with LOCK:
+        return STATE.get("bot_token") or ARGS.bot_token
 
 
 def bot_id():
@@ -99,9 +106,9 @@ class Handler(FakeHandler):
         method = m.group(2)
         params = self.params(raw, query)
         mode, retry_after, delay = self.record({"path": "/bot<token>/" + method, "method": method,
-                                                "token_ok": m.group(1) == ARGS.bot_token, "params": params,
+                                                "token_ok": m.group(1) == token(), "params": params,
                                                 "content_type": self.headers.get("Content-Type")})
-        if m.group(1) != ARGS.bot_token:
+        if m.group(1) != token():
             return self.error(401, "Unauthorized")
         if params is None:
             return self.error(400, "Bad Request: can't parse JSON object")

@@ -16,6 +16,10 @@ POST /_fake/mode {"media": {"ME…": {"content_type": …, "body_b64": …, "no_
 {"media_fail": N} answers the next N media requests 500. With "callbacks" set, each accepted
 message's StatusCallback URL gets one form POST per listed status, signed with
 X-Twilio-Signature exactly as Twilio signs (HMAC-SHA1 over URL + sorted params).
+Account: GET /2010-04-01/Accounts/{sid}.json with the same basic auth answers
+the account resource {sid, friendly_name, status ("active", or
+POST /_fake/mode {"account_status": …}), type, …}; wrong credentials 401
+code 20003, another sid 404 code 20404.
 Prints "LISTENING <port>" first on stdout.
 """
 import argparse, base64, hashlib, hmac, re, secrets, threading
@@ -38,6 +42,9 @@ class Handler(FakeHandler):
     def do_GET(self):
         if self.control_get():
             return
+        a = re.fullmatch(r"/2010-04-01/Accounts/([^/]+)\.json", self.path)
+        if a:
+            return self.account(a.group(1))
         m = re.fullmatch(r"/2010-04-01/Accounts/([^/]+)/Messages/([^/]+)/Media/([^/?]+)", self.path)
         c = re.fullmatch(r"/_cdn/([^/?]+)", self.path)
         if not m and not c:
@@ -73,6 +80,21 @@ class Handler(FakeHandler):
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def account(self, sid):
+        """GET /2010-04-01/Accounts/{sid}.json: the account resource (what a credentials check reads)."""
+        self.record({"path": self.path, "method": "GET"})
+        want = "Basic " + base64.b64encode(("%s:%s" % (ARGS.account_sid, ARGS.auth_token)).encode()).decode()
+        if self.headers.get("Authorization") != want:
+            return self.error(401, 20003, "Authenticate")
+        if sid != ARGS.account_sid:
+            return self.error(404, 20404, "The requested resource /2010-04-01/Accounts/%s.json was not found" % sid)
+        with LOCK:
+            status = STATE.get("account_status", "active")
+        self.reply(200, {"sid": sid, "friendly_name": "Fake account", "status": status, "type": "Full",
+                         "owner_account_sid": sid, "auth_token": ARGS.auth_token,
+                         "date_created": "Thu, 01 Jan 2026 00:00:00 +0000",
+                         "uri": "/2010-04-01/Accounts/%s.json" % sid})
 
     def do_POST(self):
         raw = self.read_body()

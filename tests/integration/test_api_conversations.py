@@ -161,11 +161,14 @@ class ConversationsApiTest(unittest.TestCase):
         keys = [(c["last_message_at"], c["id"]) for c in body["data"]]
         self.assertEqual(keys, sorted(keys, reverse=True))
         c = next(c for c in body["data"] if c["id"] == "cnv_it_a01")
-        self.assertEqual(c["contact"], {"id": "ctc_it_a01", "name": "Person 01"})
+        self.assertEqual(c["contact"], {"id": "ctc_it_a01", "name": "Person 01", "address": "+15550100001"})
         self.assertEqual((c["channel"], c["account_id"], c["unread"]), ("sms", "cha_it_sms_a", 1))
         self.assertEqual(c["last_message_at"], "2027-01-15T08:00:00.000Z")
-        self.assertEqual(set(c), {"id", "contact", "account_id", "channel", "status", "assignee_id",
-                                  "last_message_at", "last_inbound_at", "unread", "created_at", "updated_at"})
+        self.assertEqual(set(c), {"id", "contact", "account_id", "account_name", "channel", "status", "assignee_id",
+                                  "assignee_name", "last_message", "last_activity_at", "last_message_at",
+                                  "last_inbound_at", "unread", "unread_count", "created_at", "updated_at"})
+        self.assertIsNone(c["last_message"])  # no message rows seeded for it
+        self.assertEqual(c["unread_count"], c["unread"])
         st, body = self.get("/api/v1/conversations", key=self.admin_b)
         self.assertEqual([c["id"] for c in body["data"]], ["cnv_it_b0"])
 
