@@ -10,6 +10,8 @@ pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET libcrypto)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 # Inbound e-mail parsing (SendGrid Inbound Parse).
 pkg_check_modules(GMIME REQUIRED IMPORTED_TARGET gmime-3.0)
+# gzip copies of the dashboard's files (src/http/static.c).
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 # libwslay ships no .pc file in Debian 12.
 find_path(WSLAY_INCLUDE_DIR wslay/wslay.h REQUIRED)
 find_library(WSLAY_LIBRARY wslay REQUIRED)

@@ -13,6 +13,7 @@ PACKAGES=(
   libpq-dev postgresql              # client library + server binaries for the tests
   libsodium-dev libssl-dev libcurl4-openssl-dev
   libgmime-3.0-dev                  # inbound e-mail (SendGrid Inbound Parse) MIME parsing
+  zlib1g-dev                        # gzip copies of the dashboard's files
   python3-cryptography              # tests/fakes: SendGrid event signing (ECDSA P-256)
   tzdata                            # the tz database (/usr/share/zoneinfo): tenants' quiet hours
   python3

@@ -91,6 +91,10 @@ const struct config_def config_schema[] = {
     CFG("SB_EVENT_RETENTION", CONFIG_INT, "604800", 0, event_retention_s,
         "Seconds the realtime event log keeps events for WebSocket clients to resume from (default 7 days); a "
         "client that was away longer gets a resync message and reloads its state."),
+    CFG("SB_WEB_DIR", CONFIG_STR, "web/dist", 0, web_dir,
+        "Directory of the built dashboard (index.html, assets/, widget.js), relative to the working directory "
+        "unless absolute; loaded into memory once at start and served at /. When it does not exist the server "
+        "runs API-only and / explains how to build it (bash scripts/web.sh); empty turns the dashboard off."),
     CFG("SB_MEDIA_DIR", CONFIG_STR, "", 0, media_dir,
         "Directory of the media store (inbound pictures, voice notes and documents); empty means "
         "<SB_DATA_DIR>/media."),

@@ -206,6 +206,7 @@ struct config {
     int64_t send_retry_base_ms;  /* first retry delay (full jitter, doubling) */
     int64_t send_retry_max_ms;   /* retry delay cap */
     int64_t event_retention_s; /* how long the realtime event log keeps events */
+    char *web_dir;             /* the built dashboard, served at / (http) */
     char *media_dir;           /* the media store; "" means <data_dir>/media */
     int64_t media_max_bytes;   /* largest inbound media file stored */
     int64_t media_url_ttl_s;   /* lifetime of a signed media URL */

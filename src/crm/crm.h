@@ -290,15 +290,90 @@ int crm_conversation_update(struct store *db, const char *tenant_id, const char 
                             const struct crm_conversation_patch *p, const char *actor_type, const char *actor_id,
                             const char *ip, struct store_conversation *out, struct err *e);
 
-/* Contacts newest first (created_at, id descending), with identities; q
- * (NULL/"" = all; at most CRM_QUERY_MAX bytes, else ERR_INVALID
- * "invalid_request") keeps those whose name (case-insensitive) or an
- * identity address contains it. Same callback contract as above. */
+/* Contacts newest activity first (last_activity_at, id descending), with
+ * identities; q (NULL/"" = all; at most CRM_QUERY_MAX bytes, else
+ * ERR_INVALID "invalid_request") keeps those whose name or an identity
+ * address contains it (case-insensitive), a phone number matching with or
+ * without "+", spaces and punctuation (store_contact_list). Same callback
+ * contract as above. */
 int crm_contact_list(struct store *db, const char *tenant_id, const char *q, struct crm_page *page,
                      store_contact_cb cb, void *ud, struct err *e);
 /* One contact with its identities, handed to cb. ERR_NOTFOUND. */
 int crm_contact_get(struct store *db, const char *tenant_id, const char *contact_id, store_contact_cb cb,
                     void *ud, struct err *e);
+
+/* -------------------------------------------- contacts by hand (crm_contact.c) */
+
+#define CRM_NAME_MAX 200         /* characters of a contact's name */
+#define CRM_IDENTITIES_MAX 20    /* identities one request may add or remove */
+
+/* An identity as a person typed it: kind phone | whatsapp | email |
+ * telegram | instagram | webchat, address normalised by
+ * crm_normalize_address. Borrowed. */
+struct crm_identity_ref {
+    const char *kind;
+    const char *address;
+};
+
+/* Create a contact with a name (1..CRM_NAME_MAX characters of UTF-8
+ * without control characters, trimmed; ERR_INVALID "invalid_name") and
+ * up to CRM_IDENTITIES_MAX identities (ERR_INVALID "invalid_kind",
+ * "invalid_address", "invalid_request" for too many; one given twice
+ * counts once), in one transaction. An identity another contact of the
+ * tenant already has: ERR_CONFLICT "identity_taken" naming that contact's
+ * id, and nothing is created. Audited (contact.create). out_id receives
+ * the new contact's id. */
+int crm_contact_create(struct store *db, const char *tenant_id, const char *name, const struct crm_identity_ref *ids,
+                       size_t nids, const char *actor_type, const char *actor_id, const char *ip,
+                       char out_id[CORE_ID_MAX], struct err *e);
+
+/* A change to a contact: name NULL = unchanged; identities to add (as for
+ * create) and to remove (each must be the contact's: else ERR_INVALID
+ * "unknown_identity"). */
+struct crm_contact_patch {
+    const char *name;
+    const struct crm_identity_ref *add;
+    size_t nadd;
+    const struct crm_identity_ref *remove;
+    size_t nremove;
+};
+
+/* Apply p in one transaction (removals first, then additions): ERR_INVALID
+ * as for create, and "invalid_request" when p changes nothing;
+ * ERR_CONFLICT "identity_taken" as for create, and "last_identity" when
+ * the contact would be left without identities while it has conversations
+ * (its conversations could no longer be answered). Audited
+ * (contact.update, with what changed). ERR_NOTFOUND for another tenant's
+ * or an unknown contact. */
+int crm_contact_update(struct store *db, const char *tenant_id, const char *contact_id,
+                       const struct crm_contact_patch *p, const char *actor_type, const char *actor_id,
+                       const char *ip, struct err *e);
+
+/* Merge source_id into target_id in one transaction (store_contact_merge:
+ * identities, conversations and messages move, conversations on the same
+ * channel account are folded together, the source is deleted), with a
+ * realtime event contact.merged {target_id, source_id, identities,
+ * conversations_moved, conversations_folded, messages} in the same
+ * transaction; then audited (contact.merge, target and source ids). The
+ * caller rings the event pump. ERR_INVALID "invalid_merge" when both are
+ * the same contact; ERR_NOTFOUND "contact_not_found" when either is not a
+ * contact of the tenant. */
+int crm_contact_merge(struct store *db, const char *tenant_id, const char *target_id, const char *source_id,
+                      const char *actor_type, const char *actor_id, const char *ip, struct store_contact_merge *out,
+                      struct err *e);
+
+/* A contact copied out of the store (identities malloc'd); clear it. */
+struct crm_contact {
+    struct store_contact c;
+    struct store_identity *ids;
+};
+/* Read one contact with its identities into out. ERR_NOTFOUND, ERR_NOMEM. */
+int crm_contact_load(struct store *db, const char *tenant_id, const char *contact_id, struct crm_contact *out,
+                     struct err *e);
+void crm_contact_clear(struct crm_contact *c);
+/* The contact's message counts (store_contact_engagement). */
+int crm_contact_engagement(struct store *db, const char *tenant_id, const char *contact_id,
+                           struct store_contact_engagement *out, struct err *e);
 
 /* ----------------------------------------------------------------- JSON */
 
@@ -325,8 +400,19 @@ void crm_conversation_json(struct buf *b, const struct store_conversation *c, co
  * trimmed, cut at CRM_PREVIEW_CHARS characters (UTF-8, never inside one);
  * a message without text shows its type in brackets ("[image]"). Pure. */
 void crm_message_preview(char *out, size_t outlen, const char *type, const char *body);
-/* The contact object: {id, name, identities: [{kind, address}], created_at, updated_at}. */
+/* The contact object: {id, name, email, phone, identities: [{kind,
+ * address}], created_at, updated_at, last_activity_at}: email is the first
+ * e-mail identity, phone the first phone identity (else the first
+ * WhatsApp number), null when none. The _open variant leaves the closing
+ * brace out, for a caller that appends members, and calls extra (when not
+ * NULL) inside each identity object after its address, to append members
+ * of its own (",\"opted_out\":false"). */
+typedef void (*crm_identity_json_fn)(void *ud, struct buf *b, const struct store_identity *id);
 void crm_contact_json(struct buf *b, const struct store_contact *c);
+void crm_contact_json_open(struct buf *b, const struct store_contact *c, crm_identity_json_fn extra, void *ud);
+/* The engagement object: {queued, sent, delivered, read, failed, inbound,
+ * last_inbound_at, last_outbound_at} (times Unix ms or null). */
+void crm_engagement_json(struct buf *b, const struct store_contact_engagement *g);
 
 /* ---------------------------------------------------------------- e-mail */
 

@@ -76,7 +76,7 @@ void crm_message_json(struct buf *b, const struct store_message *m)
     buf_putc(b, '}');
 }
 
-static void identities_json(struct buf *b, const struct store_contact *c)
+static void identities_json(struct buf *b, const struct store_contact *c, crm_identity_json_fn extra, void *ud)
 {
     buf_putc(b, '[');
     for (int i = 0; i < c->nidentities; i++) {
@@ -86,6 +86,8 @@ static void identities_json(struct buf *b, const struct store_contact *c)
         buf_json_str(b, c->identities[i].kind);
         buf_puts(b, ",\"address\":");
         buf_json_str(b, c->identities[i].address);
+        if (extra)
+            extra(ud, b, &c->identities[i]);
         buf_putc(b, '}');
     }
     buf_putc(b, ']');
@@ -150,7 +152,7 @@ void crm_conversation_json(struct buf *b, const struct store_conversation *c, co
     str_or_null(b, c->contact_address);
     if (contact) {
         buf_puts(b, ",\"identities\":");
-        identities_json(b, contact);
+        identities_json(b, contact, NULL, NULL);
     }
     buf_puts(b, "},\"account_id\":");
     buf_json_str(b, c->account_id);
@@ -197,17 +199,59 @@ void crm_conversation_json(struct buf *b, const struct store_conversation *c, co
     buf_putc(b, '}');
 }
 
-void crm_contact_json(struct buf *b, const struct store_contact *c)
+/* The first identity of kind, or NULL. */
+static const char *first_address(const struct store_contact *c, const char *kind)
 {
+    for (int i = 0; i < c->nidentities; i++)
+        if (strcmp(c->identities[i].kind, kind) == 0)
+            return c->identities[i].address;
+    return NULL;
+}
+
+void crm_contact_json_open(struct buf *b, const struct store_contact *c, crm_identity_json_fn extra, void *ud)
+{
+    const char *phone = first_address(c, "phone");
+
     buf_puts(b, "{\"id\":");
     buf_json_str(b, c->id);
     buf_puts(b, ",\"name\":");
     buf_json_str(b, c->name);
+    buf_puts(b, ",\"email\":");
+    buf_json_str(b, first_address(c, "email"));
+    buf_puts(b, ",\"phone\":");
+    buf_json_str(b, phone ? phone : first_address(c, "whatsapp"));
     buf_puts(b, ",\"identities\":");
-    identities_json(b, c);
+    identities_json(b, c, extra, ud);
     buf_puts(b, ",\"created_at\":");
     buf_json_time(b, c->created_at);
     buf_puts(b, ",\"updated_at\":");
     buf_json_time(b, c->updated_at);
+    buf_puts(b, ",\"last_activity_at\":");
+    buf_json_time(b, c->last_activity_at ? c->last_activity_at : c->created_at);
+}
+
+void crm_contact_json(struct buf *b, const struct store_contact *c)
+{
+    crm_contact_json_open(b, c, NULL, NULL);
+    buf_putc(b, '}');
+}
+
+static void ms_or_null(struct buf *b, int64_t ms)
+{
+    if (ms > 0)
+        buf_printf(b, "%lld", (long long)ms);
+    else
+        buf_puts(b, "null");
+}
+
+void crm_engagement_json(struct buf *b, const struct store_contact_engagement *g)
+{
+    buf_printf(b, "{\"queued\":%lld,\"sent\":%lld,\"delivered\":%lld,\"read\":%lld,\"failed\":%lld,\"inbound\":%lld",
+               (long long)g->queued, (long long)g->sent, (long long)g->delivered, (long long)g->read,
+               (long long)g->failed, (long long)g->inbound);
+    buf_puts(b, ",\"last_inbound_at\":");
+    ms_or_null(b, g->last_inbound_at);
+    buf_puts(b, ",\"last_outbound_at\":");
+    ms_or_null(b, g->last_outbound_at);
     buf_putc(b, '}');
 }

@@ -19,7 +19,7 @@
 
 #define CURSOR_CONVERSATIONS 'c'
 #define CURSOR_MESSAGES 'm'
-#define CURSOR_CONTACTS 'k'
+#define CURSOR_CONTACTS 'a' /* by last activity (an older 'k' cursor, by creation, is refused) */
 
 /* ---------------------------------------------------------------- cursors */
 
@@ -269,7 +269,7 @@ int crm_conversation_update(struct store *db, const char *tenant_id, const char 
 static int contact_page_cb(void *ud, const struct store_contact *c)
 {
     struct pager *pg = ud;
-    if (!pager_take(pg, c->created_at, c->id))
+    if (!pager_take(pg, c->last_activity_at, c->id))
         return 0;
     return pg->contact_cb(pg->ud, c);
 }

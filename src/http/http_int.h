@@ -48,6 +48,51 @@ struct http_header {
     const char *value;
 };
 
+/* ------------------------------------------------------ the dashboard */
+
+/* The built dashboard (static.c): every regular file under SB_WEB_DIR read
+ * once at start into an immutable table that requests only look up. */
+struct http_static;
+
+#define HTTP_STATIC_MAX_FILES 2000
+#define HTTP_STATIC_MAX_BYTES (64LL * 1024 * 1024)
+
+enum http_static_state {
+    HTTP_STATIC_OFF,      /* SB_WEB_DIR is empty: no dashboard, / is the JSON 404 */
+    HTTP_STATIC_MISSING,  /* the directory does not exist: / explains how to build it */
+    HTTP_STATIC_REFUSED,  /* it could not be loaded (too big, unreadable): / says so */
+    HTTP_STATIC_LOADED,
+};
+
+/* What a request asks of the dashboard: the method, MHD's decoded path, the
+ * raw request-target (NULL allowed) and the header values (NULL when absent). */
+struct http_static_ask {
+    const char *method;
+    const char *path;
+    const char *target;
+    const char *accept;
+    const char *accept_encoding;
+    const char *if_none_match;
+};
+
+/* The dashboard's answer; every pointer borrows from the table (or static
+ * text) and stays valid while the table lives. */
+struct http_static_reply {
+    int status;                /* 200, 304, or 404 for the not-built page */
+    const char *content_type;  /* NULL for a 304 */
+    const void *body;          /* NULL for a 304 */
+    size_t len;
+    const char *etag;          /* NULL for the not-built page */
+    const char *cache_control;
+    int gzip;                  /* Content-Encoding: gzip */
+    int vary;                  /* Vary: Accept-Encoding (the file has a gzip copy) */
+    const char *csp;           /* an HTML document: its Content-Security-Policy */
+    int cross_origin;          /* Cross-Origin-Resource-Policy: cross-origin */
+    int any_origin;            /* Access-Control-Allow-Origin: * (widget.js) */
+};
+
+enum { HTTP_STATIC_NO = 0, HTTP_STATIC_YES = 1, HTTP_STATIC_METHOD = 2 };
+
 struct http_req {
     const struct http_app *app;
     struct http_server *srv;
@@ -83,6 +128,9 @@ struct http_req {
     int has_file;                 /* the body is file_fd (file_size bytes), sent by MHD and closed by it */
     int file_fd;
     uint64_t file_size;
+    const void *body_static;      /* when set, the body: bytes that outlive the request, sent without a copy */
+    size_t body_static_len;
+    struct http_static_reply web; /* the dashboard's answer, decided by the router (static.c) */
 };
 
 /* Find a route. Returns it and fills params, or NULL with *path_known set
@@ -174,6 +222,7 @@ struct http_server {
     struct http_widget_wait *wwaits;   /* srv->ws_mu: long-polls waiting for their session's next message */
     struct http_widget_wait *wdone;    /* srv->ws_mu: long-polls to answer (outside the lock) */
     int nwwaits;                       /* srv->ws_mu */
+    struct http_static *web;           /* the dashboard's files, immutable while the daemon runs */
 };
 
 /* WebSocket: build the 101 response for r (validated handshake, resume
@@ -218,6 +267,45 @@ void http__ws_resync_behind(struct http_server *srv, uint64_t round, const char 
  * queue stays below the soft limit. */
 void http__ws_deliver(struct http_server *srv, uint64_t round, const char *tenant_id, int64_t seq,
                       const char *frame, size_t len);
+
+/* Load every regular file under dir (names starting with a dot and linked
+ * directories skipped) into a new table: bytes, a gzip copy when smaller, a
+ * strong ETag, the content type by extension and the caching rules by path
+ * (/assets/: immutable; /widget.js: 5 minutes; the rest: revalidate). A dir
+ * of "" gives an HTTP_STATIC_OFF table, a missing one HTTP_STATIC_MISSING.
+ * ERR_TOOLARGE beyond max_files files or max_bytes bytes in all, ERR_IO when
+ * something cannot be read, ERR_NOMEM; *out is NULL then. Start-up only. */
+int http__static_load(struct http_static **out, const char *dir, size_t max_files, int64_t max_bytes,
+                      struct err *e);
+/* A table without files in the given state (the server's when loading
+ * failed: HTTP_STATIC_REFUSED). ERR_NOMEM. */
+int http__static_empty(struct http_static **out, enum http_static_state state);
+void http__static_free(struct http_static *st); /* NULL is a no-op */
+enum http_static_state http__static_state(const struct http_static *st);
+/* Number of files; total bytes and bytes as served to gzip clients. */
+size_t http__static_count(const struct http_static *st, int64_t *bytes, int64_t *gz_bytes);
+/* 1 when the table has /index.html. */
+int http__static_has_index(const struct http_static *st);
+/* Decide the answer to q (pure; st may be NULL). HTTP_STATIC_YES with *out
+ * filled: a file, "/" (index.html), a browser navigation (Accept text/html)
+ * to a path outside the server's own prefixes (index.html: the app routes
+ * it), or, without an index.html, the page that says the dashboard is not
+ * built. HTTP_STATIC_METHOD: the path is a file (or "/") but the method is
+ * not GET or HEAD (405). HTTP_STATIC_NO: not the dashboard's (JSON 404);
+ * always so for a path http__static_path_ok refuses. */
+int http__static_reply(const struct http_static *st, const struct http_static_ask *q,
+                       struct http_static_reply *out);
+/* 0 for a path with an empty or dot-led segment ("..", ".env"), a
+ * backslash or a control byte, or a target with an encoded NUL. */
+int http__static_path_ok(const char *path, const char *target);
+/* The q-value of token (case-insensitive, parameters ignored) in a
+ * comma-separated header such as Accept or Accept-Encoding; -1 when absent
+ * or header is NULL. */
+double http__header_q(const char *header, const char *token);
+/* The router's fallback when no API route matches r's path: http__static_reply
+ * for r; on HTTP_STATIC_YES it sets r->route to the dashboard's route (public,
+ * not in http__routes) and r->web to the answer its handler gives. */
+int http__static_route(struct http_req *r);
 
 /* ------------------------------------------------------ route helpers */
 
@@ -278,10 +366,16 @@ void http__route_conversations_get(struct http_req *r);
 void http__route_conversations_update(struct http_req *r);
 void http__route_conversations_messages(struct http_req *r);
 void http__route_conversations_read(struct http_req *r);
-void http__route_contacts_list(struct http_req *r);
-void http__route_contacts_get(struct http_req *r);
 void http__route_messages_send(struct http_req *r);
 void http__route_messages_get(struct http_req *r);
+
+/* routes_contacts.c */
+void http__route_contacts_list(struct http_req *r);
+void http__route_contacts_get(struct http_req *r);
+void http__route_contacts_create(struct http_req *r);
+void http__route_contacts_update(struct http_req *r);
+void http__route_contacts_merge(struct http_req *r);
+void http__route_messages_preflight(struct http_req *r);
 
 /* routes_channels.c */
 void http__route_channels_list(struct http_req *r);

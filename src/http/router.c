@@ -334,6 +334,18 @@ static int mw_route(struct http_req *r)
     r->route = http__route_match(r, r->method, r->path, &known);
     if (r->route)
         return 0;
+    /* No API route has this path: the dashboard's files and the single-page
+     * app's fallback (static.c) are the last route. */
+    if (!known) {
+        int rc = http__static_route(r);
+        if (rc == HTTP_STATIC_YES)
+            return 0;
+        if (rc == HTTP_STATIC_METHOD) {
+            http__header(r, "Allow", "GET, HEAD");
+            http__error(r, 405, "method_not_allowed", "method not allowed for this path");
+            return 1;
+        }
+    }
     if (known) {
         http__header(r, "Allow", http__allowed_methods(r, r->path));
         http__error(r, 405, "method_not_allowed", "method not allowed for this path");
@@ -449,7 +461,7 @@ void http__dispatch_log(struct http_req *r)
     buf_puts(&x, ",\"path\":");
     buf_json_str(&x, r->path);
     buf_printf(&x, ",\"status\":%d,\"duration_ms\":%.3f,\"bytes\":%zu,\"ip\":", r->status, (double)dur / 1e6,
-               r->out.len);
+               r->body_static ? r->body_static_len : r->out.len);
     buf_json_str(&x, r->ip);
     struct log_ctx ctx = {r->request_id, r->trace_id, r->principal.tenant_id[0] ? r->principal.tenant_id : NULL};
     log_write(LOG_INFO, &ctx, x.data, "request");

@@ -4,7 +4,8 @@
  * readiness, metrics, the OpenAPI document, who am I, login and logout).
  * The handlers of the API's areas are in routes_admin.c (keys, users,
  * audit, dead letters, security events), routes_inbox.c (conversations,
- * contacts, messages), routes_channels.c (channel accounts, their provider
+ * messages), routes_contacts.c (contacts, reachability, send preflight),
+ * routes_channels.c (channel accounts, their provider
  * templates, settings, webhooks) and routes_templates.c (templates and
  * their approval workflow).
  *
@@ -298,7 +299,10 @@ const struct http_route http__routes[] = {
     {"GET", "/api/v1/conversations/{id}/messages", http__route_conversations_messages, "conversations.read", 0},
     {"POST", "/api/v1/conversations/{id}/read", http__route_conversations_read, "conversations.update", 0},
     {"GET", "/api/v1/contacts", http__route_contacts_list, "contacts.read", 0},
+    {"POST", "/api/v1/contacts", http__route_contacts_create, "contacts.create", 0},
     {"GET", "/api/v1/contacts/{id}", http__route_contacts_get, "contacts.read", 0},
+    {"PATCH", "/api/v1/contacts/{id}", http__route_contacts_update, "contacts.update", 0},
+    {"POST", "/api/v1/contacts/{id}/merge", http__route_contacts_merge, "contacts.merge", 0},
     {"GET", "/api/v1/channels", http__route_channels_list, "channels.list", 0},
     {"POST", "/api/v1/channels", http__route_channels_create, "channels.create", 0},
     {"DELETE", "/api/v1/channels/{id}", http__route_channels_delete, "channels.delete", 0},
@@ -308,6 +312,7 @@ const struct http_route http__routes[] = {
     {"GET", "/api/v1/settings", http__route_settings_get, "settings.read", 0},
     {"PATCH", "/api/v1/settings", http__route_settings_patch, "settings.update", 0},
     {"POST", "/api/v1/messages", http__route_messages_send, "messages.send", 0},
+    {"POST", "/api/v1/messages/preflight", http__route_messages_preflight, "messages.send", 0},
     {"GET", "/api/v1/messages/{id}", http__route_messages_get, "conversations.read", 0},
     {"GET", "/api/v1/security-events", http__route_security_events, "security.read", 0},
     {"GET", "/api/v1/monitoring/summary", http__route_monitoring_summary, "monitoring.read", 0},

@@ -1,6 +1,6 @@
 /*
- * routes_inbox: conversations, contacts and messages: the inbox's reads
- * (crm, cursor pages), the conversation update, and sending a message
+ * routes_inbox: conversations and messages: the inbox's reads (crm, cursor
+ * pages), the conversation update, and sending a message
  * (messaging_send), which answers after the group commit through a
  * deferred response.
  */
@@ -157,40 +157,6 @@ void http__route_conversations_messages(struct http_req *r)
         return;
     }
     http__page_end(r, &page);
-}
-
-static int contact_cb(void *ud, const struct store_contact *k)
-{
-    struct http__list *c = ud;
-    if (c->n++)
-        buf_putc(c->b, ',');
-    crm_contact_json(c->b, k);
-    return 0;
-}
-
-void http__route_contacts_list(struct http_req *r)
-{
-    struct err e = {0};
-    struct crm_page page;
-    struct http__list c = {&r->out, 0};
-    if (http__page_args(r, &page) != 0)
-        return;
-    http__json(r, 200);
-    buf_puts(&r->out, "{\"data\":[");
-    if (crm_contact_list(r->app->db, r->principal.tenant_id, http__query_str(r, "q"), &page, contact_cb, &c, &e) != 0) {
-        http__error_from(r, &e);
-        return;
-    }
-    http__page_end(r, &page);
-}
-
-void http__route_contacts_get(struct http_req *r)
-{
-    struct err e = {0};
-    struct http__list c = {&r->out, 0};
-    http__json(r, 200);
-    if (crm_contact_get(r->app->db, r->principal.tenant_id, http__param(r, "id"), contact_cb, &c, &e) != 0)
-        http__error_from(r, &e);
 }
 
 /* ------------------------------------------------------------ messages */

@@ -307,6 +307,14 @@ static enum MHD_Result server_respond(struct http_req *r)
         r->has_file = 0;
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 r->content_type ? r->content_type : "application/octet-stream");
+    } else if (r->body_static) {
+        /* The dashboard's table outlives the daemon: no copy. */
+        resp = MHD_create_response_from_buffer(r->body_static_len, (void *)(uintptr_t)r->body_static,
+                                               MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                r->content_type ? r->content_type : "application/octet-stream");
     } else {
         size_t len = r->out.len;
         char *data = buf_steal(&r->out);
@@ -517,6 +525,48 @@ __attribute__((format(printf, 2, 0))) static void server_mhd_log(void *cls, cons
     log_write(LOG_WARN, NULL, NULL, "libmicrohttpd: %s", msg);
 }
 
+/* The dashboard's files into memory (static.c). A dashboard that is not
+ * built or cannot be loaded leaves the API running: it is logged once and
+ * "/" says so. Only running out of memory stops the start. */
+static int server_web_load(struct http_server *s, struct err *e)
+{
+    const char *dir = s->app->cfg->web_dir;
+    struct err le = {0};
+    int rc = http__static_load(&s->web, dir, HTTP_STATIC_MAX_FILES, HTTP_STATIC_MAX_BYTES, &le);
+    if (rc == ERR_NOMEM)
+        return err_set(e, ERR_NOMEM, NULL, "out of memory loading the dashboard");
+    if (rc != 0) {
+        log_write(LOG_ERROR, NULL, NULL, "dashboard not served: %s (SB_WEB_DIR=%s; at most %d files, %lld MiB); "
+                  "serving the API only", le.msg, dir, HTTP_STATIC_MAX_FILES, HTTP_STATIC_MAX_BYTES >> 20);
+        if (http__static_empty(&s->web, HTTP_STATIC_REFUSED) != 0)
+            return err_set(e, ERR_NOMEM, NULL, "out of memory");
+        return 0;
+    }
+    int64_t bytes = 0, gz = 0;
+    size_t n = http__static_count(s->web, &bytes, &gz);
+    switch (http__static_state(s->web)) {
+    case HTTP_STATIC_OFF:
+        log_write(LOG_INFO, NULL, NULL, "dashboard off (SB_WEB_DIR is empty): serving the API only");
+        break;
+    case HTTP_STATIC_MISSING: {
+        char cwd[512] = "";
+        if (dir[0] != '/' && !getcwd(cwd, sizeof cwd))
+            cwd[0] = '\0';
+        log_write(LOG_WARN, NULL, NULL, "dashboard not built: %s%s%s does not exist; build it with "
+                  "`bash scripts/web.sh` (serving the API only; / explains)", cwd, cwd[0] ? "/" : "", dir);
+        break;
+    }
+    default:
+        if (!http__static_has_index(s->web))
+            log_write(LOG_WARN, NULL, NULL, "dashboard incomplete: %s has no index.html; build it with "
+                      "`bash scripts/web.sh`", dir);
+        log_write(LOG_INFO, NULL, NULL, "dashboard: %zu files from %s (%lld KiB, %lld KiB gzipped)", n, dir,
+                  (long long)(bytes + 1023) / 1024, (long long)(gz + 1023) / 1024);
+        break;
+    }
+    return 0;
+}
+
 static void server_wait_signal(void)
 {
     sigset_t set;
@@ -568,6 +618,8 @@ int http_serve(const struct http_app *app, struct err *e)
     pthread_mutex_init(&s->defer_mu, NULL);
     http__ws_hub_init(s);
     if ((rc = http__widget_init(s, e)) != 0)
+        goto out;
+    if ((rc = server_web_load(s, e)) != 0)
         goto out;
 
     /* Every thread MHD starts inherits this mask, so only sigwait sees the signals. */
@@ -650,6 +702,7 @@ out:
             MHD_stop_daemon(s->daemon);
         }
         http__widget_free(s);
+        http__static_free(s->web); /* after MHD_stop_daemon: responses point into it */
         pthread_mutex_destroy(&s->conns_mu);
         pthread_mutex_destroy(&s->defer_mu);
         pthread_mutex_destroy(&s->ws_mu);

@@ -331,6 +331,68 @@ int messaging_conversation_read(struct messaging *m, const char *tenant_id, cons
 int messaging_send(struct messaging *m, const char *tenant_id, const struct messaging_send_request *req,
                    messaging_send_done_fn done, void *ud, struct err *e);
 
+/* ------------------------------------------------- dry runs of the gate */
+
+/* What messaging_send would decide about one recipient, without sending:
+ * the same reads (messaging__gate_facts) and the same decision
+ * (compliance_check_send). Content checks (text length, media) are not
+ * part of it: they depend on a message, not on the recipient. */
+struct messaging_check {
+    int ok;                            /* 1: the gate lets the message through */
+    char code[48];                     /* "" when ok; else the error code messaging_send answers:
+                                        * no_address, opted_out, suppressed, recipient_blocked,
+                                        * transactional_only, outside_window, template_not_found,
+                                        * template_not_approved, contact_not_found, unsupported_channel */
+    char message[320];                 /* why, for a person */
+    int template_only;                 /* free text is refused (outside_window) but an approved template
+                                        * would go; always 0 for a template check */
+    int64_t held_until;                /* the tenant's quiet hours would hold it until then (Unix ms); 0 */
+};
+
+/* The message a dry run checks: origin as messaging_send_request.origin
+ * (NULL = "api"; a person in the dashboard is "agent"), and a template by
+ * name (NULL: free text). */
+struct messaging_check_request {
+    const char *origin;
+    const char *template_name;
+    const char *template_language;
+    int urgent;
+};
+
+typedef int (*messaging_reach_cb)(void *ud, const struct messaging_account *a, const struct messaging_check *c);
+/* For each active channel account of the tenant (oldest first): could a
+ * free-text message from it reach contact c (no_address when c has no
+ * identity of the account's channel)? cb gets the account and the
+ * decision. Store errors; cb's non-zero return stops and is returned. */
+int messaging_reachability(struct messaging *m, const char *tenant_id, const struct store_contact *c,
+                           const struct messaging_check_request *req, messaging_reach_cb cb, void *ud,
+                           struct err *e);
+
+typedef int (*messaging_preflight_cb)(void *ud, const char *contact_id, const struct messaging_check *c);
+/* The dry run of a send from account_id to each of n contacts (a bulk send
+ * before it starts): cb gets every contact id in order with its decision
+ * (another tenant's or an unknown contact: contact_not_found). The
+ * template, when named, is looked up once. ERR_NOTFOUND
+ * "account_not_found" as messaging_send; store errors. */
+int messaging_preflight(struct messaging *m, const char *tenant_id, const char *account_id,
+                        const struct messaging_check_request *req, const char *const *contact_ids, size_t n,
+                        messaging_preflight_cb cb, void *ud, struct err *e);
+
+/* An identity's standing with compliance, for the contact page. */
+struct messaging_identity_status {
+    int opted_out;                     /* it opted out of at least one of the tenant's channel accounts on a
+                                        * channel that uses this identity kind (phone: sms and voice) */
+    int64_t opted_out_at;              /* the earliest of those opt-outs (Unix ms); 0 */
+    char opted_out_accounts[8][CORE_ID_MAX]; /* those accounts (the first 8) */
+    int nopted_out_accounts;
+    int suppressed;                    /* the tenant's or the global suppression list holds the address for
+                                        * such a channel or for every channel ("*") */
+    struct store_suppression suppression;
+};
+/* Fill out for identity (kind, address). Store errors. */
+int messaging_identity_status(struct messaging *m, const char *tenant_id, const char *kind, const char *address,
+                              struct messaging_identity_status *out, struct err *e);
+
 /* ----------------------------------------------------------- website chat */
 
 /* A website chat account ("webchat") has no provider: the widget on the

@@ -160,6 +160,36 @@ int messaging__queue_at_tx(struct messaging *m, struct store_tx *tx, const char 
  * ERR_NOTFOUND. */
 int messaging__conversation_read_tx(struct store_tx *tx, const char *tenant_id, const char *conversation_id,
                                     struct messaging__events *ev, struct err *e);
+/* The send gate's facts (messaging_send.c), shared by messaging_send and
+ * its dry runs (messaging_check.c) so both decide by the same reads:
+ * gate_facts fills gate for a message from acct (adapter ad) to the
+ * normalised address to with origin: the channel's windows, opt-out of the
+ * account, the suppression that applies (into supp, which gate then
+ * points into) and, for channels with a window, the customer's last
+ * message. template_facts marks gate as a template message and finds the
+ * template (name, language; NULL language = en_US where the provider has
+ * templates of its own): gate->template_status points into status when
+ * found, NULL when unknown (no error); tpl and v receive it (caller clears
+ * v). Store errors. */
+struct compliance_send;
+int messaging__gate_facts(struct messaging *m, const char *tenant_id, const struct messaging_account *acct,
+                          const struct channel_adapter *ad, const char *to, const char *origin,
+                          struct compliance_send *gate, struct store_suppression *supp, struct err *e);
+int messaging__template_facts(struct messaging *m, const char *tenant_id, const struct messaging_account *acct,
+                              const struct channel_adapter *ad, const char *name, const char *language,
+                              struct store_template *tpl, struct store_template_version *v, char *status,
+                              size_t statuslen, struct compliance_send *gate, struct err *e);
+/* When the tenant's quiet hours would hold a message of origin sent at
+ * now (Unix ms), else 0: never an urgent one or a person's reply (origin
+ * agent). */
+int messaging__hold_until(struct messaging *m, const char *tenant_id, const char *origin, int urgent, int64_t now,
+                          int64_t *out, struct err *e);
+/* The contact's first address of identity kind into out: 1, or 0 (out "")
+ * when it has none. */
+int messaging__contact_address(const struct store_contact *c, const char *kind, char *out, size_t outlen);
+/* ERR_INVALID "no_address": what a send to a contact without an identity
+ * on the account's channel answers. */
+int messaging__no_address(const char *kind, struct err *e);
 
 /* The job handlers (messaging_inbound.c, messaging_worker.c). */
 void messaging__inbound_batch(void *ud, const struct queue_job *jobs, int n, int *outcomes, struct queue_result *res);

@@ -249,6 +249,23 @@ static int check_content(const struct messaging_send_request *req, const struct 
     return 0;
 }
 
+int messaging__contact_address(const struct store_contact *c, const char *kind, char *out, size_t outlen)
+{
+    for (int i = 0; i < c->nidentities; i++)
+        if (strcmp(c->identities[i].kind, kind) == 0) {
+            snprintf(out, outlen, "%s", c->identities[i].address);
+            return 1;
+        }
+    if (outlen)
+        out[0] = '\0';
+    return 0;
+}
+
+int messaging__no_address(const char *kind, struct err *e)
+{
+    return err_set(e, ERR_INVALID, "no_address", "the contact has no %s address for this channel", kind);
+}
+
 struct pick_identity {
     const char *kind;
     char address[CRM_ADDRESS_MAX];
@@ -257,9 +274,7 @@ struct pick_identity {
 static int pick_identity_cb(void *ud, const struct store_contact *c)
 {
     struct pick_identity *p = ud;
-    for (int i = 0; i < c->nidentities && !p->address[0]; i++)
-        if (strcmp(c->identities[i].kind, p->kind) == 0)
-            snprintf(p->address, sizeof(p->address), "%s", c->identities[i].address);
+    messaging__contact_address(c, p->kind, p->address, sizeof(p->address));
     return 0;
 }
 
@@ -279,7 +294,7 @@ static int recipient(struct messaging *m, const char *tenant_id, const struct me
     if ((rc = crm_contact_get(m->db, tenant_id, req->contact_id, pick_identity_cb, &p, e)))
         return rc;
     if (!p.address[0])
-        return err_set(e, ERR_INVALID, "no_address", "the contact has no %s address for this channel", kind);
+        return messaging__no_address(kind, e);
     snprintf(out, outlen, "%s", p.address);
     return 0;
 }
@@ -332,19 +347,16 @@ static int send_template(struct messaging *m, const char *tenant_id, const struc
 
     memset(&v, 0, sizeof(v));
     memset(&out, 0, sizeof(out));
-    op->gate.is_template = 1;
     op->type = by_name ? "template" : "text";
-    rc = store_template_find(m->db, tenant_id, ref->acct.channel, ref->acct.id, req->template_name, lang, &tpl, &v,
-                             e);
-    if (rc == ERR_NOTFOUND) {
-        err_clear(e);
+    rc = messaging__template_facts(m, tenant_id, &ref->acct, ref->adapter, req->template_name,
+                                   req->template_language, &tpl, &v, op->template_status,
+                                   sizeof(op->template_status), &op->gate, e);
+    if (rc == 0 && !op->gate.template_status) { /* unknown: the gate refuses it */
         op->template_json = json_template(req, lang ? lang : "", 0, 0);
         return op->template_json ? 0 : err_set(e, ERR_NOMEM, NULL, "out of memory");
     }
     if (rc)
         return rc;
-    template_send_status(&tpl, op->template_status, sizeof(op->template_status));
-    op->gate.template_status = op->template_status;
     op->template_json = json_template(req, tpl.language, tpl.version, !by_name && template_sendable(&tpl));
     if (!template_sendable(&tpl))
         goto out; /* the gate refuses it, after the idempotency lookup */
@@ -444,6 +456,70 @@ static const char *stored_media_type(const char *content_type)
                                                      : "document";
 }
 
+int messaging__gate_facts(struct messaging *m, const char *tenant_id, const struct messaging_account *acct,
+                          const struct channel_adapter *ad, const char *to, const char *origin,
+                          struct compliance_send *gate, struct store_suppression *supp, struct err *e)
+{
+    int found = 0, rc;
+
+    memset(gate, 0, sizeof(*gate));
+    gate->now = time_now_ms();
+    gate->window_ms = ad->caps.window_ms;
+    gate->origin = origin;
+    gate->human_agent_window_ms = ad->caps.human_agent_window_ms;
+    gate->transactional_only = ad->caps.transactional_only;
+    if ((rc = compliance_is_opted_out(m->db, tenant_id, acct->id, to, &gate->opted_out, e)))
+        return rc;
+    if ((rc = compliance_suppression_find(m->db, tenant_id, acct->channel, to, supp, &found, e)))
+        return rc;
+    if (found) {
+        gate->suppressed_source = supp->source;
+        gate->suppressed_reason = supp->reason;
+    }
+    if (gate->window_ms > 0 || gate->human_agent_window_ms > 0)
+        return crm_last_inbound(m->db, tenant_id, acct->id, acct->channel, to, &gate->last_inbound_at, e);
+    return 0;
+}
+
+int messaging__hold_until(struct messaging *m, const char *tenant_id, const char *origin, int urgent, int64_t now,
+                          int64_t *out, struct err *e)
+{
+    const struct messaging__policy *pol = NULL;
+    int rc;
+
+    *out = 0;
+    /* Quiet hours hold what is not urgent and not a person's reply. */
+    if (urgent || (origin && strcmp(origin, "agent") == 0))
+        return 0;
+    if ((rc = messaging__policy_get(m, tenant_id, &pol, e)))
+        return rc;
+    *out = compliance_quiet_until(messaging__policy_quiet(pol), now);
+    messaging__policy_release(pol);
+    return 0;
+}
+
+int messaging__template_facts(struct messaging *m, const char *tenant_id, const struct messaging_account *acct,
+                              const struct channel_adapter *ad, const char *name, const char *language,
+                              struct store_template *tpl, struct store_template_version *v, char *status,
+                              size_t statuslen, struct compliance_send *gate, struct err *e)
+{
+    const char *lang = language ? language : ad->list_templates ? "en_US" : NULL;
+    int rc;
+
+    gate->is_template = 1;
+    gate->template_status = NULL;
+    rc = store_template_find(m->db, tenant_id, acct->channel, acct->id, name, lang, tpl, v, e);
+    if (rc == ERR_NOTFOUND) {
+        err_clear(e);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    template_send_status(tpl, status, statuslen);
+    gate->template_status = status;
+    return 0;
+}
+
 static char *dup_or_null(const char *s)
 {
     return s && *s ? strdup(s) : NULL;
@@ -511,32 +587,9 @@ int messaging_send(struct messaging *m, const char *tenant_id, const struct mess
 
     /* The facts compliance decides on, read now; the decision is made in
      * the write operation, after the idempotency lookup. */
-    op->gate.now = time_now_ms();
-    op->gate.window_ms = ref->adapter->caps.window_ms;
-    op->gate.origin = op->origin;
-    op->gate.human_agent_window_ms = ref->adapter->caps.human_agent_window_ms;
-    op->gate.transactional_only = ref->adapter->caps.transactional_only;
-    if ((rc = compliance_is_opted_out(m->db, tenant_id, ref->acct.id, to, &op->gate.opted_out, e)))
+    if ((rc = messaging__gate_facts(m, tenant_id, &ref->acct, ref->adapter, to, op->origin, &op->gate, &op->supp, e)))
         goto out;
-    {
-        int found = 0;
-        if ((rc = compliance_suppression_find(m->db, tenant_id, ref->acct.channel, to, &op->supp, &found, e)))
-            goto out;
-        if (found) {
-            op->gate.suppressed_source = op->supp.source;
-            op->gate.suppressed_reason = op->supp.reason;
-        }
-    }
-    /* Quiet hours hold what is not urgent and not a person's reply. */
-    if (!req->urgent && strcmp(op->origin, "agent") != 0) {
-        const struct messaging__policy *pol = NULL;
-        if ((rc = messaging__policy_get(m, tenant_id, &pol, e)))
-            goto out;
-        op->hold_until = compliance_quiet_until(messaging__policy_quiet(pol), op->gate.now);
-        messaging__policy_release(pol);
-    }
-    if ((op->gate.window_ms > 0 || op->gate.human_agent_window_ms > 0) &&
-        (rc = crm_last_inbound(m->db, tenant_id, ref->acct.id, ref->acct.channel, to, &op->gate.last_inbound_at, e)))
+    if ((rc = messaging__hold_until(m, tenant_id, op->origin, req->urgent, op->gate.now, &op->hold_until, e)))
         goto out;
     if (req->template_name && *req->template_name && (rc = send_template(m, tenant_id, ref, req, op, e)))
         goto out;

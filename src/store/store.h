@@ -431,5 +431,6 @@ void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);
 /* The rest of the API, by area (each includes this header first). */
 #include "store/store_channel.h"
 #include "store/store_crm.h"
+#include "store/store_contact.h"
 
 #endif

@@ -89,7 +89,7 @@ int store_identity_find(struct store_tx *tx, const char *tenant_id, const char *
 int store_contact_insert(struct store_tx *tx, const char *tenant_id, char id[CORE_ID_MAX], const char *name,
                          int64_t now, struct err *e)
 {
-    struct store_param p[5];
+    struct store_param p[6];
     int rc;
 
     if ((rc = need_tx(tx, tenant_id, e)))
@@ -101,9 +101,11 @@ int store_contact_insert(struct store_tx *tx, const char *tenant_id, char id[COR
     p[2] = store__ptext(name ? name : "");
     p[3] = store__pint(now);
     p[4] = store__pint(now);
+    p[5] = store__pint(now);
     return store__q(tx->db, tx->c,
-                    "INSERT INTO contacts (id, tenant_id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", p, 5,
-                    NULL, NULL, NULL, e);
+                    "INSERT INTO contacts (id, tenant_id, name, created_at, updated_at, last_activity_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    p, 6, NULL, NULL, NULL, e);
 }
 
 int store_contact_delete(struct store_tx *tx, const char *tenant_id, const char *contact_id, struct err *e)
@@ -355,7 +357,18 @@ int store_conversation_touch(struct store_tx *tx, const char *tenant_id, const c
     }
     if (rc == 0 && changed == 0)
         rc = err_set(e, ERR_NOTFOUND, NULL, "conversation not found");
-    return rc;
+    if (rc)
+        return rc;
+    /* The contact's activity, for the contact list's order. */
+    p[0] = store__pint(at);
+    p[1] = store__ptext(tenant_id);
+    p[2] = store__pint(at);
+    p[3] = store__ptext(tenant_id);
+    p[4] = store__ptext(conversation_id);
+    return store__q(tx->db, tx->c,
+                    "UPDATE contacts SET last_activity_at = ? WHERE tenant_id = ? AND last_activity_at < ?"
+                    " AND id = (SELECT contact_id FROM conversations WHERE tenant_id = ? AND id = ?)",
+                    p, 5, NULL, NULL, NULL, e);
 }
 
 int store_conversation_get(struct store *db, const char *tenant_id, const char *conversation_id,
@@ -902,6 +915,7 @@ static int row_contact(void *ud, const struct store_row *r)
         store__cpy(it->cur.name, sizeof(it->cur.name), store__col_text(r, 1));
         it->cur.created_at = store__col_int(r, 2);
         it->cur.updated_at = store__col_int(r, 3);
+        it->cur.last_activity_at = store__col_int(r, 6);
         it->have = 1;
     }
     if (!r->be->col_null(r, 4)) {
@@ -953,8 +967,8 @@ int store_contact_get(struct store *db, const char *tenant_id, const char *conta
     it.cb = cb;
     it.ud = ud;
     rc = contact_run(db,
-                     "SELECT c.id, c.name, c.created_at, c.updated_at, ci.kind, ci.address FROM contacts c"
-                     CONTACT_IDENT_JOIN " WHERE c.tenant_id = ? AND c.id = ? ORDER BY ci.created_at, ci.kind",
+                     "SELECT c.id, c.name, c.created_at, c.updated_at, ci.kind, ci.address, c.last_activity_at"
+                     " FROM contacts c" CONTACT_IDENT_JOIN " WHERE c.tenant_id = ? AND c.id = ? ORDER BY ci.created_at, ci.kind",
                      p, 2, &it, e);
     if (rc == 0 && it.n == 0)
         rc = err_set(e, ERR_NOTFOUND, NULL, "contact not found");
@@ -977,18 +991,46 @@ static void like_pattern(char *out, size_t outlen, const char *q)
     out[o] = '\0';
 }
 
+/* q written like a phone number ("+1 (555) 010-0199"): its digits as a
+ * LIKE pattern, so it matches the E.164 form; "" when q is anything else. */
+static void digits_pattern(char *out, size_t outlen, const char *q)
+{
+    size_t o = 0;
+
+    out[0] = '\0';
+    out[o++] = '%';
+    for (; *q; q++) {
+        if (*q >= '0' && *q <= '9') {
+            if (o + 2 >= outlen)
+                break;
+            out[o++] = *q;
+        } else if (!strchr("+ -.()/\t", *q)) {
+            out[0] = '\0';
+            return;
+        }
+    }
+    if (o == 1) {
+        out[0] = '\0';
+        return;
+    }
+    out[o++] = '%';
+    out[o] = '\0';
+}
+
 int store_contact_list(struct store *db, const char *tenant_id, const char *q, int64_t before_at,
                        const char *before_id, int limit, store_contact_cb cb, void *ud, struct err *e)
 {
-    char pattern[2 * STORE_ADDRESS_MAX + 4] = "";
-    struct store_param p[7];
+    char pattern[2 * STORE_ADDRESS_MAX + 4] = "", digits[STORE_ADDRESS_MAX] = "";
+    struct store_param p[9];
     struct contact_iter it;
     int rc = store__need(tenant_id, "tenant id", e);
 
     if (rc)
         return rc;
-    if (q && *q)
+    if (q && *q) {
         like_pattern(pattern, sizeof(pattern), q);
+        digits_pattern(digits, sizeof(digits), q);
+    }
     if (before_at < 0) {
         before_at = INT64_MAX;
         before_id = "";
@@ -1002,16 +1044,19 @@ int store_contact_list(struct store *db, const char *tenant_id, const char *q, i
     p[3] = store__ptext(pattern);
     p[4] = store__ptext(pattern);
     p[5] = store__ptext(pattern);
-    p[6] = store__pint(limit);
+    p[6] = store__ptext(digits);
+    p[7] = store__ptext(digits);
+    p[8] = store__pint(limit);
     return contact_run(db,
-                       "SELECT c.id, c.name, c.created_at, c.updated_at, ci.kind, ci.address FROM"
-                       " (SELECT id, tenant_id, name, created_at, updated_at FROM contacts k WHERE k.tenant_id = ?"
-                       " AND (k.created_at, k.id) < (?, ?)"
+                       "SELECT c.id, c.name, c.created_at, c.updated_at, ci.kind, ci.address, c.last_activity_at FROM"
+                       " (SELECT id, tenant_id, name, created_at, updated_at, last_activity_at FROM contacts k"
+                       " WHERE k.tenant_id = ? AND (k.last_activity_at, k.id) < (?, ?)"
                        " AND (? = '' OR lower(k.name) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM contact_identities x"
-                       " WHERE x.tenant_id = k.tenant_id AND x.contact_id = k.id AND x.address LIKE ? ESCAPE '\\'))"
-                       " ORDER BY k.created_at DESC, k.id DESC LIMIT ?) c" CONTACT_IDENT_JOIN
-                       " ORDER BY c.created_at DESC, c.id DESC, ci.created_at, ci.kind",
-                       p, 7, &it, e);
+                       " WHERE x.tenant_id = k.tenant_id AND x.contact_id = k.id AND (lower(x.address) LIKE ? ESCAPE '\\'"
+                       " OR (? <> '' AND x.address LIKE ?))))"
+                       " ORDER BY k.last_activity_at DESC, k.id DESC LIMIT ?) c" CONTACT_IDENT_JOIN
+                       " ORDER BY c.last_activity_at DESC, c.id DESC, ci.created_at, ci.kind",
+                       p, 9, &it, e);
 }
 
 /* ----------------------------------------------------------- test fixture */

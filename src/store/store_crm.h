@@ -21,6 +21,7 @@
  * callbacks as const char * are borrowed for the call. */
 
 #define STORE_ADDRESS_MAX 256     /* normalised address: E.164 or e-mail */
+#define STORE_CONTACT_NAME_MAX 808 /* 200 characters of up to 4 UTF-8 bytes, and more */
 
 struct store_identity {
     char kind[16];                /* phone | whatsapp | email */
@@ -29,9 +30,10 @@ struct store_identity {
 
 struct store_contact {
     char id[CORE_ID_MAX];         /* "ctc_…" */
-    char name[256];
+    char name[STORE_CONTACT_NAME_MAX];
     int64_t created_at;
     int64_t updated_at;
+    int64_t last_activity_at;     /* the latest of created_at and its last message (any conversation) */
     const struct store_identity *identities; /* borrowed; oldest first */
     int nidentities;
 };
@@ -39,7 +41,7 @@ struct store_contact {
 struct store_conversation {
     char id[CORE_ID_MAX];         /* "cnv_…" */
     char contact_id[CORE_ID_MAX];
-    char contact_name[256];       /* read from the contact (lists, get) */
+    char contact_name[STORE_CONTACT_NAME_MAX]; /* read from the contact (lists, get) */
     char account_id[CORE_ID_MAX];
     char channel[16];
     char status[16];              /* open | pending | resolved */
@@ -128,7 +130,8 @@ typedef int (*store_message_event_cb)(void *ud, const struct store_message_event
 int store_identity_find(struct store_tx *tx, const char *tenant_id, const char *kind, const char *sibling_kind,
                         const char *address, char contact_id[CORE_ID_MAX], char *contact_name, size_t namelen,
                         int *out_exact, struct err *e);
-/* Insert a contact (id "ctc_…" generated into id when empty). */
+/* Insert a contact (id "ctc_…" generated into id when empty; its
+ * last_activity_at is now). */
 int store_contact_insert(struct store_tx *tx, const char *tenant_id, char id[CORE_ID_MAX], const char *name,
                          int64_t now, struct err *e);
 /* Delete a contact of the tenant (the loser of an identity race). */
@@ -159,8 +162,8 @@ int store_conversation_last_inbound(struct store *db, const char *tenant_id, con
                                     const char *address, int64_t *out, struct err *e);
 int store_conversation_insert(struct store_tx *tx, const char *tenant_id, struct store_conversation *c,
                               int *out_dup, struct err *e);
-/* A message was added at `at`: last_message_at moves forward (never back)
- * and updated_at = now. inbound also moves last_inbound_at forward, adds
+/* A message was added at `at`: last_message_at (and the contact's
+ * last_activity_at) move forward (never back) and updated_at = now. inbound also moves last_inbound_at forward, adds
  * one to unread and reopens a resolved conversation. ERR_NOTFOUND. */
 int store_conversation_touch(struct store_tx *tx, const char *tenant_id, const char *conversation_id, int64_t at,
                              int inbound, int64_t now, struct err *e);
@@ -251,10 +254,12 @@ int store_conversation_update(struct store *db, const char *tenant_id, const cha
                               struct err *e);
 int store_contact_get(struct store *db, const char *tenant_id, const char *contact_id, store_contact_cb cb,
                       void *ud, struct err *e);
-/* Contacts newest first, (created_at, id) descending, strictly before
- * (before_at, before_id) (before_at < 0: from the start), at most limit;
- * q (NULL/"" = all) keeps those whose name (case-insensitive) or an
- * identity address contains it. */
+/* Contacts newest activity first, (last_activity_at, id) descending,
+ * strictly before (before_at, before_id) (before_at < 0: from the start), at
+ * most limit; q (NULL/"" = all) keeps those whose name or an identity
+ * address contains it (case-insensitive, ASCII), or, when q is written like
+ * a phone number (digits with "+", spaces, dashes, dots, parentheses), an
+ * address containing its digits. */
 int store_contact_list(struct store *db, const char *tenant_id, const char *q, int64_t before_at,
                        const char *before_id, int limit, store_contact_cb cb, void *ud, struct err *e);
 

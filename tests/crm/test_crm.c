@@ -1196,7 +1196,10 @@ static void test_crm__json_shapes(void)
     CHECK_EQ_INT(cJSON_GetArraySize(ids), 1);
     CHECK_EQ_STR(json_str(cJSON_GetArrayItem(ids, 0), "kind"), "whatsapp");
     CHECK_EQ_STR(json_str(cJSON_GetArrayItem(ids, 0), "address"), "+15550400001");
-    CHECK_EQ_INT(cJSON_GetArraySize(j), 5);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "email")));
+    CHECK_EQ_STR(json_str(j, "phone"), "+15550400001"); /* the WhatsApp number when no phone identity */
+    CHECK(json_str(j, "last_activity_at") != NULL);
+    CHECK_EQ_INT(cJSON_GetArraySize(j), 8);
     cJSON_Delete(j);
     buf_free(&b);
 }

@@ -61,7 +61,8 @@ def seed(srv, a, b):
         cid = "ctc_it_a%02d" % i
         wa = i % 4 == 0
         s.append(insert("contacts", {"id": cid, "tenant_id": a, "name": "Person %02d" % i,
-                                     "created_at": BASE + i // 3, "updated_at": BASE + i // 3}))
+                                     "created_at": BASE + i // 3, "updated_at": BASE + i // 3,
+                                     "last_activity_at": BASE + (i // 2) * 1000}))
         s.append(insert("contact_identities", {"tenant_id": a, "kind": "whatsapp" if wa else "phone",
                                                "address": "+1555010%04d" % i, "contact_id": cid,
                                                "created_at": BASE}))
@@ -317,8 +318,10 @@ class ConversationsApiTest(unittest.TestCase):
         self.assertEqual(len(ids), N_CONV)
         self.assertEqual(len(set(ids)), N_CONV)
         self.assertNotIn("ctc_it_b0", ids)
-        keys = [(c["created_at"], c["id"]) for c in rows]
+        # Newest activity first (pairs share a time: ties broken by id).
+        keys = [(c["last_activity_at"], c["id"]) for c in rows]
         self.assertEqual(keys, sorted(keys, reverse=True))
+        self.assertEqual(ids[:2], ["ctc_it_a24", "ctc_it_a23"])
         st, body = self.get("/api/v1/contacts?q=person%2001")
         self.assertEqual(st, 200, body)
         self.assertEqual([c["id"] for c in body["data"]], ["ctc_it_a01"])
@@ -332,8 +335,11 @@ class ConversationsApiTest(unittest.TestCase):
         self.assertEqual(body["data"], [], "another tenant's contact is not found by search")
         st, body = self.get("/api/v1/contacts/ctc_it_a04")
         self.assertEqual(st, 200, body)
-        self.assertEqual(body["identities"], [{"kind": "whatsapp", "address": "+15550100004"}])
-        self.assertEqual(set(body), {"id", "name", "identities", "created_at", "updated_at"})
+        self.assertEqual([(i["kind"], i["address"], i["opted_out"], i["suppressed"]) for i in body["identities"]],
+                         [("whatsapp", "+15550100004", False, False)])
+        self.assertEqual(body["phone"], "+15550100004")
+        self.assertEqual(set(body), {"id", "name", "email", "phone", "identities", "created_at", "updated_at",
+                                     "last_activity_at", "engagement", "reachability"})
         st, body = self.get("/api/v1/contacts/ctc_it_b0")
         self.assertEqual(st, 404)
         st, body = self.get("/api/v1/contacts/ctc_it_a04", key=self.admin_b)

@@ -97,7 +97,9 @@ class ErrorsTest(unittest.TestCase):
     def test_api_errors__not_found(self):
         st, hdrs, data = self.srv.request("GET", "/api/v1/nope", headers=self.auth())
         self.assertError(st, hdrs, data, 404, "not_found")
-        st, hdrs, data = self.srv.request("GET", "/", headers={})
+        # Outside the API too, for a client that does not ask for HTML (the
+        # dashboard's fallback is tests/integration/test_http_static.py).
+        st, hdrs, data = self.srv.request("GET", "/no/such/page", headers={})
         self.assertError(st, hdrs, data, 404, "not_found")
 
     def test_api_errors__method_not_allowed(self):

@@ -152,7 +152,7 @@ out:
 }
 
 struct idents {
-    char name[256];
+    char name[STORE_CONTACT_NAME_MAX];
     int email, webchat, n;
 };
 

@@ -32,6 +32,7 @@ export async function newPage(browser, size, opts = {}) {
     hasTouch: size.name === 'phone',
     isMobile: size.name === 'phone',
     deviceScaleFactor: 1,
+    bypassCSP: true, // axe-core is injected as an inline script
   });
   const page = await ctx.newPage();
   page.setDefaultTimeout(15000);
