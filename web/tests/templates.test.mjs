@@ -2,9 +2,10 @@
 // and submits it; the agent cannot approve (the button is disabled with the
 // reason, and the API refuses the agent's own session); an admin approves it
 // and the history shows who decided; the browser's preview matches the
-// server's (POST .../preview); the approved template is sent to a contact on
-// the SMS account and reaches the fake Twilio as the rendered text; a viewer
-// sees the template without any action.
+// server's (POST .../preview); the agent sends the approved template to a
+// contact on the SMS account from the Send screen: it is queued, then sent,
+// and reaches the fake Twilio as the rendered text; a viewer sees the
+// template without any action.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SIZES, checkScreen, goNav, launch, login, newPage } from './lib/browser.mjs';
@@ -38,6 +39,7 @@ for (const size of SIZES) {
     await goNav(agent, 'Templates');
     await agent.getByRole('heading', { name: 'Templates', level: 1 }).waitFor();
     await agent.getByRole('button', { name: 'New template' }).click();
+    await agent.locator('#tpl-new-account').selectOption({ label: 'SMS Shop' });
     await agent.locator('#tpl-new-name').fill(name);
     await agent.locator('#tpl-new-body').fill(BODY);
     const text = agent.locator('[data-preview="text"]');
@@ -88,17 +90,31 @@ for (const size of SIZES) {
     assert.equal(local, server.text);
     await checkScreen(admin, 'templates-approved', size);
 
-    // Sent to a contact on the SMS account: queued, then at the fake Twilio with the rendered text.
+    // The agent sends it to a contact on the SMS account from the Send screen.
     const to = number();
-    const msg = await stack.api('POST', '/messages', {
-      account_id: env.sms.id,
-      to,
-      template: { name, variables: { name: 'Ada', order: 'A-42' } },
-    });
-    assert.ok(['queued', 'sent'].includes(msg.status), msg.status);
-    await waitFor(async () => ['sent', 'delivered'].includes((await stack.api('GET', '/messages/' + msg.id)).status), 'message sent');
+    const who = `Ada Order ${size.name} ${Math.random().toString(36).slice(2, 6)}`;
+    const contact = await stack.api('POST', '/contacts', { name: who, identities: [{ kind: 'phone', address: to }] });
+    await agent.goto(stack.base + '/send');
+    await agent.getByRole('heading', { name: 'Send message', level: 1 }).waitFor();
+    await agent.getByLabel('Channel account').selectOption({ label: 'SMS · SMS Shop' });
+    await agent.getByLabel('Search recipients').fill(who);
+    await agent.locator(`#rcp-${contact.id}`).check();
+    await agent.getByRole('radio', { name: 'Template' }).check();
+    await agent.getByRole('combobox', { name: 'Template' }).selectOption({ label: `${name} (en)` });
+    await agent.getByLabel('Value for {{name}}').fill('Ada');
+    await agent.getByLabel('Value for {{order}}').fill('A-42');
+    await agent.locator('.send-summary[data-going="1"]').waitFor();
+    await agent.getByRole('button', { name: 'Send to 1 recipient' }).click();
+    await agent.locator('.result-list [data-result="queued"]').waitFor();
+    await checkScreen(agent, 'templates-sent', size);
     const got = await waitFor(async () => (await env.twilio.requests()).find((r) => r.form && r.form.To === to), 'the SMS at the fake');
     assert.equal(got.form.Body, 'Hi Ada, your order A-42 is ready.');
+    const conv = await waitFor(async () => (await stack.api('GET', '/conversations')).data.find((c) => c.contact_id === contact.id || (c.contact && c.contact.id === contact.id)), 'the conversation');
+    const msgs = (await stack.api('GET', `/conversations/${conv.id}/messages`)).data;
+    assert.equal(msgs.length, 1);
+    assert.equal(msgs[0].body, 'Hi Ada, your order A-42 is ready.');
+    assert.equal(msgs[0].template.name, name);
+    await waitFor(async () => ['sent', 'delivered'].includes((await stack.api('GET', '/messages/' + msgs[0].id)).status), 'message sent');
 
     // A viewer reads the template, with no action to take.
     const viewer = await newPage(browser, size);

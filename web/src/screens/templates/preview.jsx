@@ -39,8 +39,8 @@ export function Preview({ channel, version }) {
   const htmlDoc = rendered && rendered.html ? rendered.html.map((p) => (p.name ? (p.missing ? `{{${p.name}}}` : p.value) : p.text)).join('') : null;
 
   return (
-    <section class="tpl-preview" aria-labelledby="tpl-preview-title">
-      <h3 id="tpl-preview-title">{t('templates.preview.title')}</h3>
+    <section class="tpl-live" aria-labelledby="tpl-live-title">
+      <h3 id="tpl-live-title">{t('templates.preview.title')}</h3>
       {names.length ? (
         <fieldset class="tpl-vars">
           <legend>{t('templates.preview.variables')}</legend>
