@@ -2,7 +2,8 @@
 // and submits it; the agent cannot approve (the button is disabled with the
 // reason, and the API refuses the agent's own session); an admin approves it
 // and the history shows who decided; the browser's preview matches the
-// server's (POST .../preview); the agent sends the approved template to a
+// server's (POST .../preview); an edit of the approved template is a new
+// draft version; a rejection carries its reason; the agent sends the approved template to a
 // contact on the SMS account from the Send screen: it is queued, then sent,
 // and reaches the fake Twilio as the rendered text; a viewer sees the
 // template without any action.
@@ -115,6 +116,29 @@ for (const size of SIZES) {
     assert.equal(msgs[0].body, 'Hi Ada, your order A-42 is ready.');
     assert.equal(msgs[0].template.name, name);
     await waitFor(async () => ['sent', 'delivered'].includes((await stack.api('GET', '/messages/' + msgs[0].id)).status), 'message sent');
+
+    // Editing the approved template makes version 2, a draft; version 1 stays in the history.
+    await admin.locator('#tpl-edit-body').fill('Hi {{name}}, order {{order}} is ready for pickup.');
+    await admin.getByRole('button', { name: 'Save as a new version' }).click();
+    await admin.locator('.tpl-detail__head .tpl-badge', { hasText: 'Draft' }).waitFor();
+    await admin.locator('.tpl-version[data-version="2"]').waitFor();
+    assert.equal(await admin.locator('.tpl-version[data-version="1"]', { hasText: 'Approved by' }).count(), 1);
+    const v2 = await stack.api('GET', '/templates/' + id);
+    assert.equal(v2.version, 2);
+    assert.equal(v2.sendable, false);
+
+    // Rejecting needs a reason, which the history keeps.
+    const other = await stack.api('POST', '/templates', { channel: 'sms', name: `${name}_b`, body: 'Sale: {{pct}} off' });
+    await stack.api('POST', `/templates/${other.id}/submit`, {});
+    await admin.goto(`${stack.base}/templates/${other.id}`);
+    await admin.getByRole('button', { name: 'Reject', exact: true }).click();
+    const confirm = admin.getByRole('button', { name: 'Reject this version' });
+    assert.ok(await confirm.isDisabled(), 'no rejection without a reason');
+    await admin.locator('#tpl-reject-reason').fill('Needs the opt-out wording');
+    await confirm.click();
+    await admin.locator('.tpl-detail__head .tpl-badge', { hasText: 'Rejected' }).waitFor();
+    await admin.locator('.tpl-version[data-version="1"] .tpl-reason', { hasText: 'Needs the opt-out wording' }).waitFor();
+    assert.equal((await stack.api('GET', `/templates/${other.id}/versions`)).data[0].reason, 'Needs the opt-out wording');
 
     // A viewer reads the template, with no action to take.
     const viewer = await newPage(browser, size);

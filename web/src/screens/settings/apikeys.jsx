@@ -119,7 +119,9 @@ export function ApiKeys() {
                 <th scope="col">{t('settings.apikeys.name')}</th>
                 <th scope="col">{t('settings.apikeys.prefix')}</th>
                 <th scope="col">{t('settings.apikeys.role')}</th>
-                <th scope="col">{t('settings.apikeys.lastUsed')}</th>
+                <th scope="col" class="set-opt">
+                  {t('settings.apikeys.lastUsed')}
+                </th>
                 <th scope="col">{t('settings.apikeys.state')}</th>
               </tr>
             </thead>
@@ -131,7 +133,7 @@ export function ApiKeys() {
                     <code>{k.prefix}…</code>
                   </td>
                   <td>{t(`common.roles.${k.role}`)}</td>
-                  <td>{k.last_used_at ? fmtDate(k.last_used_at) : t('settings.apikeys.never')}</td>
+                  <td class="set-opt">{k.last_used_at ? fmtDate(k.last_used_at) : t('settings.apikeys.never')}</td>
                   <td>
                     {k.revoked_at ? (
                       t('settings.apikeys.revokedAt', { when: fmtDate(k.revoked_at) })

@@ -131,7 +131,7 @@ function Member({ u, me, roles, onChanged }) {
           t(`common.roles.${u.role}`)
         )}
       </td>
-      <td>{fmtDate(u.created_at, { dateStyle: 'medium' })}</td>
+      <td class="set-opt">{fmtDate(u.created_at, { dateStyle: 'medium' })}</td>
       {can('users.delete') ? (
         <td>
           {me.user && me.user.id === u.id ? null : (
@@ -211,7 +211,9 @@ export function Team() {
               <tr>
                 <th scope="col">{t('settings.team.member')}</th>
                 <th scope="col">{t('settings.team.role')}</th>
-                <th scope="col">{t('settings.team.since')}</th>
+                <th scope="col" class="set-opt">
+                  {t('settings.team.since')}
+                </th>
                 {can('users.delete') ? (
                   <th scope="col">
                     <span class="sr-only">{t('settings.actions')}</span>

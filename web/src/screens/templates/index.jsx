@@ -29,10 +29,22 @@ function List({ items, selected, compact }) {
           <tr>
             <th scope="col">{t('templates.fields.name')}</th>
             <th scope="col">{t('templates.fields.channel')}</th>
-            {compact ? null : <th scope="col">{t('templates.fields.language')}</th>}
-            {compact ? null : <th scope="col">{t('templates.fields.version')}</th>}
+            {compact ? null : (
+              <th scope="col" class="tpl-opt">
+                {t('templates.fields.language')}
+              </th>
+            )}
+            {compact ? null : (
+              <th scope="col" class="tpl-opt">
+                {t('templates.fields.version')}
+              </th>
+            )}
             <th scope="col">{t('templates.fields.status')}</th>
-            {compact ? null : <th scope="col">{t('templates.fields.updated')}</th>}
+            {compact ? null : (
+              <th scope="col" class="tpl-opt">
+                {t('templates.fields.updated')}
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -47,12 +59,12 @@ function List({ items, selected, compact }) {
               <td>
                 <ChannelIcon channel={tpl.channel} withName />
               </td>
-              {compact ? null : <td>{tpl.language}</td>}
-              {compact ? null : <td>{tpl.version}</td>}
+              {compact ? null : <td class="tpl-opt">{tpl.language}</td>}
+              {compact ? null : <td class="tpl-opt">{tpl.version}</td>}
               <td>
                 <StatusBadge status={tpl.status} />
               </td>
-              {compact ? null : <td>{fmtDate(tpl.updated_at)}</td>}
+              {compact ? null : <td class="tpl-opt">{fmtDate(tpl.updated_at)}</td>}
             </tr>
           ))}
         </tbody>
