@@ -160,7 +160,18 @@ function Shell({ session, route, params, query, path }) {
       </aside>
       <main id="main" class="main" tabIndex={-1} ref={mainRef}>
         <ConnectionBadge />
-        {route ? <Screen route={route} params={params} query={query} key={route.path} /> : <NotFound />}
+        {!route ? (
+          <NotFound />
+        ) : route.perm && !session.can(route.perm) ? (
+          <div class="page">
+            <h1>{t('common.forbidden')}</h1>
+            <p>
+              <Link href="/inbox">{t('common.nav.inbox')}</Link>
+            </p>
+          </div>
+        ) : (
+          <Screen route={route} params={params} query={query} key={route.path} />
+        )}
       </main>
       <Toasts />
     </div>

@@ -8,7 +8,37 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SIZES, checkScreen, launch, login, newPage } from './lib/browser.mjs';
+import { deflateSync } from 'node:zlib';
 import { startStack } from './lib/server.mjs';
+
+// A real 8x8 PNG (the browser must be able to draw it).
+function png() {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(8, 0);
+  ihdr.writeUInt32BE(8, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const rows = Buffer.concat(Array.from({ length: 8 }, () => Buffer.from([0, ...Array(8).fill([200, 40, 40]).flat()])));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
 
 let stack;
 let browser;
@@ -73,6 +103,30 @@ for (const size of SIZES) {
     const sent = (await stack.meta.requests()).filter((r) => r.json && r.json.text && r.json.text.body === reply);
     assert.equal(sent.length, 1, 'the provider got the reply once');
 
+    // A picture arrives while the conversation is open: shown through the signed media URL once stored.
+    await stack.inboundWhatsAppImage(from, png(), 'image/png', `My receipt (${size.name})`, name);
+    const pic = page.locator('.msg-in', { hasText: `My receipt (${size.name})` }).locator('img.media-img');
+    await pic.waitFor({ timeout: 15000 });
+    await page.waitForFunction((cap) => {
+      const b = [...document.querySelectorAll('.msg-in')].find((x) => x.textContent.includes(cap));
+      const img = b && b.querySelector('img.media-img');
+      return img && img.complete && img.naturalWidth === 8;
+    }, `My receipt (${size.name})`);
+    assert.match(await pic.getAttribute('src'), /\/media\//);
+
+    // Search by number finds the conversation; a name that matches nothing finds none.
+    // (On phones the list is one step back from the conversation.)
+    const back = page.locator('a.conv-back');
+    if (await back.isVisible()) await back.click();
+    await page.getByLabel('Search conversations').fill(from);
+    await page.waitForURL(/q=/);
+    await page.locator('.conv-row', { hasText: name }).waitFor();
+    await page.getByLabel('Search conversations').fill('nobody-matches-this');
+    await page.getByText('No conversations match this search.').waitFor();
+    await page.getByLabel('Search conversations').fill('');
+    await page.locator('.conv-row', { hasText: name }).click();
+    await page.getByRole('heading', { name, level: 2 }).waitFor();
+
     // Assign to me and resolve: each confirmed by a toast, the state shown.
     await page.getByRole('button', { name: 'Assign to me' }).click();
     await page.locator('[data-toast="ok"]', { hasText: 'Assigned to' }).waitFor();
@@ -91,6 +145,34 @@ for (const size of SIZES) {
     await page.context().setOffline(false);
     await page.locator('.msg-in', { hasText: late }).waitFor({ timeout: 15000 });
     await page.waitForFunction(() => !document.querySelector('[data-conn]'));
+    assert.deepEqual(page.jsErrors, []);
+    await page.context().close();
+  });
+}
+
+for (const size of SIZES) {
+  test(`inbox: outside the WhatsApp window the reply is an approved template (${size.name})`, async () => {
+    const to = number();
+    // We wrote first (a template); the customer never answered, so the window is closed.
+    await stack.api('POST', '/messages', { account_id: stack.wa.id, to, template: { name: 'order_update', language: 'en_US', variables: ['Ana', '41'] } });
+    const page = await newPage(browser, size);
+    await login(page, stack.base, stack.users.agent);
+    const row = page.locator('.conv-row', { hasText: to });
+    await row.waitFor({ timeout: 15000 });
+    await row.click();
+    await page.locator('.reply-reason[data-reason="outside_window"]', { hasText: 'WhatsApp window closed — choose a template' }).waitFor();
+    assert.equal(await page.getByLabel('Message', { exact: true }).count(), 0, 'no free text outside the window');
+    await page.getByLabel('Template', { exact: true }).selectOption({ label: 'order_update (en_US)' });
+    await page.getByLabel('Value for {{1}}').fill('Ana');
+    await page.getByLabel('Value for {{2}}').fill('42');
+    await page.locator('.tpl-preview', { hasText: 'Hi Ana, your order 42 has shipped.' }).waitFor();
+    await checkScreen(page, 'inbox-template-reply', size);
+    await page.getByRole('button', { name: 'Send template' }).click();
+    await page.locator('[data-toast="ok"]', { hasText: 'queued' }).waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('.msg-out')].filter((b) => b.getAttribute('data-status') === 'delivered').length === 2, null, { timeout: 20000 });
+    const sent = (await stack.meta.requests()).filter((r) => r.json && r.json.type === 'template' && String(r.json.to).replace('+', '') === to.replace('+', ''));
+    assert.equal(sent.length, 2);
+    assert.deepEqual(sent[1].json.template.components[0].parameters.map((p) => p.text), ['Ana', '42']);
     assert.deepEqual(page.jsErrors, []);
     await page.context().close();
   });

@@ -5,7 +5,7 @@
 // account pointed at the fake, whose status callbacks come back signed to
 // the server. stop() ends every process started here and removes the dir.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -97,6 +97,11 @@ export function metaSignature(secret, body) {
 }
 
 export function waText(wamid, from, text, name) {
+  return waPayload(from, name, { id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } });
+}
+
+/** A WhatsApp Cloud API webhook body carrying one message from `from` (msg: the message without "from"). */
+export function waPayload(from, name, msg) {
   return {
     object: 'whatsapp_business_account',
     entry: [
@@ -109,9 +114,7 @@ export function waText(wamid, from, text, name) {
               messaging_product: 'whatsapp',
               metadata: { display_phone_number: '15550783881', phone_number_id: WA.pnid },
               contacts: name ? [{ profile: { name }, wa_id: from.replace('+', '') }] : [],
-              messages: [
-                { from: from.replace('+', ''), id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } },
-              ],
+              messages: [{ from: from.replace('+', ''), ...msg }],
             },
           },
         ],
@@ -124,7 +127,8 @@ export function waText(wamid, from, text, name) {
  * Start everything. Resolves {base (what the browser opens), port, tenant,
  * users {owner, admin, agent, viewer} (e-mails; password PASSWORD), wa {id,
  * key, path}, meta (the fake), cli(args, input), api(method, path, body)
- * (an admin API key), inboundWhatsApp(from, text, name), stop()}.
+ * (an admin API key), inboundWhatsApp(from, text, name), inboundWhatsAppImage(from,
+ * bytes, mime, caption, name), stop()}.
  */
 export async function startStack() {
   if (!existsSync(SB_BIN)) throw new Error(`no server binary at ${SB_BIN}: build it or set SB_BIN`);
@@ -215,8 +219,8 @@ export async function startStack() {
       if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
       return data;
     };
-    const inboundWhatsApp = async (from, text, name) => {
-      const body = metaBody(waText('wamid.' + randomBytes(12).toString('hex'), from, text, name));
+    const postWhatsApp = async (payload) => {
+      const body = metaBody(payload);
       const r = await fetch(publicUrl + waPath, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': metaSignature(WA.appSecret, body) },
@@ -224,7 +228,22 @@ export async function startStack() {
       });
       if (r.status !== 200) throw new Error('webhook refused: ' + r.status + ' ' + (await r.text()));
     };
-    return { base, port, publicUrl, tenant, users, key, wa: { id: acct.id, key: acct.account_key, path: waPath }, meta, cli, cliJson, api, inboundWhatsApp, stop, log: () => log };
+    const inboundWhatsApp = (from, text, name) => postWhatsApp(waText('wamid.' + randomBytes(12).toString('hex'), from, text, name));
+    // A picture: the fake Graph API serves the file under a media id the webhook names.
+    const inboundWhatsAppImage = async (from, bytes, mime, caption, name) => {
+      const mediaId = String(Date.now()) + randomBytes(3).toString('hex').replace(/[a-f]/g, '7');
+      await meta.mode({ media: { [mediaId]: { mime_type: mime, body_b64: Buffer.from(bytes).toString('base64') } } });
+      const sha = createHash('sha256').update(bytes).digest('base64');
+      await postWhatsApp(
+        waPayload(from, name, {
+          id: 'wamid.' + randomBytes(12).toString('hex'),
+          timestamp: String(Math.floor(Date.now() / 1000)),
+          type: 'image',
+          image: { caption, mime_type: mime, sha256: sha, id: mediaId },
+        }),
+      );
+    };
+    return { base, port, publicUrl, tenant, users, key, wa: { id: acct.id, key: acct.account_key, path: waPath }, meta, cli, cliJson, api, inboundWhatsApp, inboundWhatsAppImage, stop, log: () => log };
   } catch (e) {
     await stop();
     throw e;

@@ -7,6 +7,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Button, Field, Select, channelName } from '../../components/index.js';
 import { api, newKey, qs } from '../../lib/api.js';
 import { t } from '../../lib/i18n.js';
+import { templatePayload, templatePreview, templateVars } from '../../lib/templates.js';
 import { toast } from '../../lib/toast.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -67,16 +68,14 @@ function TemplatePicker({ account, onSend, busy }) {
       });
   }, [account.id]);
   const tpl = list && list.find((x) => x.id === chosen);
-  const preview = tpl ? tpl.body.replace(/\{\{\s*(\w+)\s*\}\}/g, (m, n) => vars[n] || m) : '';
-  const missing = tpl ? (tpl.variables || []).filter((v) => !vars[v]) : [];
+  const names = templateVars(tpl);
+  const preview = tpl ? templatePreview(tpl, vars) : '';
+  const missing = names.filter((v) => !vars[v]);
   if (list === null) return <p class="muted">{t('common.loading')}</p>;
   if (!list.length) return <p class="muted">{t('inbox.no_templates', { channel: channelName(account.channel) })}</p>;
   const send = (e) => {
     e.preventDefault();
-    const names = tpl.variables || [];
-    const positional = names.every((n) => /^\d+$/.test(n));
-    const variables = positional ? names.slice().sort((a, b) => a - b).map((n) => vars[n] || '') : Object.fromEntries(names.map((n) => [n, vars[n] || '']));
-    onSend({ template: { name: tpl.name, language: tpl.language, variables } }).then((ok) => ok && setVars({}));
+    onSend({ template: templatePayload(tpl, vars) }).then((ok) => ok && setVars({}));
   };
   return (
     <form class="tpl-picker" onSubmit={send}>
@@ -91,7 +90,7 @@ function TemplatePicker({ account, onSend, busy }) {
       />
       {tpl && (
         <>
-          {(tpl.variables || []).map((v) => (
+          {names.map((v) => (
             <Field key={v} label={t('inbox.variable', { name: '{{' + v + '}}' })} value={vars[v] || ''} required onInput={(e) => setVars({ ...vars, [v]: e.currentTarget.value })} />
           ))}
           <p class="tpl-preview" aria-live="polite">

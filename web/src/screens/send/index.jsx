@@ -10,6 +10,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Button, Card, Field, PageHeader, Select, Spinner, channelName } from '../../components/index.js';
 import { api, newKey, qs } from '../../lib/api.js';
 import { t } from '../../lib/i18n.js';
+import { templatePayload, templatePreview, templateVars } from '../../lib/templates.js';
 import { toast } from '../../lib/toast.js';
 import { Recipients } from './recipients.jsx';
 
@@ -102,15 +103,12 @@ export default function Send() {
   const decisions = check ? new Map(check.data.map((d) => [d.contact_id, d])) : null;
   const excluded = check ? check.data.filter((d) => !d.ok) : [];
   const going = ids.filter((id) => !decisions || !decisions.has(id) || decisions.get(id).ok);
-  const missing = tpl ? (tpl.variables || []).filter((v) => !vars[v]) : [];
+  const missing = templateVars(tpl).filter((v) => !vars[v]);
   const ready = account && going.length > 0 && !checking && check && (mode === 'text' ? text.trim() : tpl && !missing.length);
 
   const payload = () => {
     if (mode === 'text') return { text: text.trim() };
-    const names = tpl.variables || [];
-    const positional = names.every((n) => /^\d+$/.test(n));
-    const variables = positional ? names.slice().sort((a, b) => a - b).map((n) => vars[n] || '') : Object.fromEntries(names.map((n) => [n, vars[n] || '']));
-    return { template: { name: tpl.name, language: tpl.language, variables } };
+    return { template: templatePayload(tpl, vars) };
   };
 
   const send = async (e) => {
@@ -192,10 +190,10 @@ export default function Send() {
                 options={[{ value: '', label: t('inbox.choose_template') }, ...templates.map((x) => ({ value: x.id, label: `${x.name} (${x.language})` }))]}
               />
               {tpl &&
-                (tpl.variables || []).map((v) => (
+                templateVars(tpl).map((v) => (
                   <Field key={v} label={t('inbox.variable', { name: '{{' + v + '}}' })} value={vars[v] || ''} required onInput={(e) => setVars({ ...vars, [v]: e.currentTarget.value })} />
                 ))}
-              {tpl && <p class="tpl-preview">{tpl.body.replace(/\{\{\s*(\w+)\s*\}\}/g, (m, n) => vars[n] || m)}</p>}
+              {tpl && <p class="tpl-preview">{templatePreview(tpl, vars)}</p>}
             </>
           )}
         </Card>
