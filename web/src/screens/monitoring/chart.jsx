@@ -19,6 +19,7 @@ export function BarChart({ labels, values, color = '#1d5fa8', caption, children,
       width,
       height: HEIGHT,
       legend: { show: false },
+      padding: [8, 56, 0, 0], // room on the right for the slanted last label
       cursor: { show: false },
       select: { show: false },
       scales: {
