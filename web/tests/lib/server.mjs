@@ -11,7 +11,6 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startProxy } from './proxy.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const WEB_DIR = resolve(here, '..', '..');
@@ -157,22 +156,13 @@ export async function startStack() {
   };
   const cliJson = (args, input) => JSON.parse(cli([...args, '--json'], input));
   let proc = null;
-  let proxy = null;
   const stop = async () => {
-    if (proxy) proxy.close();
     await stopProc(proc);
     await meta.stop();
     rmSync(datadir, { recursive: true, force: true });
   };
   try {
-    try {
-      cli(['migrate']);
-    } catch (e) {
-      // A build without static serving refuses the variable: the proxy serves dist then.
-      if (!/unknown variable SB_WEB_DIR/.test(e.message)) throw e;
-      delete env.SB_WEB_DIR;
-      cli(['migrate']);
-    }
+    cli(['migrate']);
     proc = track(spawn(SB_BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data', datadir], { env, cwd: datadir, stdio: ['ignore', 'ignore', 'pipe'] }));
     let log = '';
     proc.stderr.on('data', (d) => {
@@ -201,13 +191,10 @@ export async function startStack() {
     const waPath = '/webhooks/whatsapp/' + acct.account_key;
     await meta.mode({ webhook_url: publicUrl + waPath, callbacks: ['sent', 'delivered'] });
 
-    // The dashboard: served by the server itself when it can, else by a proxy in front of it.
-    let base = publicUrl;
-    const home = await fetch(publicUrl + '/inbox').then((r) => r.text()).catch(() => '');
-    if (!home.includes('id="app"')) {
-      proxy = await startProxy(DIST, port);
-      base = `http://127.0.0.1:${proxy.port}`;
-    }
+    // The dashboard is served by the server itself (SB_WEB_DIR), SPA fallback included.
+    const base = publicUrl;
+    const home = await fetch(publicUrl + '/inbox', { headers: { Accept: 'text/html' } }).then((r) => r.text());
+    if (!home.includes('id="app"')) throw new Error(`the server does not serve the dashboard from ${DIST}: run node build.mjs first`);
     const api = async (method, path, body, headers = {}) => {
       const r = await fetch(publicUrl + '/api/v1' + path, {
         method,
