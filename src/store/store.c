@@ -80,6 +80,18 @@ int store__need(const char *s, const char *what, struct err *e)
     return 0;
 }
 
+int store__need_tx(const struct store_tx *tx, const char *tenant_id, struct err *e)
+{
+    if (!tx->c)
+        return err_set(e, ERR_INVALID, NULL, "store: no transaction");
+    return store__need(tenant_id, "tenant id", e);
+}
+
+int store__is_pg(const struct store *db)
+{
+    return db->be == &store__pg_backend;
+}
+
 /* One statement, timed for store_stats. */
 int store__q(struct store *db, struct store_conn *c, const char *sql, const struct store_param *p, int np,
              store_row_fn fn, void *ud, int64_t *changes, struct err *e)

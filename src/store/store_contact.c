@@ -17,18 +17,6 @@
 
 #include "store/store_int.h"
 
-static int is_pg(const struct store *db)
-{
-    return db->be == &store__pg_backend;
-}
-
-static int need_tx(const struct store_tx *tx, const char *tenant_id, struct err *e)
-{
-    if (!tx->c)
-        return err_set(e, ERR_INVALID, NULL, "store: no transaction");
-    return store__need(tenant_id, "tenant id", e);
-}
-
 struct name_out {
     char *name;
     size_t len;
@@ -52,10 +40,10 @@ int store_contact_lock(struct store_tx *tx, const char *tenant_id, const char *c
 
     if (name && namelen)
         name[0] = '\0';
-    if ((rc = need_tx(tx, tenant_id, e)) || (rc = store__need(contact_id, "contact id", e)))
+    if ((rc = store__need_tx(tx, tenant_id, e)) || (rc = store__need(contact_id, "contact id", e)))
         return rc;
     rc = store__q(tx->db, tx->c,
-                  is_pg(tx->db) ? "SELECT name FROM contacts WHERE tenant_id = ? AND id = ? FOR UPDATE"
+                  store__is_pg(tx->db) ? "SELECT name FROM contacts WHERE tenant_id = ? AND id = ? FOR UPDATE"
                                 : "SELECT name FROM contacts WHERE tenant_id = ? AND id = ?",
                   p, 2, row_name, &n, &rows, e);
     if (rc == 0 && rows == 0)
@@ -69,7 +57,7 @@ int store_contact_lock_conversations(struct store_tx *tx, const char *tenant_id,
     struct store_param p[2] = {store__ptext(tenant_id), store__ptext(contact_id)};
     int rc;
 
-    if ((rc = need_tx(tx, tenant_id, e)) || !is_pg(tx->db))
+    if ((rc = store__need_tx(tx, tenant_id, e)) || !store__is_pg(tx->db))
         return rc;
     return store__q(tx->db, tx->c,
                     "SELECT id FROM conversations WHERE tenant_id = ? AND contact_id = ? ORDER BY id FOR UPDATE", p, 2,
@@ -96,7 +84,7 @@ int store_contact_counts(struct store_tx *tx, const char *tenant_id, const char 
     struct two_ints t = {0, 0};
     int rc;
 
-    if ((rc = need_tx(tx, tenant_id, e)))
+    if ((rc = store__need_tx(tx, tenant_id, e)))
         return rc;
     rc = store__q(tx->db, tx->c,
                   "SELECT (SELECT COUNT(*) FROM contact_identities WHERE tenant_id = ? AND contact_id = ?),"
@@ -117,7 +105,7 @@ int store_contact_set(struct store_tx *tx, const char *tenant_id, const char *co
     int64_t changed = 0;
     int rc;
 
-    if ((rc = need_tx(tx, tenant_id, e)))
+    if ((rc = store__need_tx(tx, tenant_id, e)))
         return rc;
     rc = store__q(tx->db, tx->c, "UPDATE contacts SET name = COALESCE(?, name), updated_at = ? WHERE tenant_id = ? AND id = ?",
                   p, 4, NULL, NULL, &changed, e);
@@ -136,7 +124,7 @@ int store_identity_delete(struct store_tx *tx, const char *tenant_id, const char
 
     if (out_removed)
         *out_removed = 0;
-    if ((rc = need_tx(tx, tenant_id, e)))
+    if ((rc = store__need_tx(tx, tenant_id, e)))
         return rc;
     rc = store__q(tx->db, tx->c,
                   "DELETE FROM contact_identities WHERE tenant_id = ? AND contact_id = ? AND kind = ? AND address = ?",
@@ -257,7 +245,7 @@ int store_contact_merge(struct store_tx *tx, const char *tenant_id, const char *
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = need_tx(tx, tenant_id, e)) || (rc = store__need(target_id, "target contact id", e)) ||
+    if ((rc = store__need_tx(tx, tenant_id, e)) || (rc = store__need(target_id, "target contact id", e)) ||
         (rc = store__need(source_id, "source contact id", e)))
         return rc;
     if (strcmp(target_id, source_id) == 0)
@@ -265,7 +253,7 @@ int store_contact_merge(struct store_tx *tx, const char *tenant_id, const char *
     p[0] = store__ptext(tenant_id);
     p[1] = store__ptext(source_id);
     rc = store__q(tx->db, tx->c,
-                  is_pg(tx->db) ? "SELECT id, account_id, status, assignee_id, last_message_at, last_inbound_at, unread"
+                  store__is_pg(tx->db) ? "SELECT id, account_id, status, assignee_id, last_message_at, last_inbound_at, unread"
                                   " FROM conversations WHERE tenant_id = ? AND contact_id = ? ORDER BY id FOR UPDATE"
                                 : "SELECT id, account_id, status, assignee_id, last_message_at, last_inbound_at, unread"
                                   " FROM conversations WHERE tenant_id = ? AND contact_id = ? ORDER BY id",

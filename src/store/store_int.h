@@ -117,6 +117,10 @@ int64_t store__col_int(const struct store_row *r, int i);
 int store__row_int(void *ud, const struct store_row *r);
 /* ERR_INVALID ("store: <what> is required") when s is NULL or empty. */
 int store__need(const char *s, const char *what, struct err *e);
+/* ERR_INVALID when tx was never begun, or tenant_id is missing. */
+int store__need_tx(const struct store_tx *tx, const char *tenant_id, struct err *e);
+/* Whether db is the PostgreSQL backend (for the few dialect differences). */
+int store__is_pg(const struct store *db);
 /* A statement composed at run time (filters that add conditions) as a
  * pointer that stays the same for the same text for the store's life: the
  * backends cache prepared statements by SQL pointer, so such a statement
