@@ -52,7 +52,7 @@ async function measure(page, base, label) {
   const xs = [];
   for (let i = 0; i < ROUNDS; i++) xs.push(await paint(page, base));
   const m = median(xs);
-  console.log(`${label}: median ${m.toFixed(0)} ms over ${ROUNDS} loads (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})`);
+  console.log(`${label}: median ${m.toFixed(0)} ms over ${ROUNDS} loads (each: ${xs.map((x) => x.toFixed(0)).join(", ")})`);
   return m;
 }
 
