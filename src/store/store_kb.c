@@ -82,6 +82,44 @@ static int row_doc_cb(void *ud, const struct store_row *r)
     return it->cb(it->ud, &d);
 }
 
+/* The tenant's token in kb_fts: "t" + the id in hex (one alphanumeric token,
+ * so no tenant id can match another's). */
+static void tenant_token(char *out, size_t size, const char *tenant_id)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    out[o++] = 't';
+    for (const unsigned char *p = (const unsigned char *)tenant_id; *p && o + 3 < size; p++) {
+        out[o++] = hex[*p >> 4];
+        out[o++] = hex[*p & 15];
+    }
+    out[o] = '\0';
+}
+
+#define TOKEN_MAX (2 * CORE_ID_MAX + 2)
+
+/* SQLite: put the document's chunks into kb_fts (it is enabled). */
+static int fts_add(struct store_tx *tx, const char *tenant_id, const char *doc_id, struct err *e)
+{
+    char tok[TOKEN_MAX];
+    tenant_token(tok, sizeof(tok), tenant_id);
+    struct store_param p[3] = {store__ptext(tok), store__ptext(tenant_id), store__ptext(doc_id)};
+    return store__q(tx->db, tx->c,
+                    "INSERT INTO kb_fts (rowid, tenant, text) SELECT id, ?, COALESCE(indexed, text) FROM kb_chunks"
+                    " WHERE tenant_id = ? AND document_id = ?",
+                    p, 3, NULL, NULL, NULL, e);
+}
+
+/* SQLite: take the document's chunks out of kb_fts. */
+static int fts_remove(struct store_tx *tx, const char *tenant_id, const char *doc_id, struct err *e)
+{
+    struct store_param p[2] = {store__ptext(tenant_id), store__ptext(doc_id)};
+    return store__q(tx->db, tx->c,
+                    "DELETE FROM kb_fts WHERE rowid IN"
+                    " (SELECT id FROM kb_chunks WHERE tenant_id = ? AND document_id = ?)",
+                    p, 2, NULL, NULL, NULL, e);
+}
+
 static int insert_chunks(struct store_tx *tx, const char *tenant_id, const char *doc_id, const char *language,
                          const struct store_kb_chunk_in *chunks, int n, struct err *e)
 {
@@ -95,19 +133,11 @@ static int insert_chunks(struct store_tx *tx, const char *tenant_id, const char 
                           " VALUES (?, ?, ?, ?, ?)",
                           p, 5, NULL, NULL, NULL, e);
         } else {
-            struct store_param p[4] = {store__ptext(tenant_id), store__ptext(doc_id), store__pint(i),
-                                       store__ptext(chunks[i].text)};
-            int64_t id = 0;
+            struct store_param p[5] = {store__ptext(tenant_id), store__ptext(doc_id), store__pint(i),
+                                       store__ptext(chunks[i].text), store__ptext_or_null(chunks[i].indexed)};
             rc = store__q(tx->db, tx->c,
-                          "INSERT INTO kb_chunks (tenant_id, document_id, seq, text) VALUES (?, ?, ?, ?)"
-                          " RETURNING id",
-                          p, 4, store__row_int, &id, NULL, e);
-            if (!rc) {
-                struct store_param f[2] = {store__pint(id),
-                                           store__ptext(chunks[i].indexed ? chunks[i].indexed : chunks[i].text)};
-                rc = store__q(tx->db, tx->c, "INSERT INTO kb_fts (rowid, text) VALUES (?, ?)", f, 2, NULL, NULL,
-                              NULL, e);
-            }
+                          "INSERT INTO kb_chunks (tenant_id, document_id, seq, text, indexed) VALUES (?, ?, ?, ?, ?)",
+                          p, 5, NULL, NULL, NULL, e);
         }
     }
     return rc;
@@ -118,10 +148,7 @@ static int delete_chunks(struct store_tx *tx, const char *tenant_id, const char 
     struct store_param p[2] = {store__ptext(tenant_id), store__ptext(doc_id)};
     int rc = 0;
     if (!store__is_pg(tx->db))
-        rc = store__q(tx->db, tx->c,
-                      "DELETE FROM kb_fts WHERE rowid IN"
-                      " (SELECT id FROM kb_chunks WHERE tenant_id = ? AND document_id = ?)",
-                      p, 2, NULL, NULL, NULL, e);
+        rc = fts_remove(tx, tenant_id, doc_id, e);
     if (!rc)
         rc = store__q(tx->db, tx->c, "DELETE FROM kb_chunks WHERE tenant_id = ? AND document_id = ?", p, 2, NULL,
                       NULL, NULL, e);
@@ -162,6 +189,8 @@ int store_kb_doc_insert(struct store_tx *tx, const char *tenant_id, const struct
                   p, 11, NULL, NULL, NULL, e);
     if (!rc)
         rc = insert_chunks(tx, tenant_id, d->id, d->language, chunks, n, e);
+    if (!rc && d->enabled && !store__is_pg(tx->db))
+        rc = fts_add(tx, tenant_id, d->id, e);
     return rc;
 }
 
@@ -189,10 +218,15 @@ int store_kb_doc_update(struct store_tx *tx, const char *tenant_id, const struct
                   p, 9, NULL, NULL, &changed, e);
     if (!rc && changed == 0)
         return err_set(e, ERR_NOTFOUND, "not_found", "knowledge base document not found");
+    /* SQLite: kb_fts holds the chunks of enabled documents only. */
+    if (!rc && !store__is_pg(tx->db))
+        rc = fts_remove(tx, tenant_id, d->id, e);
     if (!rc && chunks) {
         if (!(rc = delete_chunks(tx, tenant_id, d->id, e)))
             rc = insert_chunks(tx, tenant_id, d->id, d->language, chunks, n, e);
     }
+    if (!rc && d->enabled && !store__is_pg(tx->db))
+        rc = fts_add(tx, tenant_id, d->id, e);
     return rc;
 }
 
@@ -284,6 +318,39 @@ static int row_hit_cb(void *ud, const struct store_row *r)
     return it->cb(it->ud, &h);
 }
 
+/* The fast path's rows, copied (the exact query may run after it). */
+#define FAST_ROWS 64
+struct fast {
+    struct store_kb_hit h[100];
+    int n;
+};
+
+static void fast_free(struct fast *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        free((char *)f->h[i].document_id);
+        free((char *)f->h[i].title);
+        free((char *)f->h[i].text);
+    }
+    f->n = 0;
+}
+
+static int fast_row(void *ud, const struct store_row *r)
+{
+    struct fast *f = ud;
+    struct store_kb_hit *h = &f->h[f->n];
+    if (f->n >= 100)
+        return 0;
+    h->chunk_id = store__col_int(r, 0);
+    h->document_id = strdup(store__col_text(r, 1));
+    h->title = strdup(store__col_text(r, 2));
+    h->text = strdup(store__col_text(r, 3));
+    h->seq = (int)store__col_int(r, 4);
+    h->score = strtod(store__col_text(r, 5), NULL);
+    f->n++;
+    return h->document_id && h->title && h->text ? 0 : ERR_NOMEM;
+}
+
 int store_kb_search(struct store *db, const char *tenant_id, const struct store_kb_query *q, int k,
                     store_kb_hit_cb cb, void *ud, struct err *e)
 {
@@ -311,12 +378,52 @@ int store_kb_search(struct store *db, const char *tenant_id, const struct store_
     }
     if ((rc = store__need(q->match, "search expression", e)))
         return rc;
-    struct store_param p[4] = {store__ptext(q->match), store__ptext(tenant_id), store__ptext(tenant_id),
-                               store__pint(k)};
-    return store__list(db,
-                       "SELECT c.id, c.document_id, d.title, c.text, c.seq, -bm25(kb_fts) FROM kb_fts"
-                       " JOIN kb_chunks c ON c.id = kb_fts.rowid JOIN kb_documents d ON d.id = c.document_id"
-                       " WHERE kb_fts MATCH ? AND c.tenant_id = ? AND d.tenant_id = ? AND d.enabled = 1"
-                       " ORDER BY bm25(kb_fts) LIMIT ?",
-                       p, 4, row_hit_cb, &it, e);
+    /* Fast path: the best rows of the whole index, then this tenant's
+     * (enabled, as kb_fts holds only those) among them. The tenant's rows
+     * keep their relative order in the global ranking, so when at least k
+     * of them are among the global top FAST_ROWS they are exactly its top
+     * k. On a database of one tenant (the usual SQLite deployment) that is
+     * always so; otherwise the exact query below ranks with the tenant's
+     * token, which costs a second posting list. */
+    struct fast f = {0};
+    struct buf m = {0};
+    buf_printf(&m, "text : (%s)", q->match);
+    struct store_param p[5] = {store__ptext(m.data), store__pint(k > FAST_ROWS / 4 ? 4 * k : FAST_ROWS),
+                               store__ptext(tenant_id), store__ptext(tenant_id), store__pint(k)};
+    rc = store__list(db,
+                     "SELECT c.id, c.document_id, d.title, c.text, c.seq, -f.r FROM"
+                     " (SELECT rowid, bm25(kb_fts, 0.0, 1.0) AS r FROM kb_fts WHERE kb_fts MATCH ?"
+                     " ORDER BY r LIMIT ?) f"
+                     " JOIN kb_chunks c ON c.id = f.rowid JOIN kb_documents d ON d.id = c.document_id"
+                     " WHERE c.tenant_id = ? AND d.tenant_id = ? AND d.enabled = 1 ORDER BY f.r, c.id LIMIT ?",
+                     p, 5, fast_row, &f, e);
+    if (!rc && f.n == k) {
+        for (int i = 0; i < f.n && !rc; i++)
+            rc = cb(ud, &f.h[i]);
+        fast_free(&f);
+        buf_free(&m);
+        return rc;
+    }
+    fast_free(&f);
+    if (rc) {
+        buf_free(&m);
+        return rc;
+    }
+    /* Exact: the tenant's token AND the caller's expression (quoted words
+     * only); the tenant column weighs 0 in bm25. */
+    char tok[TOKEN_MAX];
+    tenant_token(tok, sizeof(tok), tenant_id);
+    buf_reset(&m);
+    buf_printf(&m, "tenant : %s AND text : (%s)", tok, q->match);
+    p[0] = store__ptext(m.data);
+    p[1] = store__pint(k);
+    rc = store__list(db,
+                     "SELECT c.id, c.document_id, d.title, c.text, c.seq, -f.r FROM"
+                     " (SELECT rowid, bm25(kb_fts, 0.0, 1.0) AS r FROM kb_fts WHERE kb_fts MATCH ?"
+                     " ORDER BY r LIMIT ?) f"
+                     " JOIN kb_chunks c ON c.id = f.rowid JOIN kb_documents d ON d.id = c.document_id"
+                     " WHERE c.tenant_id = ? AND d.tenant_id = ? AND d.enabled = 1 ORDER BY f.r, c.id LIMIT ?",
+                     p, 5, row_hit_cb, &it, e);
+    buf_free(&m);
+    return rc;
 }

@@ -5,10 +5,11 @@
  *
  * A document's chunks are always those of its current body: the caller
  * (assistant/) splits the body and passes the chunks to insert or update in
- * the same transaction. On SQLite each chunk is indexed in the FTS5 table
- * kb_fts (porter stemming; the caller passes the indexed text, which it may
- * have normalised, e.g. for Spanish); on PostgreSQL in a generated tsvector
- * in the document's language. Every function filters by the tenant id
+ * the same transaction. On SQLite the chunks of enabled documents are
+ * indexed in the FTS5 table kb_fts (porter stemming; the caller passes the
+ * indexed text, which it may have normalised, e.g. for Spanish; a tenant
+ * token column keeps each tenant's search to its own chunks); on
+ * PostgreSQL in a generated tsvector in the document's language. Every function filters by the tenant id
  * argument; disabled documents are never returned by store_kb_search.
  */
 #ifndef SB_STORE_KB_H
