@@ -377,6 +377,13 @@ static void test_assistant__ranking(void)
     /* Disabled documents are never retrieved. */
     for (int i = 0; i < h.n && i < 16; i++)
         CHECK(strcmp(h.doc[i], off) != 0);
+    /* k = 1: the best one alone (on SQLite the path that ranks the whole
+     * index and keeps the tenant's rows). */
+    struct hits h1;
+    memset(&h1, 0, sizeof(h1));
+    CHECK_EQ_INT(assistant_kb_search(T.db, TA, "warranty battery screen", 1, on_passage, &h1, &e), 0);
+    CHECK_EQ_INT(h1.n, 1);
+    CHECK_EQ_STR(h1.doc[0], all);
 
     /* Stemming: English plural finds the singular. */
     h = search(TA, "refunds");
