@@ -106,7 +106,8 @@ typedef int (*assistant_kb_reject_cb)(void *ud, int row, const char *reason);
  * top-level heading ("# "); text before the first one is a document titled
  * by title or its first line. Text: one document titled by title or, when
  * title is NULL or empty, its first line. ERR_INVALID "invalid_import" when
- * the input as a whole is unreadable (not a JSON array, too large). */
+ * the input as a whole is unreadable (not a JSON array, NUL bytes);
+ * ERR_TOOLARGE ("invalid_import") over ASSISTANT_KB_IMPORT_MAX. */
 int assistant_kb_parse(enum assistant_kb_format fmt, const char *data, size_t len, const char *title,
                        assistant_kb_item_cb item, assistant_kb_reject_cb reject, void *ud, struct err *e);
 
@@ -138,8 +139,8 @@ void assistant_kb_report_free(struct assistant_kb_report *r);
 /* Parse data (see assistant_kb_parse) and create every valid document in
  * one transaction with the given language (NULL: "en"); rows the parser or
  * the document rules refuse are reported, not fatal. Audited once as
- * kb.import. ERR_INVALID "invalid_import" / "unsupported_type", store errors
- * (then nothing was created). */
+ * kb.import. ERR_INVALID "invalid_import" (or a bad language),
+ * ERR_TOOLARGE, store errors (then nothing was created). */
 int assistant_kb_import(struct store *db, const char *tenant_id, enum assistant_kb_format fmt, const char *data,
                         size_t len, const char *title, const char *language, const struct assistant_actor *who,
                         struct assistant_kb_report *out, struct err *e);
