@@ -4,7 +4,7 @@ Module boundaries, checked on every run (DESIGN.md section 3):
 - a file outside module M includes only M's contract header "M/M.h", never
   another private header of M (store_int.h, http_int.h, ...);
 - dependencies point downward: core <- store <- ops <- queue, auth, crm,
-  compliance, template, media <- messaging <- webhook <- http <- cli/main; channel (pure
+  compliance, template, media, assistant <- messaging <- webhook <- http <- cli/main; channel (pure
   adapters) depends on core only.
 """
 import os
@@ -28,12 +28,13 @@ ALLOWED = {
     "compliance": {"core", "store", "ops"},
     "media": {"core", "store", "ops", "channel"},
     "template": {"core", "store", "ops"},
+    "assistant": {"core", "store", "ops"},
     "messaging": {"core", "store", "ops", "queue", "channel", "crm", "compliance", "template", "media"},
     "webhook": {"core", "store", "ops", "queue", "channel", "messaging"},
     "http": {"core", "store", "ops", "auth", "channel", "queue", "crm", "compliance", "messaging", "webhook",
-             "template", "media"},
+             "template", "media", "assistant"},
     "": {"core", "store", "ops", "auth", "http", "channel", "queue", "crm", "compliance", "messaging",
-         "webhook", "template", "media"},  # main.c, cli.c
+         "webhook", "template", "media", "assistant"},  # main.c, cli.c
 }
 
 

@@ -402,6 +402,15 @@ void http__route_reviews_list(struct http_req *r);
 void http__route_reviews_resolve(struct http_req *r);
 void http__route_unsubscribe_page(struct http_req *r);
 void http__route_unsubscribe_post(struct http_req *r);
+/* routes_kb.c: the assistant's knowledge base */
+void http__route_kb_list(struct http_req *r);
+void http__route_kb_create(struct http_req *r);
+void http__route_kb_get(struct http_req *r);
+void http__route_kb_update(struct http_req *r);
+void http__route_kb_delete(struct http_req *r);
+void http__route_kb_import(struct http_req *r);
+void http__route_kb_search(struct http_req *r);
+
 /* routes_templates.c */
 void http__route_tpl_list(struct http_req *r);
 void http__route_tpl_create(struct http_req *r);

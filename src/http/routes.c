@@ -6,8 +6,8 @@
  * audit, dead letters, security events), routes_inbox.c (conversations,
  * messages), routes_contacts.c (contacts, reachability, send preflight),
  * routes_channels.c (channel accounts, their provider
- * templates, settings, webhooks) and routes_templates.c (templates and
- * their approval workflow).
+ * templates, settings, webhooks), routes_templates.c (templates and
+ * their approval workflow) and routes_kb.c (the assistant's knowledge base).
  *
  * Handlers run after the middleware chain: the principal is resolved and the
  * route's action is allowed. They call domain modules (auth, ops, queue,
@@ -325,6 +325,14 @@ const struct http_route http__routes[] = {
     {"POST", "/api/v1/templates/{id}/reject", http__route_tpl_reject, "templates.approve", 0},
     {"GET", "/api/v1/templates/{id}/versions", http__route_tpl_versions, "templates.list", 0},
     {"POST", "/api/v1/templates/{id}/preview", http__route_tpl_preview, "templates.list", 0},
+    /* the assistant's knowledge base (routes_kb.c) */
+    {"GET", "/api/v1/kb/documents", http__route_kb_list, "kb.read", 0},
+    {"POST", "/api/v1/kb/documents", http__route_kb_create, "kb.write", 0},
+    {"GET", "/api/v1/kb/documents/{id}", http__route_kb_get, "kb.read", 0},
+    {"PATCH", "/api/v1/kb/documents/{id}", http__route_kb_update, "kb.write", 0},
+    {"DELETE", "/api/v1/kb/documents/{id}", http__route_kb_delete, "kb.write", 0},
+    {"POST", "/api/v1/kb/import", http__route_kb_import, "kb.write", 0},
+    {"GET", "/api/v1/kb/search", http__route_kb_search, "kb.read", 0},
     {"GET", "/api/v1/media/{id}", http__route_media_get, "conversations.read", 0},
     {"GET", "/media/{id}", http__route_media_file, NULL, HTTP_ROUTE_PUBLIC},
     {"GET", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},

@@ -432,5 +432,6 @@ void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);
 #include "store/store_channel.h"
 #include "store/store_crm.h"
 #include "store/store_contact.h"
+#include "store/store_kb.h"
 
 #endif
