@@ -236,12 +236,18 @@ static void test_assistant_llm__4xx_not_retried(void)
     CHECK_EQ_INT(out.attempts, 1);
     CHECK_EQ_INT(nrequests(), 1);
 
-    /* A wrong path (a base URL without /v1): 404, not retried. */
+    /* A wrong base URL: 404 in OpenAI's shape, not retried. */
     char bad[160];
-    snprintf(bad, sizeof bad, "%s/", llm.base);
+    snprintf(bad, sizeof bad, "%s/v2", llm.base);
     c.base_url = bad;
     reset_fake(NULL);
-    CHECK_EQ_INT(assistant_llm_chat(&c, &r, &out, &e), 0); /* the fake also serves /chat/completions */
+    CHECK_EQ_INT(assistant_llm_chat(&c, &r, &out, &e), ERR_NOTFOUND);
+    CHECK_EQ_STR(e.slug, "llm_rejected");
+    CHECK(strstr(e.msg, "Unknown path") != NULL);
+    CHECK_EQ_INT(out.attempts, 1);
+    /* llama.cpp's server (and the fake) also serve it without /v1. */
+    snprintf(bad, sizeof bad, "%s/", llm.base);
+    CHECK_EQ_INT(assistant_llm_chat(&c, &r, &out, &e), 0);
     c.base_url = base_url;
     c.model = "";
     CHECK_EQ_INT(assistant_llm_chat(&c, &r, &out, &e), ERR_INVALID);
@@ -599,7 +605,7 @@ static void test_assistant_llm__breaker_fallback(void)
     struct err e;
     c.max_attempts = 1;
     c.timeout_ms = 300;
-    CHECK_EQ_INT(assistant_breaker_new(&b, 3, 400, NULL, NULL, &e), 0);
+    CHECK_EQ_INT(assistant_breaker_new(&b, 3, 1000, NULL, NULL, &e), 0);
     struct assistant_answer_config ac = {.llm = &c, .breaker = b, .breaker_key = "fake", .extract = &x};
 
     reset_fake("{\"answer\":\"From the LLM.\"}");
@@ -636,7 +642,7 @@ static void test_assistant_llm__breaker_fallback(void)
     CHECK(strstr(a.fallback_reason, "circuit_open") && strstr(a.fallback_reason, "extractive: "));
 
     /* Cool-down over, the provider recovered: the trial closes the circuit. */
-    struct timespec ts = {0, 450 * 1000000L};
+    struct timespec ts = {1, 50 * 1000000L};
     nanosleep(&ts, NULL);
     CHECK_EQ_INT(assistant_breaker_state(b, "fake"), ASSISTANT_BREAKER_HALF_OPEN);
     CHECK_EQ_INT(assistant_answer(&ac, &r, "When do you open on Sunday?", kb, 3, &a, &e), 0);
