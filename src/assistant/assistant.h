@@ -161,4 +161,247 @@ typedef int (*assistant_passage_cb)(void *ud, const struct assistant_passage *p)
 int assistant_kb_search(struct store *db, const char *tenant_id, const char *query, int k, assistant_passage_cb cb,
                         void *ud, struct err *e);
 
+
+/* ==================================================================
+ * Providers and intents: the OpenAI-compatible chat-completions client,
+ * the circuit breaker, the offline extractive answerer, the answer path
+ * tying them, and the intent classifier. No database; thread-safe unless
+ * said otherwise. Errors carry a slug: llm_timeout, llm_unreachable,
+ * llm_rate_limited, llm_server_error, llm_rejected, llm_unauthorized,
+ * llm_bad_response, llm_too_large, circuit_open.
+ * ================================================================== */
+
+#define ASSISTANT_LLM_MAX_RESPONSE (2 * 1024 * 1024) /* default cap on a response body, bytes */
+
+/* Where and how to call one OpenAI-compatible server (OpenAI, llama.cpp's
+ * server, Ollama, LM Studio, vLLM). Borrowed for the call. Zero fields
+ * take the defaults in brackets. */
+struct assistant_llm_config {
+    const char *base_url;         /* "https://api.openai.com/v1", "http://127.0.0.1:11434/v1" */
+    const char *model;
+    const char *api_key;          /* NULL or "": no Authorization header */
+    long connect_timeout_ms;      /* [5000] */
+    long timeout_ms;              /* whole request, each attempt [60000] */
+    int max_attempts;             /* tries in all, >= 1 [3] */
+    long backoff_base_ms;         /* first retry delay [500], doubling, with jitter */
+    long backoff_max_ms;          /* retry delay cap, Retry-After included [8000] */
+    size_t max_response;          /* [ASSISTANT_LLM_MAX_RESPONSE] */
+};
+
+struct assistant_llm_message {
+    const char *role;             /* system | user | assistant */
+    const char *content;
+};
+
+/* Streaming: called with each piece of content as it arrives (borrowed,
+ * len bytes, not terminated). Non-zero cancels the call (ERR_INVALID
+ * "llm_cancelled"). */
+typedef int (*assistant_llm_delta_cb)(void *ud, const char *text, size_t len);
+
+struct assistant_llm_request {
+    const struct assistant_llm_message *messages;
+    int nmessages;
+    double temperature;           /* < 0: not sent (the server's default) */
+    int max_tokens;               /* <= 0: not sent */
+    int stream;                   /* 1: server-sent events */
+    assistant_llm_delta_cb on_delta; /* streaming only; may be NULL */
+    void *ud;
+};
+
+/* What a call gave. assistant_llm_result_free releases; zero-initialise. */
+struct assistant_llm_result {
+    struct buf content;           /* the whole answer text */
+    char model[128];              /* as the server reported it */
+    char finish_reason[32];
+    int64_t prompt_tokens;        /* -1 when the server did not say */
+    int64_t completion_tokens;    /* -1 when the server did not say */
+    int http_status;              /* of the last attempt; 0 when no answer came */
+    int attempts;
+    int64_t latency_ms;           /* whole call, retries and waits included */
+    int done;                     /* streaming: [DONE] seen */
+};
+void assistant_llm_result_free(struct assistant_llm_result *r);
+
+/* POST {base_url}/chat/completions. Retries 429 (after Retry-After when it
+ * fits under backoff_max_ms), 5xx, timeouts and transport errors, up to
+ * max_attempts with exponential backoff and jitter; a stream is retried
+ * only while no content has reached on_delta. Never retries other 4xx.
+ * Errors: ERR_TIMEOUT "llm_timeout", ERR_UPSTREAM "llm_unreachable" |
+ * "llm_server_error" | "llm_bad_response", ERR_RATELIMIT "llm_rate_limited",
+ * ERR_UNAUTHORIZED / ERR_FORBIDDEN "llm_unauthorized", ERR_NOTFOUND /
+ * ERR_INVALID "llm_rejected" (the provider's error message quoted, never
+ * the key), ERR_TOOLARGE "llm_too_large", ERR_INVALID "invalid_request". */
+int assistant_llm_chat(const struct assistant_llm_config *cfg, const struct assistant_llm_request *req,
+                       struct assistant_llm_result *out, struct err *e);
+
+/* The request body the client sends (appended to out). */
+void assistant_llm_body(const struct assistant_llm_config *cfg, const struct assistant_llm_request *req,
+                        struct buf *out);
+/* Parse a non-streaming chat.completion body into out (content, model,
+ * finish_reason, usage). ERR_UPSTREAM "llm_bad_response". Pure. */
+int assistant_llm_parse_response(const char *body, size_t len, struct assistant_llm_result *out, struct err *e);
+/* The message of an error body {"error":{"message":…}} (or {"error":"…"})
+ * copied into out, or "" when there is none. Pure. */
+void assistant_llm_error_message(const char *body, size_t len, char *out, size_t outlen);
+
+/* Server-sent events, incrementally (pure): lines end in LF, CRLF or CR,
+ * split anywhere across feeds; "data:" lines accumulate (joined by LF) and
+ * a blank line dispatches them; ":" comments and other fields are skipped.
+ * Zero-initialise; assistant_sse_free releases. */
+#define ASSISTANT_SSE_MAX (1024 * 1024) /* bytes in one event */
+struct assistant_sse {
+    struct buf line;              /* the unfinished line */
+    struct buf data;              /* the current event's data */
+    int have_data;
+    int last_cr;                  /* the previous byte was CR (a following LF belongs to it) */
+};
+/* Called once per event with its data (borrowed, NUL-terminated); non-zero
+ * stops the feed and is returned. */
+typedef int (*assistant_sse_cb)(void *ud, const char *data, size_t len);
+/* Feed bytes; ERR_TOOLARGE when a line or event passes ASSISTANT_SSE_MAX. */
+int assistant_sse_feed(struct assistant_sse *s, const char *bytes, size_t n, assistant_sse_cb cb, void *ud);
+/* End of input: a last line without its end, and an event without its
+ * blank line, are dispatched. */
+int assistant_sse_finish(struct assistant_sse *s, assistant_sse_cb cb, void *ud);
+void assistant_sse_free(struct assistant_sse *s);
+
+/* A chat-completions stream over SSE: each chunk's choices[0].delta.content
+ * is appended to out->content (and passed to on_delta); model,
+ * finish_reason and a usage chunk are kept; "data: [DONE]" ends it.
+ * assistant_llm_stream_free releases the parser (not out). */
+struct assistant_llm_stream {
+    struct assistant_sse sse;
+    struct assistant_llm_result *out;
+    assistant_llm_delta_cb on_delta;
+    void *ud;
+    int ndelta;                   /* pieces of content passed on */
+    struct err err;               /* why a chunk was refused */
+};
+void assistant_llm_stream_init(struct assistant_llm_stream *s, struct assistant_llm_result *out,
+                               assistant_llm_delta_cb on_delta, void *ud);
+/* ERR_UPSTREAM "llm_bad_response" (a chunk that is not a JSON object, or an
+ * error event, its message quoted), ERR_TOOLARGE, ERR_INVALID "llm_cancelled". */
+int assistant_llm_stream_feed(struct assistant_llm_stream *s, const char *bytes, size_t n, struct err *e);
+/* End of the body: ERR_UPSTREAM "llm_bad_response" when it stopped before
+ * [DONE] and before any finish_reason. */
+int assistant_llm_stream_end(struct assistant_llm_stream *s, struct err *e);
+void assistant_llm_stream_free(struct assistant_llm_stream *s);
+
+/* ------------------------------------------------------- circuit breaker */
+
+/* Per provider key: closed -> open after threshold consecutive failures ->
+ * half-open once cooldown_ms has passed (one trial call at a time) ->
+ * closed on the trial's success, open again (a new cool-down) on its
+ * failure. Thread-safe. */
+enum assistant_breaker_state { ASSISTANT_BREAKER_CLOSED, ASSISTANT_BREAKER_OPEN, ASSISTANT_BREAKER_HALF_OPEN };
+struct assistant_breaker;
+/* Monotonic milliseconds; NULL in assistant_breaker_new means the real clock. */
+typedef int64_t (*assistant_clock_fn)(void *ud);
+/* threshold >= 1, cooldown_ms >= 0, else ERR_INVALID. */
+int assistant_breaker_new(struct assistant_breaker **out, int threshold, int64_t cooldown_ms, assistant_clock_fn clock,
+                          void *clock_ud, struct err *e);
+void assistant_breaker_free(struct assistant_breaker *b); /* NULL is a no-op */
+/* Before a call: 0 when it may go ahead (the half-open trial included),
+ * ERR_UPSTREAM "circuit_open" when it must fail fast. Each 0 is paired
+ * with one assistant_breaker_record. */
+int assistant_breaker_allow(struct assistant_breaker *b, const char *key, struct err *e);
+/* After a call: ok 1 on success, 0 on a failure that counts. */
+void assistant_breaker_record(struct assistant_breaker *b, const char *key, int ok);
+enum assistant_breaker_state assistant_breaker_state(struct assistant_breaker *b, const char *key);
+const char *assistant_breaker_state_name(enum assistant_breaker_state s);
+
+/* ---------------------------------------------------- text for matching */
+
+/* The content terms of text, each followed by '\n' in out: lower-cased,
+ * accents folded, English and Spanish stop words dropped, a light suffix
+ * stemming ("refunds" -> "refund", "reembolsos" -> "reembols"). Returns
+ * how many. Pure. */
+int assistant_terms(const char *text, struct buf *out);
+
+/* ------------------------------------------------------ extractive answers */
+
+struct assistant_extract_config {
+    double min_score;             /* the top passage's retrieval score must reach this [0] */
+    double min_coverage;          /* share of the question's terms a passage must hold [0.5 when <= 0] */
+    int max_passages;             /* passages in an answer, 1..3 [1 when <= 0] */
+};
+#define ASSISTANT_EXTRACT_USED_MAX 3
+/* assistant_extract_result_free releases; zero-initialise. */
+struct assistant_extract_result {
+    int answered;                 /* 0: hand over, reason says why */
+    struct buf text;              /* the passages' text, joined by a blank line */
+    int64_t used[ASSISTANT_EXTRACT_USED_MAX]; /* chunk ids of the passages used */
+    int nused;
+    double top_score;
+    double coverage;              /* of the first passage used, or the best seen */
+    char reason[200];
+};
+void assistant_extract_result_free(struct assistant_extract_result *r);
+/* Answer question from passages (best first, as assistant_kb_search gives
+ * them; cfg NULL: defaults). Deterministic. ERR_INVALID for a bad config. */
+int assistant_extract(const struct assistant_passage *passages, int n, const char *question,
+                      const struct assistant_extract_config *cfg, struct assistant_extract_result *out,
+                      struct err *e);
+
+/* ------------------------------------------------------------- answering */
+
+/* The LLM behind a breaker, with the extractive answerer as the fallback.
+ * llm NULL: extractive only. breaker NULL: no breaker. Borrowed. */
+struct assistant_answer_config {
+    const struct assistant_llm_config *llm;
+    struct assistant_breaker *breaker;
+    const char *breaker_key;      /* the provider's key; NULL: llm->base_url */
+    const struct assistant_extract_config *extract;
+};
+/* assistant_answer_free releases; zero-initialise. */
+struct assistant_answer {
+    const char *provider;         /* "llm" | "extractive" | "handover" (static) */
+    struct buf text;
+    char model[128];
+    int64_t prompt_tokens, completion_tokens; /* -1 unknown */
+    int64_t latency_ms;           /* the whole answer */
+    int64_t llm_latency_ms;       /* the LLM call alone; 0 when none was made */
+    char fallback_reason[200];    /* "" when the LLM answered */
+    int64_t used[ASSISTANT_EXTRACT_USED_MAX];
+    int nused;
+};
+void assistant_answer_free(struct assistant_answer *a);
+/* Try the LLM (req as for assistant_llm_chat) through the breaker; when it
+ * is not configured, fails, times out or the circuit is open, answer with
+ * assistant_extract from passages, or hand over. Returns 0 in all those
+ * cases (out says which); ERR_INVALID for a bad call. */
+int assistant_answer(const struct assistant_answer_config *cfg, const struct assistant_llm_request *req,
+                     const char *question, const struct assistant_passage *passages, int npassages,
+                     struct assistant_answer *out, struct err *e);
+
+/* ------------------------------------------------------------- intents */
+
+/* A configured intent, borrowed. */
+struct assistant_intent {
+    const char *name;
+    const char *const *examples;
+    int nexamples;
+    const char *action;
+};
+/* A classifier over intents (copied in; immutable, so safe to share). */
+struct assistant_intents;
+/* emergency: phrases that always win (their terms found in order).
+ * threshold: confidence under which the result hands over [0.3 when <= 0].
+ * ERR_INVALID for an intent without a name or examples. */
+int assistant_intents_new(struct assistant_intents **out, const struct assistant_intent *intents, int n,
+                          const char *const *emergency, int nemergency, double threshold, struct err *e);
+void assistant_intents_free(struct assistant_intents *c); /* NULL is a no-op */
+/* name and action point into the classifier. */
+struct assistant_intent_match {
+    const char *name;             /* the best intent; "emergency"; NULL when nothing overlapped */
+    const char *action;
+    double confidence;            /* [0, 1] */
+    int emergency;                /* an emergency phrase matched (confidence 1) */
+    int handover;                 /* emergency, or confidence under the threshold */
+    char reason[200];             /* the example or phrase matched, or why it handed over */
+};
+/* Classify text; empty text hands over. Pure. */
+void assistant_intents_classify(const struct assistant_intents *c, const char *text,
+                                struct assistant_intent_match *out);
+
 #endif
