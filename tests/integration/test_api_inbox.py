@@ -311,9 +311,12 @@ class InboxApiTest(unittest.TestCase):
         self.assertEqual(self.ids("q=5550003&status=open&channel=sms"), [carol])
 
     def test_inbox__pagination_is_stable(self):
-        for i in range(7):
-            self.inbound_sms("+1555009%04d" % i, "page filler %d" % i)
-        wait_for(lambda: len(self.list_all(self.agent)) >= 11, what="the fillers")
+        fillers = {"+1555009%04d" % i for i in range(7)}
+        for i, a in enumerate(sorted(fillers)):
+            self.inbound_sms(a, "page filler %d" % i)
+        # Every filler processed (not just "enough rows": a late one would land on top mid-walk).
+        wait_for(lambda: fillers <= {c["contact"]["address"] for c in self.list_all(self.agent)},
+                 what="the fillers")
         before = [c["id"] for c in self.list_all(self.agent)]
         seen, cursor, pages, moved = [], None, 0, None
         while True:
