@@ -159,13 +159,41 @@ static int smtp__files(struct arena *a, const struct channel_env *env, const str
     return 0;
 }
 
+/* The parts of an SMTP session that sending and the connection test share:
+ * the URL (smtps:// for implicit TLS, else smtp:// with STARTTLS unless
+ * tls is "none"; the EHLO name is the sender's domain), the timeouts, TLS,
+ * the CA file and the login, and the server's replies into reply. */
+static void smtp__session(CURL *c, struct buf *url, const struct channel_creds *creds, const char *tls,
+                          const char *ehlo_domain, long timeout_ms, struct smtp_reply *reply, char *errbuf)
+{
+    const char *host = channel_creds_get(creds, "host"), *port = channel_creds_get(creds, "port");
+    const char *user = channel_creds_get(creds, "username"), *pass = channel_creds_get(creds, "password");
+    const char *ca = channel_creds_get(creds, "ca_file");
+
+    buf_printf(url, "%s://", strcmp(tls, "implicit") == 0 ? "smtps" : "smtp");
+    buf_printf(url, strchr(host, ':') ? "[%s]" : "%s", host);
+    buf_printf(url, ":%s/%s", port ? port : strcmp(tls, "implicit") == 0 ? "465" : "587", ehlo_domain);
+    curl_easy_setopt(c, CURLOPT_URL, url->data);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, smtp__reply_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, reply);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_USE_SSL, strcmp(tls, "none") == 0 ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
+    if (ca)
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    if (user) {
+        curl_easy_setopt(c, CURLOPT_USERNAME, user);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, pass ? pass : "");
+    }
+}
+
 static int smtp_send(const struct channel_env *env, const struct channel_creds *creds, const struct channel_send *msg,
                      struct channel_send_result *out, struct err *e)
 {
-    const char *host = channel_creds_get(creds, "host"), *port = channel_creds_get(creds, "port");
-    const char *tls = channel_creds_get(creds, "tls"), *user = channel_creds_get(creds, "username");
-    const char *pass = channel_creds_get(creds, "password"), *from = channel_creds_get(creds, "from_email");
-    const char *ca = channel_creds_get(creds, "ca_file");
+    const char *host = channel_creds_get(creds, "host"), *tls = channel_creds_get(creds, "tls");
+    const char *from = channel_creds_get(creds, "from_email");
     long timeout_ms = env && env->timeout_ms > 0 ? env->timeout_ms : 10000L;
     struct arena *a = arena_new();
     struct buf mail = {0}, url = {0};
@@ -221,9 +249,6 @@ static int smtp_send(const struct channel_env *env, const struct channel_creds *
         goto out;
     }
 
-    buf_printf(&url, "%s://", strcmp(tls, "implicit") == 0 ? "smtps" : "smtp");
-    buf_printf(&url, strchr(host, ':') ? "[%s]" : "%s", host);
-    buf_printf(&url, ":%s/%s", port ? port : strcmp(tls, "implicit") == 0 ? "465" : "587", strchr(from, '@') + 1);
     pthread_once(&channel__curl_once, channel__curl_init);
     if (!(c = channel__easy_get(env))) {
         rc = err_set(e, ERR_NOMEM, NULL, "curl_easy_init failed");
@@ -232,26 +257,13 @@ static int smtp_send(const struct channel_env *env, const struct channel_creds *
     char *env_from = arena_printf(a, "<%s>", from);
     rcpt = curl_slist_append(NULL, arena_printf(a, "<%s>", msg->to));
     struct smtp_upload up = {mail.data, mail.len};
-    curl_easy_setopt(c, CURLOPT_URL, url.data);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    smtp__session(c, &url, creds, tls, strchr(from, '@') + 1, timeout_ms, &reply, errbuf);
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, env_from);
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, smtp__read_cb);
     curl_easy_setopt(c, CURLOPT_READDATA, &up);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)mail.len);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, smtp__reply_cb);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &reply);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_USE_SSL, strcmp(tls, "none") == 0 ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
-    if (ca)
-        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-    if (user) {
-        curl_easy_setopt(c, CURLOPT_USERNAME, user);
-        curl_easy_setopt(c, CURLOPT_PASSWORD, pass ? pass : "");
-    }
     CURLcode cc = curl_easy_perform(c);
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
@@ -302,10 +314,8 @@ static size_t smtp__discard_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 static int smtp_test_connection(const struct channel_env *env, const struct channel_creds *creds,
                                 struct channel_test_result *out, struct err *e)
 {
-    const char *host = channel_creds_get(creds, "host"), *port = channel_creds_get(creds, "port");
-    const char *tls = channel_creds_get(creds, "tls"), *user = channel_creds_get(creds, "username");
-    const char *pass = channel_creds_get(creds, "password"), *from = channel_creds_get(creds, "from_email");
-    const char *ca = channel_creds_get(creds, "ca_file");
+    const char *host = channel_creds_get(creds, "host"), *tls = channel_creds_get(creds, "tls");
+    const char *from = channel_creds_get(creds, "from_email");
     long timeout_ms = env && env->timeout_ms > 0 ? env->timeout_ms : 10000L;
     struct smtp_reply reply = {{0}};
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -322,31 +332,15 @@ static int smtp_test_connection(const struct channel_env *env, const struct chan
         snprintf(out->code, sizeof out->code, "channel_misconfigured");
         return 0;
     }
-    buf_printf(&url, "%s://", strcmp(tls, "implicit") == 0 ? "smtps" : "smtp");
-    buf_printf(&url, strchr(host, ':') ? "[%s]" : "%s", host);
-    buf_printf(&url, ":%s/%s", port ? port : strcmp(tls, "implicit") == 0 ? "465" : "587",
-               from && strchr(from, '@') ? strchr(from, '@') + 1 : "localhost");
     pthread_once(&channel__curl_once, channel__curl_init);
     if (!(c = curl_easy_init())) {
         rc = err_set(e, ERR_NOMEM, NULL, "curl_easy_init failed");
         goto out;
     }
-    curl_easy_setopt(c, CURLOPT_URL, url.data);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    smtp__session(c, &url, creds, tls, from && strchr(from, '@') ? strchr(from, '@') + 1 : "localhost", timeout_ms,
+                  &reply, errbuf);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "NOOP");
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, smtp__discard_cb);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, smtp__reply_cb);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &reply);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_USE_SSL, strcmp(tls, "none") == 0 ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
-    if (ca)
-        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-    if (user) {
-        curl_easy_setopt(c, CURLOPT_USERNAME, user);
-        curl_easy_setopt(c, CURLOPT_PASSWORD, pass ? pass : "");
-    }
     CURLcode cc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     if (code >= 400 && code < 600)
@@ -355,7 +349,7 @@ static int smtp_test_connection(const struct channel_env *env, const struct chan
         out->ok = 1;
         snprintf(out->detail, sizeof out->detail, "SMTP server %.120s accepted the session (%s%s)", host,
                  strcmp(tls, "none") == 0 ? "no TLS" : strcmp(tls, "implicit") == 0 ? "implicit TLS" : "STARTTLS",
-                 user ? ", signed in" : ", no login configured");
+                 channel_creds_get(creds, "username") ? ", signed in" : ", no login configured");
     } else if (cc == CURLE_LOGIN_DENIED) {
         snprintf(out->detail, sizeof out->detail, "the SMTP server refused the login: %.200s",
                  reply.line[0] ? reply.line : errbuf[0] ? errbuf : curl_easy_strerror(cc));
