@@ -39,6 +39,8 @@
 #include "core/core.h"
 #include "store/store.h"
 
+struct ops_keyring;
+
 #define ASSISTANT_KB_CHUNK_MAX 800          /* bytes in a chunk */
 #define ASSISTANT_KB_QA_MAX 2000            /* a Q/A body up to this is one chunk; a longer CSV row is refused */
 #define ASSISTANT_KB_TITLE_MAX 300          /* bytes */
@@ -403,5 +405,287 @@ struct assistant_intent_match {
 /* Classify text; empty text hands over. Pure. */
 void assistant_intents_classify(const struct assistant_intents *c, const char *text,
                                 struct assistant_intent_match *out);
+
+/* ==================================================================
+ * Agent configuration (assistant_config.c): the tenant's assistant as a
+ * JSON document, checked strictly, stored as versioned snapshots
+ * (agent_configs). The parsed form below is plain data so tests can build
+ * one with designated initialisers (arena NULL); parsed ones own their
+ * strings in arena.
+ *
+ * The JSON (every field optional on input; the canonical output has all,
+ * keys in this order):
+ * {"enabled": false,
+ *  "identity": {"name": "Assistant", "persona": "", "tone": "friendly"},
+ *  "grounding": {"kb_only": true, "unknown_answer": "I'm not sure about that. A person from our team will reply soon."},
+ *  "languages": ["en"],                       (the first is the default)
+ *  "channels": {"sms": true, "whatsapp": true, "telegram": true, "instagram": true, "email": false, "webchat": true},
+ *  "working_hours": {"always": true, "days": [1,2,3,4,5], "start": "09:00", "end": "17:00"}, (tenant time zone; ISO days 1=Mon)
+ *  "mode": "draft",                           (auto | threshold | draft)
+ *  "auto_threshold": 0.75,                    (threshold mode: confidence to send without a person)
+ *  "intent_threshold": 0.3,                   (under it the intent is unknown: hand over)
+ *  "intents": [{"name": "refund", "examples": ["…"], "action": "answer", "mode": "", "model": ""}],
+ *             action: answer | handover | collect | book | emergency; mode "" = the tenant's; model "" = the tenant's
+ *  "emergency_phrases": ["chest pain", …],
+ *  "provider": {"kind": "extractive", "base_url": "", "model": "", "api_key_set": false,
+ *               "prompt_price_per_1k": 0, "completion_price_per_1k": 0},   (prices in micros per 1k tokens)
+ *  "safety": {"forbid_prices": false, "forbid_legal": true, "forbid_medical": true, "forbidden_phrases": [],
+ *             "max_length": {"sms": 320, "whatsapp": 1000, "telegram": 1000, "instagram": 1000, "email": 4000, "webchat": 1000}},
+ *  "handover": {"on_call_contact_id": "", "on_call_account_id": "", "draft_escalate_after_s": 900},
+ *  "log_retention_days": 30}
+ * ================================================================== */
+
+#define ASSISTANT_CFG_INTENTS_MAX 32
+#define ASSISTANT_CFG_EXAMPLES_MAX 50
+#define ASSISTANT_CFG_LIST_MAX 64
+
+enum assistant_mode { ASSISTANT_MODE_INHERIT = 0, ASSISTANT_MODE_AUTO, ASSISTANT_MODE_THRESHOLD, ASSISTANT_MODE_DRAFT };
+
+struct assistant_config_intent {
+    const char *name;
+    const char *const *examples;
+    int nexamples;
+    const char *action;           /* answer | handover | collect | book | emergency */
+    enum assistant_mode mode;     /* INHERIT: the tenant's */
+    const char *model;            /* "" or NULL: the tenant's model */
+};
+
+/* Channels the assistant knows, in this order in "channels" and "max_length". */
+enum { ASSISTANT_CH_SMS, ASSISTANT_CH_WHATSAPP, ASSISTANT_CH_TELEGRAM, ASSISTANT_CH_INSTAGRAM, ASSISTANT_CH_EMAIL,
+       ASSISTANT_CH_WEBCHAT, ASSISTANT_CH_COUNT };
+extern const char *const assistant_channel_names[ASSISTANT_CH_COUNT];
+/* The index of a channel name, or -1. */
+int assistant_channel_index(const char *channel);
+
+struct assistant_config {
+    struct arena *arena;          /* owns the strings of a parsed config; NULL for a built one */
+    int enabled;
+    const char *name, *persona, *tone;
+    int kb_only;
+    const char *unknown_answer;
+    const char *const *languages;
+    int nlanguages;
+    int channels[ASSISTANT_CH_COUNT];
+    int hours_always;
+    int days[8];                  /* days[1..7]: ISO weekday on */
+    int start_min, end_min;       /* minutes after midnight, tenant time zone */
+    enum assistant_mode mode;     /* AUTO | THRESHOLD | DRAFT */
+    double auto_threshold;
+    double intent_threshold;
+    const struct assistant_config_intent *intents;
+    int nintents;
+    const char *const *emergency_phrases;
+    int nemergency;
+    const char *provider_kind;    /* extractive | openai */
+    const char *base_url, *model;
+    int api_key_set;
+    int64_t prompt_price_per_1k, completion_price_per_1k; /* micros */
+    int forbid_prices, forbid_legal, forbid_medical;
+    const char *const *forbidden_phrases;
+    int nforbidden;
+    int max_length[ASSISTANT_CH_COUNT];
+    const char *on_call_contact_id, *on_call_account_id;
+    int64_t draft_escalate_after_s;
+    int log_retention_days;
+};
+
+/* The defaults (as the JSON above), strings static. */
+void assistant_config_default(struct assistant_config *out);
+/* Parse and check a config document; fields left out take the defaults,
+ * or with base not NULL the values of base (a partial update). Unknown
+ * keys, wrong types and out-of-range values are refused: ERR_INVALID
+ * "invalid_config" with the field's path in the message
+ * ("intents[2].action: must be one of …"). out is cleared first; free with
+ * assistant_config_free. */
+int assistant_config_parse(const char *json, size_t len, const struct assistant_config *base,
+                           struct assistant_config *out, struct err *e);
+void assistant_config_free(struct assistant_config *c);
+/* The canonical JSON (every field, the order above) appended to out;
+ * parse(json(c)) gives c back field for field. */
+void assistant_config_json(const struct assistant_config *c, struct buf *out);
+/* The differences between two canonical documents as a JSON array of
+ * {"path": "intents[1].examples[0]", "from": <json>|null, "to": <json>|null}
+ * (leaves only; an added or removed element is one entry). ERR_INVALID
+ * when either is not JSON. */
+int assistant_config_diff(const char *a, const char *b, struct buf *out, struct err *e);
+/* The effective mode for an intent (its own, else the tenant's). */
+enum assistant_mode assistant_config_mode(const struct assistant_config *c, const char *intent);
+const char *assistant_mode_name(enum assistant_mode m);
+
+/* Stored versions. The current config of a tenant that never saved one is
+ * the default (version 0). */
+struct assistant_config_version {
+    int64_t version;
+    char note[200];
+    char created_by[CORE_ID_MAX];
+    int64_t created_at;
+};
+/* The current config (parsed into out, free with assistant_config_free)
+ * and its version (may be NULL). Store errors. */
+int assistant_config_current(struct store *db, const char *tenant_id, struct assistant_config *out,
+                             struct assistant_config_version *ver, struct err *e);
+/* Save json (a full or partial document, applied over the current config)
+ * as a new version; api_key, when not NULL, is sealed with keys as the
+ * tenant's secret "assistant/llm_api_key" ("" deletes it) in the same
+ * transaction. Audited assistant.config.update with the changed paths.
+ * out_version may be NULL. ERR_INVALID "invalid_config". */
+int assistant_config_save(struct store *db, struct ops_keyring *keys, const char *tenant_id, const char *json,
+                          size_t len, const char *api_key, const char *note, const struct assistant_actor *who,
+                          int64_t *out_version, struct err *e);
+typedef int (*assistant_config_version_cb)(void *ud, const struct assistant_config_version *v);
+/* Newest first, at most limit (1..200). */
+int assistant_config_versions(struct store *db, const char *tenant_id, int limit, assistant_config_version_cb cb,
+                              void *ud, struct err *e);
+/* One version's canonical JSON (malloc'd into *out). ERR_NOTFOUND. */
+int assistant_config_get_version(struct store *db, const char *tenant_id, int64_t version, char **out,
+                                 struct assistant_config_version *ver, struct err *e);
+/* Save version's document again as a new version (note "rollback to N"),
+ * so the current config equals it exactly. Audited
+ * assistant.config.rollback. ERR_NOTFOUND. */
+int assistant_config_rollback(struct store *db, const char *tenant_id, int64_t version,
+                              const struct assistant_actor *who, int64_t *out_version, struct err *e);
+/* The tenant's sealed API key (malloc'd into *out, NULL when none). */
+int assistant_config_api_key(struct store *db, struct ops_keyring *keys, const char *tenant_id, char **out,
+                             struct err *e);
+
+
+/* ==================================================================
+ * Safety (assistant_safety.c): pure checks of what a customer wrote and
+ * of what the assistant would answer, and the redaction of logs.
+ * ================================================================== */
+
+/* A check's verdict. code: "" when ok; input: prompt_injection | abuse;
+ * output: other_pii | unknown_url | forbidden_price | forbidden_legal |
+ * forbidden_medical | forbidden_phrase | too_long | empty. reason says
+ * which rule matched, for the person reviewing, and never quotes the
+ * customer's text. */
+struct assistant_verdict {
+    int ok;
+    char code[32];
+    char reason[200];
+};
+/* Prompt-injection patterns ("ignore previous instructions", "you are now",
+ * role markers, "system prompt", in English and Spanish) and abusive
+ * content. Pure. */
+void assistant_safety_input(const char *text, struct assistant_verdict *out);
+
+struct assistant_output_rules {
+    const struct assistant_config *cfg;  /* forbid_*, forbidden_phrases, max_length */
+    const char *channel;                 /* for max_length; NULL: no length check */
+    const char *const *own;              /* the customer's own addresses (phones, e-mails) which may appear */
+    int nown;
+    const struct assistant_passage *passages; /* the knowledge the answer may quote: URLs, phones and e-mails
+                                               * found here are allowed */
+    int npassages;
+};
+/* Check an answer before anyone sees it as the assistant's: phone numbers,
+ * e-mail addresses and card-like numbers that are neither the customer's
+ * nor in the passages (another contact's PII); URLs whose host and path
+ * are not in the passages; currency amounts when prices are forbidden;
+ * legal or medical advice patterns when forbidden; forbidden phrases
+ * (case- and accent-insensitive); longer than the channel's max_length
+ * (characters, not bytes). Pure. */
+void assistant_safety_output(const char *answer, const struct assistant_output_rules *r,
+                             struct assistant_verdict *out);
+/* Append text with phone numbers, e-mail addresses and card-like numbers
+ * (13-19 digits, spaces or dashes allowed, Luhn-valid) replaced by
+ * [phone], [email], [card]. Pure. */
+void assistant_redact(const char *text, struct buf *out);
+/* What the customer is told when an answer is refused or the input is
+ * (the "neutral response": never an echo of their text), in language
+ * ("es" or else English); static. */
+const char *assistant_neutral_response(const char *language);
+
+
+/* ==================================================================
+ * A turn (assistant_prompt.c, assistant_turn.c): what the assistant does
+ * with one inbound message. Reads the knowledge base; writes nothing.
+ * ================================================================== */
+
+/* A message of the conversation so far, oldest first, borrowed. */
+struct assistant_history {
+    int inbound;                  /* 1: the customer, 0: us */
+    const char *text;
+};
+
+/* The chat-completions messages for an LLM answer: a system message built
+ * from the configuration (identity, tone, grounding rules, the languages,
+ * that answers must cite passages as [#<chunk id>] and answer
+ * "UNKNOWN" when the passages do not hold the answer), the passages with
+ * their ids, then the recent history and the question as user/assistant
+ * messages. The strings are allocated in arena. Returns the count (at
+ * most 2 + nhistory + 1). */
+int assistant_prompt_build(struct arena *arena, const struct assistant_config *cfg, const char *language,
+                           const struct assistant_passage *passages, int npassages,
+                           const struct assistant_history *history, int nhistory, const char *question,
+                           struct assistant_llm_message *out, int max);
+/* The passages an answer cites ([#123] markers naming chunk ids among
+ * passages; others are ignored): their ids into ids (up to max), the count
+ * returned, and the answer without the markers into clean. Pure. */
+int assistant_citations(const char *answer, const struct assistant_passage *passages, int npassages, int64_t *ids,
+                        int max, struct buf *clean);
+/* Greetings, thanks and goodbyes in English and Spanish ("hi", "thanks!",
+ * "hola", "gracias"), which need no citation. Pure. */
+int assistant_small_talk(const char *text);
+
+enum assistant_action {
+    ASSISTANT_SEND,               /* send text now */
+    ASSISTANT_DRAFT,              /* a person approves text first */
+    ASSISTANT_HANDOVER,           /* a person answers; text is empty or what to tell the customer meanwhile */
+    ASSISTANT_EMERGENCY,          /* route to the on-call contact at once (and hand over) */
+    ASSISTANT_SKIP,               /* nothing to do (disabled, channel off, outside hours) */
+};
+const char *assistant_action_name(enum assistant_action a);
+
+/* What the turn needs, borrowed. */
+struct assistant_turn_input {
+    const struct assistant_config *cfg;
+    const char *tenant_id;
+    const char *channel;          /* sms | whatsapp | … */
+    const char *language;         /* the contact's, or NULL: the config's first */
+    const char *text;             /* the inbound message */
+    const struct assistant_history *history;
+    int nhistory;
+    const char *const *own;       /* the customer's addresses */
+    int nown;
+    const char *api_key;          /* the tenant's LLM key or NULL */
+    struct assistant_breaker *breaker; /* shared per process; NULL: none */
+    int in_hours;                 /* 1: inside working hours (the caller knows the tenant's zone) */
+    const struct assistant_intents *intents; /* a classifier built from cfg (assistant_turn_intents) */
+    long llm_timeout_ms;          /* 0: the client's default */
+};
+
+struct assistant_turn {
+    enum assistant_action action;
+    struct buf text;              /* the reply or draft, markers removed */
+    struct buf alternatives;      /* JSON array of other candidate replies (may be "[]") */
+    char intent[64];
+    double confidence;            /* of the answer: the intent's, lowered when retrieval is weak */
+    char reason[240];             /* why it drafted or handed over (e.g. "ungrounded: no passage cited",
+                                   * "unsafe: unknown_url"); "" for a plain send */
+    char provider[16];            /* llm | extractive | none */
+    char model[128];
+    int64_t prompt_tokens, completion_tokens;
+    int64_t latency_ms;
+    int64_t cited[ASSISTANT_EXTRACT_USED_MAX];
+    int ncited;
+    struct buf prompt_log;        /* the prompt as sent, redacted (empty when no LLM call) */
+    struct buf response_log;      /* the raw response, redacted */
+};
+void assistant_turn_free(struct assistant_turn *t);
+/* The classifier for cfg's intents and emergency phrases (free with
+ * assistant_intents_free). */
+int assistant_turn_intents(const struct assistant_config *cfg, struct assistant_intents **out, struct err *e);
+/* Decide: skip (disabled, channel off, outside hours), input safety
+ * (refused: handover with the reason, text the neutral response),
+ * intent (emergency -> EMERGENCY; action handover or low confidence ->
+ * HANDOVER), retrieval (top 5), the answer (LLM with the intent's model
+ * through the breaker, else extractive), citations (none outside small
+ * talk: ungrounded, DRAFT with the reason, never SEND), output safety
+ * (refused: DRAFT with the reason), then the mode (auto: SEND; threshold:
+ * SEND when confidence >= auto_threshold else DRAFT; draft: DRAFT).
+ * Store errors only; every other failure is a decision. */
+int assistant_turn_run(struct store *db, const struct assistant_turn_input *in, struct assistant_turn *out,
+                       struct err *e);
 
 #endif
