@@ -1,5 +1,6 @@
-// The HTTP API client: api(method, path, body[, {headers, signal}]) returns the
-// parsed JSON (null on 204). It sends the session cookie, and on writes the
+// The HTTP API client: api(method, path, body[, {headers, signal, raw}]) returns
+// the parsed JSON (null on 204); raw (a string or Blob) is sent as the body
+// as it is, with the Content-Type of opts.headers (uploads such as imports). It sends the session cookie, and on writes the
 // session's X-CSRF-Token; a non-2xx answer throws ApiError with the API's
 // {code, message, request_id}. A 401 also tells onUnauthorized listeners, so
 // the shell can go back to the login screen.
@@ -33,14 +34,15 @@ const BASE = '/api/v1';
 export async function api(method, path, body, opts = {}) {
   const m = method.toUpperCase();
   const headers = { Accept: 'application/json', ...(opts.headers || {}) };
-  if (body !== undefined && body !== null) headers['Content-Type'] = 'application/json';
+  const raw = opts.raw !== undefined;
+  if (!raw && body !== undefined && body !== null) headers['Content-Type'] = 'application/json';
   if (m !== 'GET' && m !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let res;
   try {
     res = await fetch(path.startsWith('/') && !path.startsWith(BASE) ? BASE + path : path, {
       method: m,
       headers,
-      body: body !== undefined && body !== null ? JSON.stringify(body) : undefined,
+      body: raw ? opts.raw : body !== undefined && body !== null ? JSON.stringify(body) : undefined,
       credentials: 'same-origin',
       signal: opts.signal,
     });
