@@ -1,7 +1,8 @@
-// One conversation: its header (contact, channel, status, assignee) with the
-// assign and resolve actions, the unknown-sender panel, the timeline and the
-// reply box. Opening it marks it read. Live: new messages, status ticks and
-// media downloads arrive over the events socket; a resync reloads.
+// One conversation: its header (contact, channel, status, assignee, whether
+// the AI assistant is paused in it) with the assign and resolve actions, the
+// unknown-sender panel, the timeline and the reply box. Opening it marks it
+// read. Live: new messages, status ticks and media downloads arrive over the
+// events socket; a resync reloads.
 import { useEffect, useState } from 'preact/hooks';
 import { Button, ChannelIcon, Select, Spinner } from '../../components/index.js';
 import { api, qs } from '../../lib/api.js';
@@ -12,6 +13,7 @@ import { getSession, useSession } from '../../lib/session.js';
 import { toast } from '../../lib/toast.js';
 import { contactLabel, loadChannels, loadUsers, userLabel } from './data.js';
 import { UnknownSender } from './link.jsx';
+import { AssistantPause } from './pause.jsx';
 import { ReplyBox } from './reply.jsx';
 import { Timeline, applyStatus, upsert } from './timeline.jsx';
 
@@ -161,6 +163,7 @@ export function Conversation({ id, backHref, onRead, onChange }) {
           {' · '}
           <Link href={'/contacts/' + encodeURIComponent(conv.contact.id)}>{t('inbox.view_contact')}</Link>
         </p>
+        <AssistantPause id={conv.id} />
         {canUpdate && (
           <div class="conv-actions">
             <Select
