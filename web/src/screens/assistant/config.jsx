@@ -58,7 +58,7 @@ function IntentEditor({ intents, ro, onChange }) {
         {intents.map((x, i) => (
           <li key={i} class="ast-intent" data-intent-index={i}>
             <div class="set-row">
-              <Field id={`intent-name-${i}`} label={t('assistant.config.intent_name')} required value={x.name} readOnly={ro} onInput={(e) => set(i, 'name', e.currentTarget.value)} />
+              <Field id={`intent-name-${i}`} label={t('assistant.config.intent_name')} hint={t('assistant.config.intent_name_hint')} required pattern="[a-z0-9_]{1,64}" maxLength={64} value={x.name} readOnly={ro} onInput={(e) => set(i, 'name', e.currentTarget.value)} />
               <Select id={`intent-action-${i}`} label={t('assistant.config.intent_action')} value={x.action || 'answer'} disabled={ro} onChange={(e) => set(i, 'action', e.currentTarget.value)} options={ACTIONS.map((a) => ({ value: a, label: t(`assistant.config.actions.${a}`) }))} />
               <Select
                 id={`intent-mode-${i}`}
