@@ -40,36 +40,40 @@ function Stat({ name, label, value }) {
   );
 }
 
-/* A figure's table: one row per day, one column per series. */
+/* A figure's table: one row per day, one column per series, behind a
+   disclosure (a month of days is long); closed, it is still in the page. */
 function DayTable({ caption, days, cols }) {
   return (
-    <div class="mon-scroll" tabIndex={0} role="region" aria-label={caption}>
-      <table class="table mon-table">
-        <caption class="sr-only">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">{t('assistant.analytics.day')}</th>
-            {cols.map((c) => (
-              <th scope="col" key={c.label}>
-                {c.label}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {days.map((day, i) => (
-            <tr key={day} data-day={day}>
-              <th scope="row">{fmtDay(day, { dateStyle: 'medium' })}</th>
+    <details class="ast-data">
+      <summary>{t('assistant.analytics.show_numbers')}</summary>
+      <div class="mon-scroll" tabIndex={0} role="region" aria-label={caption}>
+        <table class="table mon-table">
+          <caption class="sr-only">{caption}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('assistant.analytics.day')}</th>
               {cols.map((c) => (
-                <td key={c.label} data-col={c.key}>
-                  {c.show(c.values[i])}
-                </td>
+                <th scope="col" key={c.label}>
+                  {c.label}
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+          </thead>
+          <tbody>
+            {days.map((day, i) => (
+              <tr key={day} data-day={day}>
+                <th scope="row">{fmtDay(day, { dateStyle: 'medium' })}</th>
+                {cols.map((c) => (
+                  <td key={c.label} data-col={c.key}>
+                    {c.show(c.values[i])}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </details>
   );
 }
 
