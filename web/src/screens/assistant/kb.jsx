@@ -97,7 +97,7 @@ function Import({ onDone }) {
     }
     setBusy(true);
     try {
-      const r = await api('POST', '/kb/import' + qs({ language, title: title.trim() }), null, { raw: await f.text(), headers: { 'Content-Type': type } });
+      const r = await api('POST', '/kb/import' + qs({ language, title: title.trim() }), null, { raw: f, headers: { 'Content-Type': type } });
       setReport({ name: f.name, ...r });
       toast.ok(t('assistant.kb.imported', { count: r.accepted }));
       onDone();
