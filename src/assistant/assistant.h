@@ -688,4 +688,99 @@ int assistant_turn_intents(const struct assistant_config *cfg, struct assistant_
 int assistant_turn_run(struct store *db, const struct assistant_turn_input *in, struct assistant_turn *out,
                        struct err *e);
 
+/* ==================================================================
+ * The assistant at work (assistant_reply.c, assistant_drafts.c): the jobs
+ * that answer inbound messages, the draft queue, paused conversations,
+ * and usage analytics. Replies leave through messaging_send (origin
+ * "assistant"; an approved draft is a person's reply, origin "agent"), so
+ * every compliance rule applies to them as to anyone's.
+ *
+ * Flow: the inbound job calls the assistant's hook inside its
+ * transaction for every customer message that is not a compliance
+ * keyword: the conversation's pending drafts become stale (draft.updated)
+ * and, when the tenant's assistant is enabled for the channel, an
+ * assistant.reply job is queued in the same commit. That job (one queue
+ * hop after the message) runs the turn (assistant_turn_run) and acts:
+ * SEND sends; DRAFT stores a pending draft (draft.created) and queues its
+ * escalation (assistant.escalate after draft_escalate_after_s:
+ * draft.updated with escalated_at, and draft.escalated); HANDOVER pauses
+ * the assistant in the conversation (assistant.handover) after sending
+ * what to say meanwhile, if anything; EMERGENCY sends the on-call contact
+ * an urgent alert at once, tells the customer to call emergency services
+ * too, and pauses (assistant.emergency). Every turn but SKIP writes one
+ * llm_usage row (its outcome moves on with the draft: approved, edited,
+ * rejected, stale) and, when an LLM was called, a redacted prompt log
+ * (kept log_retention_days). A message that is no longer the customer's
+ * latest when its job runs is not answered (the later one is).
+ * ================================================================== */
+
+#define ASSISTANT_JOB_REPLY "assistant.reply"
+#define ASSISTANT_JOB_ESCALATE "assistant.escalate"
+
+struct messaging;
+struct queue;
+struct store_writer;
+
+struct assistant;
+struct assistant_options {
+    struct store *db;
+    struct ops_keyring *keys;     /* opens the tenant's LLM key */
+    struct messaging *msg;        /* the hook is installed on it; replies go through it */
+    struct queue *queue;          /* the job types are registered on it; NULL: no jobs (CLI) */
+    struct store_writer *writer;  /* group commit; NULL: a transaction per write */
+    void (*notify)(void *ud);     /* rung after a commit that appended realtime events; may be NULL */
+    void *notify_ud;
+    int breaker_threshold;        /* consecutive LLM failures that open the circuit [5] */
+    int64_t breaker_cooldown_ms;  /* [30000] */
+    long llm_timeout_ms;          /* each LLM attempt [20000] */
+};
+/* What opt points to is borrowed and must outlive a. Call before the
+ * queue starts. ERR_INVALID without db, keys or msg; ERR_NOMEM. */
+int assistant_new(struct assistant **out, const struct assistant_options *opt, struct err *e);
+void assistant_free(struct assistant *a); /* NULL is a no-op */
+
+/* Levenshtein distance between two UTF-8 texts in code points (the draft
+ * and what was sent: the measure of the assistant's quality). Pure. */
+int64_t assistant_edit_distance(const char *a, const char *b);
+
+/* The draft's public JSON object (the queue's and the events' shape). */
+void assistant_draft_json(struct buf *b, const struct store_draft *d);
+/* Drafts newest first (status NULL or "all": every status), a page of
+ * limit (1..200) before the cursor (NULL: from the newest) appended to out
+ * as {"data": […], "next_cursor": …|null}. ERR_INVALID "invalid_cursor". */
+int assistant_draft_list(struct assistant *a, const char *tenant_id, const char *status, const char *cursor,
+                         int limit, struct buf *out, struct err *e);
+int assistant_draft_get(struct assistant *a, const char *tenant_id, const char *id, struct buf *out, struct err *e);
+/* Send a pending draft as it is (text NULL) or edited, as the actor's
+ * reply; its turn's outcome becomes approved or edited, and the edit
+ * distance is stored. out gets the draft's JSON. ERR_CONFLICT
+ * "draft_not_pending" when it was decided or became stale; the send
+ * gate's errors as messaging_send (the draft stays pending). Audited
+ * assistant.draft.approve. */
+int assistant_draft_approve(struct assistant *a, const char *tenant_id, const char *id, const char *text,
+                            const struct assistant_actor *who, struct buf *out, struct err *e);
+/* Reject a pending draft with a reason (required). ERR_CONFLICT
+ * "draft_not_pending". Audited assistant.draft.reject. */
+int assistant_draft_reject(struct assistant *a, const char *tenant_id, const char *id, const char *reason,
+                           const struct assistant_actor *who, struct buf *out, struct err *e);
+
+/* A conversation's pause: {"paused", "reason", "paused_by", "paused_at"}.
+ * ERR_NOTFOUND for another tenant's or an unknown conversation. Pausing
+ * and resuming publish assistant.paused / assistant.resumed and are
+ * audited. */
+int assistant_pause_json(struct assistant *a, const char *tenant_id, const char *conversation_id, struct buf *out,
+                         struct err *e);
+int assistant_pause(struct assistant *a, const char *tenant_id, const char *conversation_id, const char *reason,
+                    const struct assistant_actor *who, struct buf *out, struct err *e);
+int assistant_resume(struct assistant *a, const char *tenant_id, const char *conversation_id,
+                     const struct assistant_actor *who, struct buf *out, struct err *e);
+
+/* Usage analytics over [from, to) (Unix ms, whole UTC days) appended to
+ * out: {"from", "to", "totals": {…}, "days": […], "intents": […]} (see
+ * docs/assistant.md). */
+int assistant_analytics(struct assistant *a, const char *tenant_id, int64_t from, int64_t to, struct buf *out,
+                        struct err *e);
+/* The circuit breaker of the LLM providers (for tests and metrics). */
+struct assistant_breaker *assistant_breaker_of(struct assistant *a);
+
 #endif
