@@ -443,7 +443,7 @@ static int alert_on_call(struct assistant *a, const char *tenant_id, const struc
     if (rc == 0)
         snprintf(why, whylen, "emergency: on-call contact alerted");
     else
-        snprintf(why, whylen, "emergency: the on-call alert was refused (%s)", e.slug[0] ? e.slug : e.msg);
+        snprintf(why, whylen, "emergency: the on-call alert was refused (%.150s)", e.slug[0] ? e.slug : e.msg);
     buf_free(&body);
     buf_free(&redacted);
     return rc == 0;
@@ -556,7 +556,7 @@ static int reply(struct assistant *a, const struct queue_job *job, struct queue_
         c.outcome = "sent";
         rc = send_customer(a, tenant, &conv, message_id, t.text.data ? t.text.data : "", &e);
         if (rc && refused(rc)) { /* a person may still find a way (a template, another channel) */
-            snprintf(c.reason, sizeof(c.reason), "send refused: %s", e.slug[0] ? e.slug : e.msg);
+            snprintf(c.reason, sizeof(c.reason), "send refused: %.200s", e.slug[0] ? e.slug : e.msg);
             c.outcome = "drafted";
             c.draft = 1;
             rc = 0;
