@@ -991,19 +991,42 @@ static int store_version(struct store *db, struct ops_keyring *keys, const char 
     return rc;
 }
 
-/* The audit details: {"version": n, "changes": [paths], …extra}. */
+/* The audit details: {"version": n, "changes": [paths], …extra}. An audit
+ * row's details hold at most 1023 bytes: past DETAILS_PATHS_MAX bytes of
+ * paths the rest are counted in "more" instead of named. */
+#define DETAILS_PATHS_MAX 800
+
 static void details(struct buf *out, int64_t version, const char *from_doc, const char *to_doc, const char *extra)
 {
+    struct buf paths = {0};
     struct err de = {0};
-    buf_printf(out, "{\"version\":%lld,\"changes\":", (long long)version);
-    size_t mark = out->len;
-    if (diff_docs(from_doc, to_doc, 1, out, &de) != 0) {
-        out->len = mark;
-        buf_puts(out, "[]");
+    cJSON *arr = NULL;
+    const cJSON *it;
+    int named = 0, more = 0;
+
+    buf_printf(out, "{\"version\":%lld,\"changes\":[", (long long)version);
+    if (diff_docs(from_doc, to_doc, 1, &paths, &de) == 0 && json_parse(&arr, paths.data, paths.len, &de) == 0) {
+        size_t start = out->len;
+        cJSON_ArrayForEach(it, arr)
+        {
+            const char *path = cJSON_GetStringValue(it);
+            if (!path || out->len - start + strlen(path) + 3 > DETAILS_PATHS_MAX) {
+                more++;
+                continue;
+            }
+            if (named++)
+                buf_putc(out, ',');
+            buf_json_str(out, path);
+        }
     }
+    buf_putc(out, ']');
+    if (more)
+        buf_printf(out, ",\"more\":%d", more);
     if (extra)
         buf_puts(out, extra);
     buf_putc(out, '}');
+    cJSON_Delete(arr);
+    buf_free(&paths);
 }
 
 int assistant_config_save(struct store *db, struct ops_keyring *keys, const char *tenant_id, const char *json,
