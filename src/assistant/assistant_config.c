@@ -517,7 +517,7 @@ static int m_top(struct pctx *p, struct assistant_config *c, const char *k, cons
     if (strcmp(k, "grounding") == 0)
         return walk(p, c, v, kp, m_grounding);
     if (strcmp(k, "languages") == 0) {
-        if (get_list(p, v, kp, 2, 2, 2, &c->languages, &c->nlanguages))
+        if (get_list(p, v, kp, 2, 1, SHORT_MAX, &c->languages, &c->nlanguages))
             return ERR_INVALID;
         if (c->nlanguages == 0)
             return bad(p, kp, "at least one language");

@@ -281,6 +281,8 @@ static void test_assistant_config__errors(void)
         {"{\"identity\":{\"persona\":\"a\\u0007\"}}", "identity.persona: must be UTF-8 text without control"},
         {"{\"grounding\":{\"unknown_answer\":\"ok\\nfine\"}}", NULL},
         {"{\"languages\":[\"fr\"]}", "languages[0]: must be en or es"},
+        {"{\"languages\":[\"en\",\"english\"]}", "languages[1]: must be en or es"},
+        {"{\"languages\":[\"en\",\"es\",\"en\"]}", "languages: at most 2 items"},
         {"{\"languages\":[]}", "languages: at least one language"},
         {"{\"languages\":[\"en\",\"en\"]}", "languages[1]: duplicate item"},
         {"{\"channels\":{\"fax\":true}}", "channels.fax: unknown field"},
