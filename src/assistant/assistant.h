@@ -428,7 +428,8 @@ void assistant_intents_classify(const struct assistant_intents *c, const char *t
  *             action: answer | handover | collect | book | emergency; mode "" = the tenant's; model "" = the tenant's
  *  "emergency_phrases": ["chest pain", …],
  *  "provider": {"kind": "extractive", "base_url": "", "model": "", "api_key_set": false,
- *               "prompt_price_per_1k": 0, "completion_price_per_1k": 0},   (prices in micros per 1k tokens)
+ *               "prompt_price_per_1k": 0, "completion_price_per_1k": 0},   (prices in micros per 1k tokens;
+ *               api_key_set is read-only: ignored on input, set by save from the sealed key)
  *  "safety": {"forbid_prices": false, "forbid_legal": true, "forbid_medical": true, "forbidden_phrases": [],
  *             "max_length": {"sms": 320, "whatsapp": 1000, "telegram": 1000, "instagram": 1000, "email": 4000, "webchat": 1000}},
  *  "handover": {"on_call_contact_id": "", "on_call_account_id": "", "draft_escalate_after_s": 900},
@@ -495,13 +496,16 @@ void assistant_config_default(struct assistant_config *out);
  * or with base not NULL the values of base (a partial update). Unknown
  * keys, wrong types and out-of-range values are refused: ERR_INVALID
  * "invalid_config" with the field's path in the message
- * ("intents[2].action: must be one of …"). out is cleared first; free with
- * assistant_config_free. */
+ * ("intents[2].action: must be one of …"). Objects merge over base member
+ * by member; arrays replace. api_key_set is never read from json (it keeps
+ * base's value, else false). out is cleared first and owns every string
+ * (base may be freed after); free with assistant_config_free. */
 int assistant_config_parse(const char *json, size_t len, const struct assistant_config *base,
                            struct assistant_config *out, struct err *e);
 void assistant_config_free(struct assistant_config *c);
 /* The canonical JSON (every field, the order above) appended to out;
- * parse(json(c)) gives c back field for field. */
+ * parse(json(c)) gives c back field for field (api_key_set aside, see
+ * parse), doubles included. */
 void assistant_config_json(const struct assistant_config *c, struct buf *out);
 /* The differences between two canonical documents as a JSON array of
  * {"path": "intents[1].examples[0]", "from": <json>|null, "to": <json>|null}
@@ -528,7 +532,9 @@ int assistant_config_current(struct store *db, const char *tenant_id, struct ass
  * as a new version; api_key, when not NULL, is sealed with keys as the
  * tenant's secret "assistant/llm_api_key" ("" deletes it) in the same
  * transaction. Audited assistant.config.update with the changed paths.
- * out_version may be NULL. ERR_INVALID "invalid_config". */
+ * A version number taken by a concurrent save is retried once, then
+ * ERR_CONFLICT. out_version may be NULL. ERR_INVALID "invalid_config"
+ * (also for a note over 199 bytes, or a key without keys). */
 int assistant_config_save(struct store *db, struct ops_keyring *keys, const char *tenant_id, const char *json,
                           size_t len, const char *api_key, const char *note, const struct assistant_actor *who,
                           int64_t *out_version, struct err *e);
@@ -536,11 +542,14 @@ typedef int (*assistant_config_version_cb)(void *ud, const struct assistant_conf
 /* Newest first, at most limit (1..200). */
 int assistant_config_versions(struct store *db, const char *tenant_id, int limit, assistant_config_version_cb cb,
                               void *ud, struct err *e);
-/* One version's canonical JSON (malloc'd into *out). ERR_NOTFOUND. */
+/* One version's canonical JSON (malloc'd into *out); version 0 is the
+ * defaults. ERR_NOTFOUND. */
 int assistant_config_get_version(struct store *db, const char *tenant_id, int64_t version, char **out,
                                  struct assistant_config_version *ver, struct err *e);
 /* Save version's document again as a new version (note "rollback to N"),
- * so the current config equals it exactly. Audited
+ * so the current config equals it exactly (version 0: the defaults). The
+ * API key is not part of a version: the current key stays, and the new
+ * version's api_key_set says whether there is one. Audited
  * assistant.config.rollback. ERR_NOTFOUND. */
 int assistant_config_rollback(struct store *db, const char *tenant_id, int64_t version,
                               const struct assistant_actor *who, int64_t *out_version, struct err *e);
