@@ -625,7 +625,10 @@ int assistant_prompt_build(struct arena *arena, const struct assistant_config *c
 int assistant_citations(const char *answer, const struct assistant_passage *passages, int npassages, int64_t *ids,
                         int max, struct buf *clean);
 /* Greetings, thanks and goodbyes in English and Spanish ("hi", "thanks!",
- * "hola", "gracias"), which need no citation. Pure. */
+ * "hola", "gracias"), which need no citation: the text is nothing but such
+ * words (at most 8, no digits). Returns the kind (a goodbye or thanks wins
+ * over a greeting in "hi, thanks"), 0 when it is not small talk. Pure. */
+enum { ASSISTANT_SMALL_TALK_GREETING = 1, ASSISTANT_SMALL_TALK_THANKS, ASSISTANT_SMALL_TALK_GOODBYE };
 int assistant_small_talk(const char *text);
 
 enum assistant_action {
