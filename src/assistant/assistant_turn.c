@@ -332,7 +332,8 @@ int assistant_turn_run(struct store *db, const struct assistant_turn_input *in, 
     if (small) {
         snprintf(out->intent, sizeof out->intent, "small_talk");
     } else if (cfg->nintents > 0) {
-        snprintf(out->intent, sizeof out->intent, "%s", m.name ? m.name : "");
+        /* Under the threshold the intent is unknown; the reason names the closest. */
+        snprintf(out->intent, sizeof out->intent, "%s", m.name && !m.handover ? m.name : "");
         intent_conf = m.confidence;
         out->confidence = m.confidence;
         if (m.handover) {
