@@ -622,8 +622,12 @@ struct assistant_history {
  * that answers must cite passages as [#<chunk id>] and answer
  * "UNKNOWN" when the passages do not hold the answer), the passages with
  * their ids, then the recent history and the question as user/assistant
- * messages. The strings are allocated in arena. Returns the count (at
- * most 2 + nhistory + 1). */
+ * messages. Each passage is one paragraph "[#<chunk id>] <title>: <text>"
+ * (flattened to one line) between the lines "<<<PASSAGES" and
+ * "PASSAGES>>>"; customer text never enters the system message. History:
+ * the last 10 messages at most (fewer when max is short). The strings are
+ * allocated in arena. Returns the count (at most 1 + 10 + 1, and at most
+ * max; 0 when max < 2). */
 int assistant_prompt_build(struct arena *arena, const struct assistant_config *cfg, const char *language,
                            const struct assistant_passage *passages, int npassages,
                            const struct assistant_history *history, int nhistory, const char *question,
@@ -634,7 +638,10 @@ int assistant_prompt_build(struct arena *arena, const struct assistant_config *c
 int assistant_citations(const char *answer, const struct assistant_passage *passages, int npassages, int64_t *ids,
                         int max, struct buf *clean);
 /* Greetings, thanks and goodbyes in English and Spanish ("hi", "thanks!",
- * "hola", "gracias"), which need no citation. Pure. */
+ * "hola", "gracias"), which need no citation: the text is nothing but such
+ * words (at most 8, no digits). Returns the kind (a goodbye or thanks wins
+ * over a greeting in "hi, thanks"), 0 when it is not small talk. Pure. */
+enum { ASSISTANT_SMALL_TALK_GREETING = 1, ASSISTANT_SMALL_TALK_THANKS, ASSISTANT_SMALL_TALK_GOODBYE };
 int assistant_small_talk(const char *text);
 
 enum assistant_action {
@@ -685,15 +692,41 @@ void assistant_turn_free(struct assistant_turn *t);
 /* The classifier for cfg's intents and emergency phrases (free with
  * assistant_intents_free). */
 int assistant_turn_intents(const struct assistant_config *cfg, struct assistant_intents **out, struct err *e);
-/* Decide: skip (disabled, channel off, outside hours), input safety
- * (refused: handover with the reason, text the neutral response),
- * intent (emergency -> EMERGENCY; action handover or low confidence ->
- * HANDOVER), retrieval (top 5), the answer (LLM with the intent's model
- * through the breaker, else extractive), citations (none outside small
- * talk: ungrounded, DRAFT with the reason, never SEND), output safety
- * (refused: DRAFT with the reason), then the mode (auto: SEND; threshold:
- * SEND when confidence >= auto_threshold else DRAFT; draft: DRAFT).
- * Store errors only; every other failure is a decision. */
+/* Decide, in this order:
+ *  1. skip: disabled, the channel off (or unknown), outside hours unless
+ *     hours_always;
+ *  2. emergency phrases -> EMERGENCY (text: a fixed "call your emergency
+ *     number" in the language). They come before the input checks so
+ *     that they always win;
+ *  3. input safety refused -> HANDOVER, text the neutral response, reason
+ *     "unsafe input: <code>: <reason>";
+ *  4. small talk (intent "small_talk", no retrieval), else the intent when
+ *     cfg has intents (none configured: every question goes on at intent
+ *     confidence 1): under the threshold -> HANDOVER (intent "", text
+ *     unknown_answer); action handover -> HANDOVER; action emergency ->
+ *     EMERGENCY;
+ *  5. retrieval: the top 5 passages, reordered by the share of the
+ *     question's terms they hold (titles are not indexed); none and
+ *     kb_only -> HANDOVER;
+ *  6. the answer: the LLM (provider_kind "openai", the intent's model or
+ *     cfg's, the channel's max length in the prompt) through the breaker,
+ *     else, or when it fails, extractive (reason "llm fallback: …"); nothing
+ *     grounded, or the LLM says UNKNOWN -> HANDOVER with unknown_answer;
+ *     small talk without an LLM gets a fixed reply in the language;
+ *  7. citations: an LLM answer naming no given passage (small talk aside)
+ *     -> DRAFT "ungrounded: …", never SEND; an extractive answer cites the
+ *     passages it used;
+ *  8. output safety refused -> DRAFT "unsafe: <code>: <reason>";
+ *  9. action collect | book -> DRAFT "action <name> needs a person" (no
+ *     grounded text: HANDOVER);
+ * 10. the mode: auto SEND; threshold SEND when confidence >=
+ *     auto_threshold, else DRAFT; draft DRAFT ("draft mode").
+ * confidence = intent confidence * (0.5 + 0.5 c), c the share of the
+ * question's terms held by the best cited passage (1 for small talk).
+ * alternatives: up to 2 other passages that share a word with the question,
+ * as the extractive provider would answer with them. prompt_log: the
+ * request body as sent, redacted; response_log: the model's raw answer,
+ * redacted. Store errors only; every other failure is a decision. */
 int assistant_turn_run(struct store *db, const struct assistant_turn_input *in, struct assistant_turn *out,
                        struct err *e);
 
