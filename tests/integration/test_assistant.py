@@ -328,7 +328,7 @@ class AssistantTest(unittest.TestCase):
         self.assertNotIn("555 0177", logs[0][0])
         self.assertNotIn("5550177", logs[0][0])
         reqs = [r for r in self.llm.requests() if "chat/completions" in r["path"]]
-        self.assertEqual(reqs[-1]["headers"].get("Authorization"), "Bearer " + LLM_KEY)
+        self.assertEqual(reqs[-1]["authorization"], "Bearer " + LLM_KEY)
 
     def test_assistant__circuit_opens_extractive_answers_then_recovers(self):
         self.use_llm()
