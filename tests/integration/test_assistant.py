@@ -24,6 +24,9 @@ Checked:
 - the LLM failing opens the circuit (no more calls reach it) while the
   extractive answerer keeps answering; after the cool-down a healthy LLM
   answers again (the circuit closed);
+- drafts arrive live (draft.created on /api/v1/events) and one nobody
+  decides escalates after the configured time (draft.updated with
+  escalated, draft.escalated), once;
 - analytics count the outcomes.
 """
 import json
@@ -37,6 +40,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import webhook_util as wu  # noqa: E402
 from fakeproc import Fake  # noqa: E402
 from harness import Server, wait_for  # noqa: E402
+from test_events import WS  # noqa: E402
 
 SID = "AC" + "5" * 32
 TOKEN = "twilio-token-assistant-4d"
@@ -350,6 +354,34 @@ class AssistantTest(unittest.TestCase):
         mid = self.inbound_sms(frm, "How long does shipping take?")
         wait_for(lambda: self.sms_to(frm), 30, "an answer after the cool-down")
         self.assertEqual(self.usage(mid)[0], "llm", "the trial call succeeded: the circuit closed")
+
+    def test_assistant__drafts_are_live_and_escalate(self):
+        self.configure(mode="draft", handover={"on_call_contact_id": self.on_call_id,
+                                                "on_call_account_id": self.sms_id, "draft_escalate_after_s": 1})
+        ws = WS(self.srv, self.agent)
+        self.assertEqual(ws.status, 101)
+        self.assertEqual(ws.next()["type"], "hello")
+        frm = self.number()
+        mid = self.inbound_sms(frm, "Are you open on Saturday?")
+        events = []
+        def until(kind):
+            while True:
+                ev = ws.next(15)
+                self.assertIsNotNone(ev, "no %s event (saw %r)" % (kind, [e["type"] for e in events]))
+                events.append(ev)
+                if ev["type"] == kind and ev["data"].get("inbound_message_id") == mid:
+                    return ev
+        created = until("draft.created")
+        self.assertEqual((created["data"]["status"], created["data"]["escalated"]), ("pending", False))
+        self.assertIn("Saturdays", created["data"]["text"])
+        escalated = until("draft.escalated")
+        self.assertTrue(escalated["data"]["escalated"])
+        self.assertIsNotNone(escalated["data"]["escalated_at"])
+        updated = [e for e in events if e["type"] == "draft.updated" and e["data"]["id"] == created["data"]["id"]]
+        self.assertEqual(len(updated), 1, "escalation is reported once")
+        ws.close()
+        d = self.draft_of(mid)
+        self.assertTrue(d["escalated"])
 
     def test_assistant__analytics_count_outcomes(self):
         self.configure()
