@@ -10,6 +10,18 @@
 #include "assistant/assistant.h"
 #include "messaging/messaging.h"
 
+/* ------------------------------------------ the agent configuration */
+
+/* assistant_config_parse; trusted 1 keeps api_key_set as stored. */
+int assistant__config_parse_doc(const char *json, size_t len, const struct assistant_config *base, int trusted,
+                                struct assistant_config *out, struct err *e);
+/* assistant_config_diff; paths_only 1 lists the changed paths only. */
+int assistant__config_diff_docs(const char *a, const char *b, int paths_only, struct buf *out, struct err *e);
+/* Valid UTF-8 without control characters (newline allowed when nl). */
+int assistant__config_text_ok(const char *s, size_t len, int nl);
+/* Deep copy of src into dst, strings in a. */
+void assistant__config_copy(struct arena *a, struct assistant_config *dst, const struct assistant_config *src);
+
 /* ------------------------------------------- the assistant at work */
 
 #define ASSISTANT__FLAGS_SLOTS 256
