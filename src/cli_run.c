@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "assistant/assistant.h"
 #include "cli.h"
 #include "cli_int.h"
 #include "http/http.h"
@@ -22,7 +23,7 @@
  * closed in reverse: the group-commit writer (webhooks, the outbound API
  * and, on SQLite, the workers' claims and outcomes go through it, so one
  * fsync covers many), the job queue, the messaging core with its job types,
- * security events and, for `serve`, the webhook pipeline and the realtime
+ * the assistant (its jobs and the inbound hook), security events and, for `serve`, the webhook pipeline and the realtime
  * event bell. */
 struct cli_runtime {
     struct ops_metrics *metrics;
@@ -32,6 +33,7 @@ struct cli_runtime {
     struct ops_security *security;
     struct webhook *webhook;
     struct media *media;
+    struct assistant *assistant;
 };
 
 static void cli_runtime_close(struct cli_ctx *c, struct cli_runtime *rt)
@@ -43,6 +45,7 @@ static void cli_runtime_close(struct cli_ctx *c, struct cli_runtime *rt)
     if (rt->writer)
         store_writer_stop(rt->writer);
     webhook_free(rt->webhook);
+    assistant_free(rt->assistant);
     messaging_free(c->msg);
     c->msg = NULL;
     media_free(rt->media);
@@ -99,6 +102,13 @@ static int cli_runtime_open(struct cli_ctx *c, struct cli_runtime *rt, const cha
                                    .notify = rt->bell ? http_event_poke : NULL,
                                    .notify_ud = rt->bell, .media = rt->media};
     if (ops_security_new(&rt->security, &so, &e) != 0 || messaging_new(&c->msg, &mo, &e) != 0)
+        goto fail;
+    struct assistant_options ao = {.db = c->db, .keys = c->keys, .msg = c->msg, .queue = rt->queue,
+                                   .writer = rt->writer, .notify = rt->bell ? http_event_poke : NULL,
+                                   .notify_ud = rt->bell, .llm_timeout_ms = (long)c->cfg.assistant_llm_timeout_ms,
+                                   .breaker_threshold = (int)c->cfg.assistant_breaker_failures,
+                                   .breaker_cooldown_ms = c->cfg.assistant_breaker_cooldown_ms};
+    if (assistant_new(&rt->assistant, &ao, &e) != 0)
         goto fail;
     if (serve) {
         struct webhook_options wh = {.cfg = &c->cfg, .writer = rt->writer, .queue = rt->queue,
@@ -178,6 +188,7 @@ int cli__cmd_serve(const struct cli_args *a)
     struct http_app app = {
         .cfg = &c.cfg, .db = c.db, .auth = c.auth, .metrics = rt.metrics, .keys = c.keys, .queue = rt.queue,
         .events_bell = rt.bell, .messaging = c.msg, .webhook = rt.webhook, .media = rt.media,
+        .assistant = rt.assistant,
     };
     if (http_serve(&app, &e) != 0)
         rc = cli__fail(&e);

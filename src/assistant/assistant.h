@@ -428,7 +428,8 @@ void assistant_intents_classify(const struct assistant_intents *c, const char *t
  *             action: answer | handover | collect | book | emergency; mode "" = the tenant's; model "" = the tenant's
  *  "emergency_phrases": ["chest pain", …],
  *  "provider": {"kind": "extractive", "base_url": "", "model": "", "api_key_set": false,
- *               "prompt_price_per_1k": 0, "completion_price_per_1k": 0},   (prices in micros per 1k tokens)
+ *               "prompt_price_per_1k": 0, "completion_price_per_1k": 0},   (prices in micros per 1k tokens;
+ *               api_key_set is read-only: ignored on input, set by save from the sealed key)
  *  "safety": {"forbid_prices": false, "forbid_legal": true, "forbid_medical": true, "forbidden_phrases": [],
  *             "max_length": {"sms": 320, "whatsapp": 1000, "telegram": 1000, "instagram": 1000, "email": 4000, "webchat": 1000}},
  *  "handover": {"on_call_contact_id": "", "on_call_account_id": "", "draft_escalate_after_s": 900},
@@ -495,13 +496,16 @@ void assistant_config_default(struct assistant_config *out);
  * or with base not NULL the values of base (a partial update). Unknown
  * keys, wrong types and out-of-range values are refused: ERR_INVALID
  * "invalid_config" with the field's path in the message
- * ("intents[2].action: must be one of …"). out is cleared first; free with
- * assistant_config_free. */
+ * ("intents[2].action: must be one of …"). Objects merge over base member
+ * by member; arrays replace. api_key_set is never read from json (it keeps
+ * base's value, else false). out is cleared first and owns every string
+ * (base may be freed after); free with assistant_config_free. */
 int assistant_config_parse(const char *json, size_t len, const struct assistant_config *base,
                            struct assistant_config *out, struct err *e);
 void assistant_config_free(struct assistant_config *c);
 /* The canonical JSON (every field, the order above) appended to out;
- * parse(json(c)) gives c back field for field. */
+ * parse(json(c)) gives c back field for field (api_key_set aside, see
+ * parse), doubles included. */
 void assistant_config_json(const struct assistant_config *c, struct buf *out);
 /* The differences between two canonical documents as a JSON array of
  * {"path": "intents[1].examples[0]", "from": <json>|null, "to": <json>|null}
@@ -528,7 +532,9 @@ int assistant_config_current(struct store *db, const char *tenant_id, struct ass
  * as a new version; api_key, when not NULL, is sealed with keys as the
  * tenant's secret "assistant/llm_api_key" ("" deletes it) in the same
  * transaction. Audited assistant.config.update with the changed paths.
- * out_version may be NULL. ERR_INVALID "invalid_config". */
+ * A version number taken by a concurrent save is retried once, then
+ * ERR_CONFLICT. out_version may be NULL. ERR_INVALID "invalid_config"
+ * (also for a note over 199 bytes, or a key without keys). */
 int assistant_config_save(struct store *db, struct ops_keyring *keys, const char *tenant_id, const char *json,
                           size_t len, const char *api_key, const char *note, const struct assistant_actor *who,
                           int64_t *out_version, struct err *e);
@@ -536,11 +542,14 @@ typedef int (*assistant_config_version_cb)(void *ud, const struct assistant_conf
 /* Newest first, at most limit (1..200). */
 int assistant_config_versions(struct store *db, const char *tenant_id, int limit, assistant_config_version_cb cb,
                               void *ud, struct err *e);
-/* One version's canonical JSON (malloc'd into *out). ERR_NOTFOUND. */
+/* One version's canonical JSON (malloc'd into *out); version 0 is the
+ * defaults. ERR_NOTFOUND. */
 int assistant_config_get_version(struct store *db, const char *tenant_id, int64_t version, char **out,
                                  struct assistant_config_version *ver, struct err *e);
 /* Save version's document again as a new version (note "rollback to N"),
- * so the current config equals it exactly. Audited
+ * so the current config equals it exactly (version 0: the defaults). The
+ * API key is not part of a version: the current key stays, and the new
+ * version's api_key_set says whether there is one. Audited
  * assistant.config.rollback. ERR_NOTFOUND. */
 int assistant_config_rollback(struct store *db, const char *tenant_id, int64_t version,
                               const struct assistant_actor *who, int64_t *out_version, struct err *e);
@@ -613,8 +622,12 @@ struct assistant_history {
  * that answers must cite passages as [#<chunk id>] and answer
  * "UNKNOWN" when the passages do not hold the answer), the passages with
  * their ids, then the recent history and the question as user/assistant
- * messages. The strings are allocated in arena. Returns the count (at
- * most 2 + nhistory + 1). */
+ * messages. Each passage is one paragraph "[#<chunk id>] <title>: <text>"
+ * (flattened to one line) between the lines "<<<PASSAGES" and
+ * "PASSAGES>>>"; customer text never enters the system message. History:
+ * the last 10 messages at most (fewer when max is short). The strings are
+ * allocated in arena. Returns the count (at most 1 + 10 + 1, and at most
+ * max; 0 when max < 2). */
 int assistant_prompt_build(struct arena *arena, const struct assistant_config *cfg, const char *language,
                            const struct assistant_passage *passages, int npassages,
                            const struct assistant_history *history, int nhistory, const char *question,
@@ -625,7 +638,10 @@ int assistant_prompt_build(struct arena *arena, const struct assistant_config *c
 int assistant_citations(const char *answer, const struct assistant_passage *passages, int npassages, int64_t *ids,
                         int max, struct buf *clean);
 /* Greetings, thanks and goodbyes in English and Spanish ("hi", "thanks!",
- * "hola", "gracias"), which need no citation. Pure. */
+ * "hola", "gracias"), which need no citation: the text is nothing but such
+ * words (at most 8, no digits). Returns the kind (a goodbye or thanks wins
+ * over a greeting in "hi, thanks"), 0 when it is not small talk. Pure. */
+enum { ASSISTANT_SMALL_TALK_GREETING = 1, ASSISTANT_SMALL_TALK_THANKS, ASSISTANT_SMALL_TALK_GOODBYE };
 int assistant_small_talk(const char *text);
 
 enum assistant_action {
@@ -676,16 +692,137 @@ void assistant_turn_free(struct assistant_turn *t);
 /* The classifier for cfg's intents and emergency phrases (free with
  * assistant_intents_free). */
 int assistant_turn_intents(const struct assistant_config *cfg, struct assistant_intents **out, struct err *e);
-/* Decide: skip (disabled, channel off, outside hours), input safety
- * (refused: handover with the reason, text the neutral response),
- * intent (emergency -> EMERGENCY; action handover or low confidence ->
- * HANDOVER), retrieval (top 5), the answer (LLM with the intent's model
- * through the breaker, else extractive), citations (none outside small
- * talk: ungrounded, DRAFT with the reason, never SEND), output safety
- * (refused: DRAFT with the reason), then the mode (auto: SEND; threshold:
- * SEND when confidence >= auto_threshold else DRAFT; draft: DRAFT).
- * Store errors only; every other failure is a decision. */
+/* Decide, in this order:
+ *  1. skip: disabled, the channel off (or unknown), outside hours unless
+ *     hours_always;
+ *  2. emergency phrases -> EMERGENCY (text: a fixed "call your emergency
+ *     number" in the language). They come before the input checks so
+ *     that they always win;
+ *  3. input safety refused -> HANDOVER, text the neutral response, reason
+ *     "unsafe input: <code>: <reason>";
+ *  4. small talk (intent "small_talk", no retrieval), else the intent when
+ *     cfg has intents (none configured: every question goes on at intent
+ *     confidence 1): under the threshold -> HANDOVER (intent "", text
+ *     unknown_answer); action handover -> HANDOVER; action emergency ->
+ *     EMERGENCY;
+ *  5. retrieval: the top 5 passages, reordered by the share of the
+ *     question's terms they hold (titles are not indexed); none and
+ *     kb_only -> HANDOVER;
+ *  6. the answer: the LLM (provider_kind "openai", the intent's model or
+ *     cfg's, the channel's max length in the prompt) through the breaker,
+ *     else, or when it fails, extractive (reason "llm fallback: …"); nothing
+ *     grounded, or the LLM says UNKNOWN -> HANDOVER with unknown_answer;
+ *     small talk without an LLM gets a fixed reply in the language;
+ *  7. citations: an LLM answer naming no given passage (small talk aside)
+ *     -> DRAFT "ungrounded: …", never SEND; an extractive answer cites the
+ *     passages it used;
+ *  8. output safety refused -> DRAFT "unsafe: <code>: <reason>";
+ *  9. action collect | book -> DRAFT "action <name> needs a person" (no
+ *     grounded text: HANDOVER);
+ * 10. the mode: auto SEND; threshold SEND when confidence >=
+ *     auto_threshold, else DRAFT; draft DRAFT ("draft mode").
+ * confidence = intent confidence * (0.5 + 0.5 c), c the share of the
+ * question's terms held by the best cited passage (1 for small talk).
+ * alternatives: up to 2 other passages that share a word with the question,
+ * as the extractive provider would answer with them. prompt_log: the
+ * request body as sent, redacted; response_log: the model's raw answer,
+ * redacted. Store errors only; every other failure is a decision. */
 int assistant_turn_run(struct store *db, const struct assistant_turn_input *in, struct assistant_turn *out,
                        struct err *e);
+
+/* ==================================================================
+ * The assistant at work (assistant_reply.c, assistant_drafts.c): the jobs
+ * that answer inbound messages, the draft queue, paused conversations,
+ * and usage analytics. Replies leave through messaging_send (origin
+ * "assistant"; an approved draft is a person's reply, origin "agent"), so
+ * every compliance rule applies to them as to anyone's.
+ *
+ * Flow: the inbound job calls the assistant's hook inside its
+ * transaction for every customer message that is not a compliance
+ * keyword: the conversation's pending drafts become stale (draft.updated)
+ * and, when the tenant's assistant is enabled for the channel, an
+ * assistant.reply job is queued in the same commit. That job (one queue
+ * hop after the message) runs the turn (assistant_turn_run) and acts:
+ * SEND sends; DRAFT stores a pending draft (draft.created) and queues its
+ * escalation (assistant.escalate after draft_escalate_after_s:
+ * draft.updated with escalated_at, and draft.escalated); HANDOVER pauses
+ * the assistant in the conversation (assistant.handover) after sending
+ * what to say meanwhile, if anything; EMERGENCY sends the on-call contact
+ * an urgent alert at once, tells the customer to call emergency services
+ * too, and pauses (assistant.emergency). Every turn but SKIP writes one
+ * llm_usage row (its outcome moves on with the draft: approved, edited,
+ * rejected, stale) and, when an LLM was called, a redacted prompt log
+ * (kept log_retention_days). A message that is no longer the customer's
+ * latest when its job runs is not answered (the later one is).
+ * ================================================================== */
+
+#define ASSISTANT_JOB_REPLY "assistant.reply"
+#define ASSISTANT_JOB_ESCALATE "assistant.escalate"
+
+struct messaging;
+struct queue;
+struct store_writer;
+
+struct assistant;
+struct assistant_options {
+    struct store *db;
+    struct ops_keyring *keys;     /* opens the tenant's LLM key */
+    struct messaging *msg;        /* the hook is installed on it; replies go through it */
+    struct queue *queue;          /* the job types are registered on it; NULL: no jobs (CLI) */
+    struct store_writer *writer;  /* group commit; NULL: a transaction per write */
+    void (*notify)(void *ud);     /* rung after a commit that appended realtime events; may be NULL */
+    void *notify_ud;
+    int breaker_threshold;        /* consecutive LLM failures that open the circuit [5] */
+    int64_t breaker_cooldown_ms;  /* [30000] */
+    long llm_timeout_ms;          /* each LLM attempt [20000] */
+};
+/* What opt points to is borrowed and must outlive a. Call before the
+ * queue starts. ERR_INVALID without db, keys or msg; ERR_NOMEM. */
+int assistant_new(struct assistant **out, const struct assistant_options *opt, struct err *e);
+void assistant_free(struct assistant *a); /* NULL is a no-op */
+
+/* Levenshtein distance between two UTF-8 texts in code points (the draft
+ * and what was sent: the measure of the assistant's quality). Pure. */
+int64_t assistant_edit_distance(const char *a, const char *b);
+
+/* The draft's public JSON object (the queue's and the events' shape). */
+void assistant_draft_json(struct buf *b, const struct store_draft *d);
+/* Drafts newest first (status NULL or "all": every status), a page of
+ * limit (1..200) before the cursor (NULL: from the newest) appended to out
+ * as {"data": […], "next_cursor": …|null}. ERR_INVALID "invalid_cursor". */
+int assistant_draft_list(struct assistant *a, const char *tenant_id, const char *status, const char *cursor,
+                         int limit, struct buf *out, struct err *e);
+int assistant_draft_get(struct assistant *a, const char *tenant_id, const char *id, struct buf *out, struct err *e);
+/* Send a pending draft as it is (text NULL) or edited, as the actor's
+ * reply; its turn's outcome becomes approved or edited, and the edit
+ * distance is stored. out gets the draft's JSON. ERR_CONFLICT
+ * "draft_not_pending" when it was decided or became stale; the send
+ * gate's errors as messaging_send (the draft stays pending). Audited
+ * assistant.draft.approve. */
+int assistant_draft_approve(struct assistant *a, const char *tenant_id, const char *id, const char *text,
+                            const struct assistant_actor *who, struct buf *out, struct err *e);
+/* Reject a pending draft with a reason (required). ERR_CONFLICT
+ * "draft_not_pending". Audited assistant.draft.reject. */
+int assistant_draft_reject(struct assistant *a, const char *tenant_id, const char *id, const char *reason,
+                           const struct assistant_actor *who, struct buf *out, struct err *e);
+
+/* A conversation's pause: {"paused", "reason", "paused_by", "paused_at"}.
+ * ERR_NOTFOUND for another tenant's or an unknown conversation. Pausing
+ * and resuming publish assistant.paused / assistant.resumed and are
+ * audited. */
+int assistant_pause_json(struct assistant *a, const char *tenant_id, const char *conversation_id, struct buf *out,
+                         struct err *e);
+int assistant_pause(struct assistant *a, const char *tenant_id, const char *conversation_id, const char *reason,
+                    const struct assistant_actor *who, struct buf *out, struct err *e);
+int assistant_resume(struct assistant *a, const char *tenant_id, const char *conversation_id,
+                     const struct assistant_actor *who, struct buf *out, struct err *e);
+
+/* Usage analytics over [from, to) (Unix ms, whole UTC days) appended to
+ * out: {"from", "to", "totals": {…}, "days": […], "intents": […]} (see
+ * docs/assistant.md). */
+int assistant_analytics(struct assistant *a, const char *tenant_id, int64_t from, int64_t to, struct buf *out,
+                        struct err *e);
+/* The circuit breaker of the LLM providers (for tests and metrics). */
+struct assistant_breaker *assistant_breaker_of(struct assistant *a);
 
 #endif

@@ -5,7 +5,56 @@
 #ifndef SB_ASSISTANT_INT_H
 #define SB_ASSISTANT_INT_H
 
+#include <pthread.h>
+
 #include "assistant/assistant.h"
+#include "messaging/messaging.h"
+
+/* ------------------------------------------ the agent configuration */
+
+/* assistant_config_parse; trusted 1 keeps api_key_set as stored. */
+int assistant__config_parse_doc(const char *json, size_t len, const struct assistant_config *base, int trusted,
+                                struct assistant_config *out, struct err *e);
+/* assistant_config_diff; paths_only 1 lists the changed paths only. */
+int assistant__config_diff_docs(const char *a, const char *b, int paths_only, struct buf *out, struct err *e);
+/* Valid UTF-8 without control characters (newline allowed when nl). */
+int assistant__config_text_ok(const char *s, size_t len, int nl);
+/* Deep copy of src into dst, strings in a. */
+void assistant__config_copy(struct arena *a, struct assistant_config *dst, const struct assistant_config *src);
+
+/* ------------------------------------------- the assistant at work */
+
+#define ASSISTANT__FLAGS_SLOTS 256
+
+/* The part of a tenant's configuration the inbound hook needs, per version. */
+struct assistant__flags {
+    char tenant_id[CORE_ID_MAX];
+    int64_t version;
+    int enabled;
+    int channels[ASSISTANT_CH_COUNT];
+};
+
+struct assistant {
+    struct assistant_options opt;
+    struct assistant_breaker *breaker;
+    pthread_mutex_t mu;           /* guards flags */
+    struct assistant__flags flags[ASSISTANT__FLAGS_SLOTS];
+};
+
+/* Run fn in a transaction (through the writer when there is one), then
+ * ring notify. */
+int assistant__write(struct assistant *a, store_write_fn fn, void *ud, struct err *e);
+/* messaging_send, waiting for its commit; message_id (may be NULL) gets
+ * the message's id. */
+int assistant__send(struct assistant *a, const char *tenant_id, const struct messaging_send_request *req,
+                    char message_id[CORE_ID_MAX], struct err *e);
+/* Audit an action after its commit (a failed append is logged by ops,
+ * never undoes the action). who NULL: the system. */
+void assistant__audit(struct store *db, const char *tenant_id, const struct assistant_actor *who, const char *action,
+                      const char *target, const char *details);
+/* Append the draft's JSON as a realtime event of type, inside tx. */
+int assistant__draft_event(struct store_tx *tx, const char *tenant_id, const char *draft_id, const char *type,
+                           struct err *e);
 
 /* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 int assistant__utf8_valid(const char *s, size_t len);

@@ -166,8 +166,8 @@ static int make_chunks(const struct store_kb_doc *d, struct chunks *out, struct 
 
 /* ------------------------------------------------------------- writes */
 
-static void audit(struct store *db, const char *tenant_id, const struct assistant_actor *who, const char *action,
-                  const char *target, const char *details)
+void assistant__audit(struct store *db, const char *tenant_id, const struct assistant_actor *who, const char *action,
+                      const char *target, const char *details)
 {
     struct err ae = {0};
     /* The write committed; a failed audit append is logged by ops, not undone. */
@@ -223,7 +223,7 @@ int assistant_kb_create(struct store *db, const char *tenant_id, const struct as
     }
     if ((rc = store_tx_commit(&tx, e)))
         goto out;
-    audit(db, tenant_id, who, "kb.document.create", d.id, NULL);
+    assistant__audit(db, tenant_id, who, "kb.document.create", d.id, NULL);
     if (out)
         rc = store_kb_doc_get(db, tenant_id, d.id, out, e);
 out:
@@ -269,7 +269,7 @@ int assistant_kb_update(struct store *db, const char *tenant_id, const char *id,
     }
     if ((rc = store_tx_commit(&tx, e)))
         goto out;
-    audit(db, tenant_id, who, "kb.document.update", id, rechunk ? "{\"rechunked\":true}" : NULL);
+    assistant__audit(db, tenant_id, who, "kb.document.update", id, rechunk ? "{\"rechunked\":true}" : NULL);
     if (out)
         rc = store_kb_doc_get(db, tenant_id, id, out, e);
 out:
@@ -292,7 +292,7 @@ int assistant_kb_delete(struct store *db, const char *tenant_id, const char *id,
     }
     if ((rc = store_tx_commit(&tx, e)))
         return rc;
-    audit(db, tenant_id, who, "kb.document.delete", id, NULL);
+    assistant__audit(db, tenant_id, who, "kb.document.delete", id, NULL);
     return 0;
 }
 
@@ -383,7 +383,7 @@ int assistant_kb_import(struct store *db, const char *tenant_id, enum assistant_
     buf_putc(&out->ids_json, ']');
     struct buf det = {0};
     buf_printf(&det, "{\"accepted\":%d,\"rejected\":%d}", out->accepted, out->rejected);
-    audit(db, tenant_id, who, "kb.import", "", det.data);
+    assistant__audit(db, tenant_id, who, "kb.import", "", det.data);
     buf_free(&det);
     return 0;
 }

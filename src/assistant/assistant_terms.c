@@ -71,8 +71,8 @@ static size_t stem(char *w, size_t n)
         n -= 3;
     else if (n > 4 && ends(w, n, "ed"))
         n -= 2;
-    /* Spanish gender and English silent e: pedido/pedida -> pedid, cancelled/cancel */
-    if (n > 4 && (w[n - 1] == 'a' || w[n - 1] == 'o' || w[n - 1] == 'e'))
+    /* Spanish gender and English silent e: pedido/pedida -> pedid, take/takes -> tak */
+    if (n > 3 && (w[n - 1] == 'a' || w[n - 1] == 'o' || w[n - 1] == 'e'))
         n -= 1;
     w[n] = '\0';
     return n;

@@ -103,6 +103,14 @@ const struct config_def config_schema[] = {
         "message kept without it. Accepts suffixes KiB/MiB/GiB/K/M/G."),
     CFG("SB_MEDIA_URL_TTL", CONFIG_INT, "900", 0, media_url_ttl_s,
         "Seconds a signed media URL (GET /media/{id}) stays valid after the API hands it out."),
+    CFG("SB_ASSISTANT_LLM_TIMEOUT_MS", CONFIG_INT, "20000", 0, assistant_llm_timeout_ms,
+        "Milliseconds one call to a tenant's LLM provider may take (each attempt) before the assistant gives up on "
+        "it and answers from the knowledge base (extractive) or hands over."),
+    CFG("SB_ASSISTANT_BREAKER_FAILURES", CONFIG_INT, "5", 0, assistant_breaker_failures,
+        "Consecutive failed calls to an LLM provider after which its circuit opens: calls fail fast and the "
+        "assistant answers extractively until a trial call succeeds."),
+    CFG("SB_ASSISTANT_BREAKER_COOLDOWN_MS", CONFIG_INT, "30000", 0, assistant_breaker_cooldown_ms,
+        "Milliseconds an open LLM circuit waits before one trial call is let through."),
     CFG("SB_WIDGET_RATE_IP", CONFIG_INT, "120", 0, widget_rate_ip,
         "Website chat widget API: requests per minute one client IP may make (token bucket refill); over it the "
         "API answers 429 with Retry-After."),

@@ -210,6 +210,9 @@ struct config {
     char *media_dir;           /* the media store; "" means <data_dir>/media */
     int64_t media_max_bytes;   /* largest inbound media file stored */
     int64_t media_url_ttl_s;   /* lifetime of a signed media URL */
+    int64_t assistant_llm_timeout_ms;      /* each LLM attempt */
+    int64_t assistant_breaker_failures;    /* consecutive failures that open an LLM circuit */
+    int64_t assistant_breaker_cooldown_ms; /* before an open circuit's trial call */
     /* website chat widget API: token buckets (requests per minute, burst) */
     int64_t widget_rate_ip;
     int64_t widget_burst_ip;

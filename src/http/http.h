@@ -36,6 +36,7 @@ void http_event_bell_free(struct http_event_bell *b); /* NULL is a no-op */
 void http_event_poke(void *bell);
 struct messaging;
 struct media;
+struct assistant;
 
 /* What the server needs; all borrowed and outliving http_serve. */
 struct http_app {
@@ -49,6 +50,7 @@ struct http_app {
     struct messaging *messaging;  /* channel accounts, templates, settings */
     struct webhook *webhook;   /* the ingestion pipeline; NULL: webhooks answer 503 */
     struct media *media;       /* the media store; NULL: media routes answer 503 */
+    struct assistant *assistant; /* drafts, pauses, analytics; NULL: those routes answer 503 */
 };
 
 /* Listen on cfg->listen and serve until SIGTERM or SIGINT, then stop

@@ -410,6 +410,22 @@ void http__route_kb_update(struct http_req *r);
 void http__route_kb_delete(struct http_req *r);
 void http__route_kb_import(struct http_req *r);
 void http__route_kb_search(struct http_req *r);
+/* routes_assistant.c: the draft queue, pauses and analytics */
+void http__route_assistant_drafts(struct http_req *r);
+void http__route_assistant_draft_get(struct http_req *r);
+void http__route_assistant_draft_approve(struct http_req *r);
+void http__route_assistant_draft_reject(struct http_req *r);
+void http__route_assistant_pause_get(struct http_req *r);
+void http__route_assistant_pause(struct http_req *r);
+void http__route_assistant_resume(struct http_req *r);
+void http__route_assistant_analytics(struct http_req *r);
+/* routes_assistant_config.c: the assistant's agent configuration */
+void http__route_assistant_config_get(struct http_req *r);
+void http__route_assistant_config_put(struct http_req *r);
+void http__route_assistant_config_versions(struct http_req *r);
+void http__route_assistant_config_version(struct http_req *r);
+void http__route_assistant_config_diff(struct http_req *r);
+void http__route_assistant_config_rollback(struct http_req *r);
 
 /* routes_templates.c */
 void http__route_tpl_list(struct http_req *r);

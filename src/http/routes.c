@@ -7,7 +7,8 @@
  * messages), routes_contacts.c (contacts, reachability, send preflight),
  * routes_channels.c (channel accounts, their provider
  * templates, settings, webhooks), routes_templates.c (templates and
- * their approval workflow) and routes_kb.c (the assistant's knowledge base).
+ * their approval workflow), routes_kb.c (the assistant's knowledge base) and
+ * routes_assistant_config.c (the assistant's versioned configuration).
  *
  * Handlers run after the middleware chain: the principal is resolved and the
  * route's action is allowed. They call domain modules (auth, ops, queue,
@@ -333,6 +334,23 @@ const struct http_route http__routes[] = {
     {"DELETE", "/api/v1/kb/documents/{id}", http__route_kb_delete, "kb.write", 0},
     {"POST", "/api/v1/kb/import", http__route_kb_import, "kb.write", 0},
     {"GET", "/api/v1/kb/search", http__route_kb_search, "kb.read", 0},
+    /* the assistant's drafts, pauses and analytics (routes_assistant.c) */
+    {"GET", "/api/v1/assistant/drafts", http__route_assistant_drafts, "assistant.read", 0},
+    {"GET", "/api/v1/assistant/drafts/{id}", http__route_assistant_draft_get, "assistant.read", 0},
+    {"POST", "/api/v1/assistant/drafts/{id}/approve", http__route_assistant_draft_approve, "assistant.drafts", 0},
+    {"POST", "/api/v1/assistant/drafts/{id}/reject", http__route_assistant_draft_reject, "assistant.drafts", 0},
+    {"GET", "/api/v1/assistant/analytics", http__route_assistant_analytics, "assistant.read", 0},
+    {"GET", "/api/v1/conversations/{id}/assistant", http__route_assistant_pause_get, "assistant.read", 0},
+    {"POST", "/api/v1/conversations/{id}/assistant/pause", http__route_assistant_pause, "assistant.drafts", 0},
+    {"POST", "/api/v1/conversations/{id}/assistant/resume", http__route_assistant_resume, "assistant.drafts", 0},
+    /* the assistant's agent configuration (routes_assistant_config.c) */
+    {"GET", "/api/v1/assistant/config", http__route_assistant_config_get, "assistant.read", 0},
+    {"PUT", "/api/v1/assistant/config", http__route_assistant_config_put, "assistant.config", 0},
+    {"GET", "/api/v1/assistant/config/versions", http__route_assistant_config_versions, "assistant.read", 0},
+    {"GET", "/api/v1/assistant/config/versions/{version}", http__route_assistant_config_version, "assistant.read", 0},
+    {"GET", "/api/v1/assistant/config/diff", http__route_assistant_config_diff, "assistant.read", 0},
+    {"POST", "/api/v1/assistant/config/versions/{version}/rollback", http__route_assistant_config_rollback,
+     "assistant.config", 0},
     {"GET", "/api/v1/media/{id}", http__route_media_get, "conversations.read", 0},
     {"GET", "/media/{id}", http__route_media_file, NULL, HTTP_ROUTE_PUBLIC},
     {"GET", "/webhooks/{provider}/{account_key}", http__route_webhook, NULL, HTTP_ROUTE_PUBLIC},

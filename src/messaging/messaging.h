@@ -251,6 +251,32 @@ int messaging_keywords_check(const char *channel, const char *json, struct err *
 int messaging_keywords_set(struct messaging *m, const char *tenant_id, const char *channel, const char *json,
                            const char *actor_type, const char *actor_id, const char *ip, struct err *e);
 
+/* ---------------------------------------------------------- inbound hook */
+
+/* A customer's message as the inbound job recorded it, borrowed. */
+struct messaging_inbound_info {
+    const char *tenant_id;
+    const char *account_id;
+    const char *channel;
+    const char *conversation_id;
+    const char *contact_id;
+    const char *message_id;
+    const char *text;                  /* NULL or "" for media without a caption */
+};
+/* Realtime events a hook publishes with the inbound job's commit. */
+struct messaging_hook_events;
+/* Called by the inbound job inside its transaction for every new inbound
+ * message that is not an opt-out/opt-in/HELP keyword or a possible opt-out
+ * phrase (the assistant's entry: it queues its job there, so the job
+ * exists exactly when the message does). A non-zero return undoes that
+ * message's processing and retries it, like any failure of the job. */
+typedef int (*messaging_inbound_hook_fn)(void *ud, struct store_tx *tx, const struct messaging_inbound_info *in,
+                                         struct messaging_hook_events *ev, struct err *e);
+/* Install the hook before the queue's workers start (one per messaging). */
+void messaging_set_inbound_hook(struct messaging *m, messaging_inbound_hook_fn fn, void *ud);
+/* Publish data (malloc'd JSON text, taken) as a realtime event of type. */
+void messaging_hook_event(struct messaging_hook_events *ev, const char *tenant_id, const char *type, char *data);
+
 /* -------------------------------------------------------------- pipeline */
 
 /* The job types messaging_new registers on opt->queue: one received

@@ -33,6 +33,17 @@ void messaging__events_add(struct messaging__events *ev, const char *tenant_id, 
     ev->n++;
 }
 
+void messaging_hook_event(struct messaging_hook_events *ev, const char *tenant_id, const char *type, char *data)
+{
+    messaging__events_add(ev->ev, tenant_id, type, data);
+}
+
+void messaging_set_inbound_hook(struct messaging *m, messaging_inbound_hook_fn fn, void *ud)
+{
+    m->inbound_hook = fn;
+    m->inbound_hook_ud = ud;
+}
+
 void messaging__events_truncate(struct messaging__events *ev, size_t n)
 {
     while (ev->n > n)

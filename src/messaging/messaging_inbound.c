@@ -192,8 +192,15 @@ static int message(struct messaging *m, struct store_tx *tx, const struct queue_
         if (rc)
             goto out;
     }
-    if (it->keyword == COMPLIANCE_NONE && !it->phrase)
+    if (it->keyword == COMPLIANCE_NONE && !it->phrase) {
+        if (m->inbound_hook) {
+            struct messaging_inbound_info info = {job->tenant_id, it->ref->acct.id, it->ref->acct.channel,
+                                                  r.conversation_id, r.contact_id, r.message_id, x->text};
+            struct messaging_hook_events hev = {ev};
+            rc = m->inbound_hook(m->inbound_hook_ud, tx, &info, &hev, e);
+        }
         goto out;
+    }
     addr_kind = crm_identity_kind(it->ref->acct.channel);
     if ((rc = crm_normalize_address(addr_kind ? addr_kind : "phone", x->from, addr, sizeof(addr), e)))
         goto out;

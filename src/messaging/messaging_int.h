@@ -75,6 +75,8 @@ struct messaging {
     void *notify_ud;
     struct messaging__policies *policies;
     struct media *media;               /* NULL: inbound media are not downloaded */
+    messaging_inbound_hook_fn inbound_hook; /* set before the workers start; NULL: none */
+    void *inbound_hook_ud;
 };
 
 /* Tenant compliance snapshots (messaging_policy.c): keyword lists per
@@ -119,6 +121,11 @@ struct messaging__event {
 struct messaging__events {
     struct messaging__event *v;
     size_t n, cap;
+};
+
+/* What an inbound hook appends to (messaging_hook_event). */
+struct messaging_hook_events {
+    struct messaging__events *ev;
 };
 
 /* Take data (malloc'd JSON text) as an event of type for tenant_id. */

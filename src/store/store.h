@@ -433,5 +433,7 @@ void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);
 #include "store/store_crm.h"
 #include "store/store_contact.h"
 #include "store/store_kb.h"
+#include "store/store_assistant.h"
+#include "store/store_agent.h"
 
 #endif

@@ -15,15 +15,24 @@ The answer is deterministic: "answer" from /_fake/mode when set, else
 "Echo: <the last user message>". Token counts are words (split on spaces).
 A key given with --api-key must come as "Authorization: Bearer <key>"
 (else 401 in OpenAI's error shape). A missing model or messages is 400.
-Control: POST /_fake/mode {"mode": "ok"|"500"|"429"|"slow"|"malformed"|
+Control: POST /_fake/mode {"mode": "ok"|"grounded"|"500"|"429"|"slow"|"malformed"|
 "close"|"400"|"hang_stream", "retry_after": s, "delay": s, "answer": text,
 "fail_times": N (the mode applies to the next N requests, then "ok")};
 "hang_stream" sends the first chunk of a stream and then stalls for delay.
+"grounded" answers like a model following the assistant's prompt
+(src/assistant/assistant_prompt.c): it reads the passages, lines
+"[#<id>] <title>: <text>" of the system message, and picks the one sharing
+the most content words (title and text) with the last user message (ties:
+the first); it answers that passage's first two sentences followed by
+" [#<id>]", or "UNKNOWN" when no passage shares a content word. Content
+words: lower-cased, accents folded, letters and digits, English and Spanish
+stop words dropped, a final "s" dropped from words over three letters. A
+fixed "answer" still wins over "grounded".
 GET /_fake/requests lists what was received (path, headers, body parsed).
 Errors are {"error": {"message", "type", "param", "code"}} as OpenAI sends.
 Prints "LISTENING <port>" first on stdout.
 """
-import argparse, json, time
+import argparse, json, re, time, unicodedata
 
 from fakebase import LOCK, STATE, FakeHandler, serve
 
@@ -33,6 +42,48 @@ ARGS = None
 
 def error_body(message, etype, code=None):
     return {"error": {"message": message, "type": etype, "param": None, "code": code}}
+
+
+STOP_WORDS = set("""
+a an the and or but if of to in on at by for with from as is are was were be been am do does did i me my you your
+we our us it its this that these those there here what which who whom how when where why can could would should
+will shall may might have has had please hi hello thanks thank any some about so too very just not no yes up out
+get want need like im ive dont
+el la los las un una unos unas y o u de del al en con por para que se su sus mi mis tu tus yo te le les lo nos es
+son esta estan este esto estos estas ser hay como cuando donde cual quien puedo puede pueden quiero quisiera
+necesito hola gracias favor muy ya si sin mas pero tengo tiene hacer ha he han usted ustedes cuanto cuanta cuantos
+cuantas sobre
+""".split())
+PASSAGE = re.compile(r"^\[#(\d+)\] (.*?): (.*)$", re.M)
+
+
+def content_words(text):
+    folded = unicodedata.normalize("NFD", str(text).lower())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    words = set()
+    for w in re.findall(r"[a-z0-9]+", folded.replace("'", "")):
+        if w in STOP_WORDS:
+            continue
+        if len(w) > 3 and w.endswith("s"):
+            w = w[:-1]
+        words.add(w)
+    return words
+
+
+def grounded_answer(msgs):
+    """What a model following our prompt would say (see the module docstring)."""
+    system = "\n".join(str(m.get("content", "")) for m in msgs if m.get("role") == "system")
+    last = next((m.get("content", "") for m in reversed(msgs) if m.get("role") == "user"), "")
+    question = content_words(last)
+    best, best_n = None, 0
+    for m in PASSAGE.finditer(system):
+        n = len(question & content_words(m.group(2) + " " + m.group(3)))
+        if n > best_n:
+            best, best_n = m, n
+    if best is None:
+        return "UNKNOWN"
+    sentences = re.split(r"(?<=[.!?])\s+", best.group(3).strip())
+    return " ".join(sentences[:2]) + " [#%s]" % best.group(1)
 
 
 def current_mode():
@@ -98,7 +149,12 @@ class Handler(FakeHandler):
         msgs = body["messages"]
         last = next((m.get("content", "") for m in reversed(msgs) if m.get("role") == "user"), "")
         with LOCK:
-            text = STATE["answer"] if STATE["answer"] is not None else "Echo: " + str(last)
+            if STATE["answer"] is not None:
+                text = STATE["answer"]
+            elif mode == "grounded":
+                text = grounded_answer(msgs)
+            else:
+                text = "Echo: " + str(last)
             seq = STATE["seq"]
         model = body["model"]
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in msgs)
