@@ -26,18 +26,19 @@ after(async () => {
   if (stack) await stack.stop();
 });
 
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const pct = (v) => new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 0 }).format(v);
 
 async function outboundTexts(conversationId) {
-  return (await stack.api('GET', `/conversations/${conversationId}/messages?limit=100`)).data.filter((m) => m.direction === 'outbound').map((m) => m.text);
+  return (await stack.api('GET', `/conversations/${conversationId}/messages?limit=100`)).data.filter((m) => m.direction === 'outbound').map((m) => m.body);
 }
 
 for (const size of SIZES) {
   test(`approval queue: live drafts, approve, edit then send, reject, pause (${size.name})`, async () => {
-    const tag = size.name;
+    const tag = size.name[0]; // short: the words of a message decide its intent
     const a = await inboundDraft(stack, `What are your opening hours on Saturday? (${tag})`, 'Ana');
-    const b = await inboundDraft(stack, `How long does a refund take? (${tag})`, 'Ben');
-    const c = await inboundDraft(stack, `Can I return shoes after two weeks? (${tag})`, 'Cleo');
+    const b = await inboundDraft(stack, `How do I return an item? (${tag})`, 'Ben');
+    const c = await inboundDraft(stack, `Can I get a refund? (${tag})`, 'Cleo');
     for (const d of [a, b, c]) assert.equal(d.status, 'pending', JSON.stringify(d));
 
     const page = await newPage(browser, size);
@@ -52,18 +53,18 @@ for (const size of SIZES) {
     for (const d of pending) {
       const el = card(d);
       await el.waitFor();
-      assert.match(await el.locator('.ast-inbound').textContent(), new RegExp(d.inbound_text.replace(/[?()]/g, '\\$&')));
+      assert.match(await el.locator('.ast-inbound').textContent(), new RegExp(esc(d.inbound_text)));
       assert.equal(await el.getByLabel('Reply to send').inputValue(), d.text);
       assert.equal(await el.locator('[data-intent]').getAttribute('data-intent'), d.intent || '');
       assert.equal((await el.locator('[data-confidence]').textContent()).trim(), typeof d.confidence === 'number' ? pct(d.confidence) : '—');
-      if (d.reason) assert.match(await el.locator('.ast-reason').textContent(), new RegExp(d.reason.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+      if (d.reason) assert.match(await el.locator('.ast-reason').textContent(), new RegExp(esc(d.reason.slice(0, 20))));
       assert.equal(await el.getByRole('link', { name: 'Open the conversation' }).getAttribute('href'), `/inbox/${encodeURIComponent(d.conversation_id)}`);
       assert.equal(await el.locator('[data-escalated]').count(), d.escalated ? 1 : 0);
     }
     await checkScreen(page, 'assistant-drafts', size);
 
     // A draft written while the page is open appears without a reload.
-    const liveText = `Are you open on Sunday? (${tag})`;
+    const liveText = `Are you open on Saturday? (${tag})`;
     await stack.inboundWhatsApp(phone(), liveText, 'Dee');
     const d4 = await draftFor(stack, liveText);
     await card(d4).waitFor();
@@ -114,13 +115,13 @@ for (const size of SIZES) {
     await card(d4).waitFor({ state: 'detached' });
 
     // The other lists: sent shows A and B with what was sent.
-    await page.getByLabel('Show').selectOption('sent');
+    await page.getByLabel('Show', { exact: true }).selectOption('sent');
     await card(b).waitFor();
     assert.match(await card(b).locator('.ast-bubble').textContent(), /five business days to reach your card/);
     await checkScreen(page, 'assistant-drafts-sent', size);
 
     // A viewer sees the queue, not the decisions.
-    const e = await inboundDraft(stack, `Do you sell gift cards? (${tag})`, 'Eve');
+    const e = await inboundDraft(stack, `When are you open on Sunday? (${tag})`, 'Eve');
     const viewer = await newPage(browser, size);
     await login(viewer, stack.base, stack.users.viewer);
     await viewer.goto(stack.base + '/assistant/drafts');

@@ -14,9 +14,17 @@ export async function waitFor(fn, what, ms = 20000) {
   }
 }
 
-/** The assistant on, in draft mode, answering on WhatsApp, with a document about opening hours and returns. */
+export const INTENTS = [
+  { name: 'hours', examples: ['what are your opening hours', 'when are you open', 'are you open on saturday'], action: 'answer' },
+  { name: 'returns', examples: ['how do i return an item', 'can i get a refund', 'return policy'], action: 'answer' },
+];
+
+/** The assistant on, in draft mode, answering on WhatsApp from its knowledge base (two intents; documents on opening hours and returns). */
 export async function draftMode(stack) {
-  await stack.api('PUT', '/assistant/config', { config: { enabled: true, mode: 'draft', channels: { whatsapp: true } }, note: 'e2e: draft mode' });
+  await stack.api('PUT', '/assistant/config', {
+    config: { enabled: true, mode: 'draft', channels: { whatsapp: true }, intents: INTENTS, provider: { kind: 'extractive' } },
+    note: 'e2e: draft mode',
+  });
   await stack.api('POST', '/kb/documents', {
     title: 'Opening hours',
     body: 'Our shop is open from 9:00 to 17:00, Monday to Friday. On Saturdays we open from 10:00 to 14:00. We are closed on Sundays.',
@@ -31,8 +39,11 @@ export async function draftMode(stack) {
   });
 }
 
+let seq = Math.floor(Math.random() * 5000);
+/** A new customer's number (each message its own conversation: a second message would make a pending draft stale). */
 export function phone() {
-  return '+1415557' + String(Math.floor(Math.random() * 10000)).padStart(4, '0');
+  seq = (seq + 1) % 10000;
+  return '+1415557' + String(seq).padStart(4, '0');
 }
 
 /** The draft for the inbound text (any status), once the assistant wrote it. */

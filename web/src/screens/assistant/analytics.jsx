@@ -2,8 +2,9 @@
 // (GET /api/v1/assistant/analytics?from=&to=, by default the last 30 days):
 // totals (turns, replies sent, drafts and their outcome, containment,
 // approval and edit rates, tokens, cost, latency), then per day the intents
-// detected, the containment rate (turns resolved without a person), the
-// approval and edit rates of drafts, the average latency and the cost.
+// detected, the containment rate (turns answered without a person), the
+// approval and edit rates of decided drafts (as the API computes its
+// totals: approved or edited over decided; edited over approved or edited), the average latency and the cost.
 // Each chart has a table with the same numbers. Costs are in millionths of
 // the currency unit in the API and shown in units.
 import { useEffect, useState } from 'preact/hooks';
@@ -103,8 +104,9 @@ function Charts({ data }) {
   const num = (v) => fmtNumber(v || 0);
   const intents = intentSeries(days, data.intents || []);
   const containment = rows.map((d) => rate(d.contained, d.turns));
-  const approval = rows.map((d) => rate(d.approved, d.drafted));
-  const edits = rows.map((d) => rate(d.edited, d.drafted));
+  // As the API's totals: approved = sent (as is or edited) / decided; edited = edited / sent.
+  const approval = rows.map((d) => rate(d.approved + d.edited, d.approved + d.edited + d.rejected));
+  const edits = rows.map((d) => rate(d.edited, d.approved + d.edited));
   const latency = rows.map((d) => d.latency_avg_ms);
   const costs = rows.map((d) => (d.cost_micros || 0) / 1e6);
   const pctAxis = (v) => fmtNumber(v, { style: 'percent', maximumFractionDigits: 0 });
@@ -120,7 +122,7 @@ function Charts({ data }) {
         )}
       </Card>
       <Card title={t('assistant.analytics.containment_title')} class="ast-chart-card" headingLevel={3}>
-        <DayChart id="ast-chart-containment" caption={t('assistant.analytics.containment_caption')} days={days} series={[{ label: t('assistant.analytics.containment_rate'), values: containment }]} fmt={pctAxis}>
+        <DayChart id="ast-chart-containment" caption={t('assistant.analytics.containment_caption')} days={days} series={[{ label: t('assistant.analytics.containment_rate'), values: containment }]} fmt={pctAxis} yMax={1}>
           <DayTable
             caption={t('assistant.analytics.containment_caption')}
             days={days}
@@ -143,6 +145,7 @@ function Charts({ data }) {
             { label: t('assistant.analytics.edit_rate'), values: edits },
           ]}
           fmt={pctAxis}
+          yMax={1}
         >
           <DayTable
             caption={t('assistant.analytics.approval_caption')}

@@ -1,7 +1,8 @@
 // A chart of values per day on uPlot: one or more series as lines (or bars
-// with bars), with a small legend. As on the monitoring screen the canvas
-// is hidden from assistive technology and the figure's table (children)
-// carries the same numbers. Resizes with its container.
+// with bars), with a small legend; yMax fixes the top (1 for rates). As on
+// the monitoring screen the canvas is hidden from assistive technology and
+// the figure's table (children) carries the same numbers. Resizes with its
+// container.
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import { getLocale } from '../../lib/i18n.js';
@@ -21,7 +22,7 @@ export function daySec(day) {
   return Date.parse(day + 'T00:00:00Z') / 1000;
 }
 
-export function DayChart({ caption, days, series, fmt, bars, id, children }) {
+export function DayChart({ caption, days, series, fmt, bars, yMax, id, children }) {
   const box = useRef(null);
   const key = JSON.stringify([days, series.map((s) => [s.label, s.values])]);
   useEffect(() => {
@@ -38,7 +39,7 @@ export function DayChart({ caption, days, series, fmt, bars, id, children }) {
       padding: [8, 16, 0, 0],
       scales: {
         x: { time: true, range: (u, min, max) => (min === max ? [min - 86400, max + 86400] : [min - 43200, max + 43200]) },
-        y: { range: (u, min, max) => [0, Math.max(max || 0, 1e-9) * 1.1] },
+        y: { range: (u, min, max) => [0, yMax || (max > 0 ? max * 1.1 : 1)] },
       },
       axes: [
         {
