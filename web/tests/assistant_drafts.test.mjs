@@ -7,7 +7,8 @@
 // it is, edits and sends another (the customer gets the edited text),
 // rejects a third with a reason; a fourth decided elsewhere leaves the
 // page live. A viewer sees the queue without the decisions. In the inbox,
-// the agent pauses the assistant in a conversation and resumes it.
+// the agent pauses the assistant in a conversation and resumes it. A draft
+// nobody decides within the configured time gets its Escalated badge live.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SIZES, checkScreen, goNav, launch, login, newPage } from './lib/browser.mjs';
@@ -158,6 +159,32 @@ for (const size of SIZES) {
     for (const p of [page, viewer]) {
       assert.deepEqual(p.jsErrors, []);
       await p.context().close();
+    }
+  });
+}
+
+for (const size of SIZES) {
+  test(`a draft nobody decides is marked escalated, live (${size.name})`, async () => {
+    const tag = size.name[0];
+    const oncall = await stack.api('POST', '/contacts', { name: `On-call manager ${tag}`, identities: [{ kind: 'phone', address: phone() }] });
+    await stack.api('PUT', '/assistant/config', { config: { handover: { on_call_contact_id: oncall.id, on_call_account_id: stack.wa.id, draft_escalate_after_s: 1 } } });
+    try {
+      const page = await newPage(browser, size);
+      await login(page, stack.base, stack.users.agent);
+      await page.goto(stack.base + '/assistant/drafts');
+      await page.locator('html[data-realtime="open"]').waitFor();
+      const text = `Are you open on Saturday? (${tag}e)`;
+      await stack.inboundWhatsApp(phone(), text, 'Fay');
+      const d = await draftFor(stack, text);
+      await page.locator(`[data-draft="${d.id}"] [data-escalated]`).waitFor();
+      const now = (await stack.api('GET', '/assistant/drafts?status=pending&limit=50')).data.find((x) => x.id === d.id);
+      assert.equal(now.escalated, true);
+      assert.ok(now.escalated_at);
+      await checkScreen(page, 'assistant-drafts-escalated', size);
+      assert.deepEqual(page.jsErrors, []);
+      await page.context().close();
+    } finally {
+      await stack.api('PUT', '/assistant/config', { config: { handover: { on_call_contact_id: '', on_call_account_id: '', draft_escalate_after_s: 900 } } });
     }
   });
 }
