@@ -26,7 +26,7 @@ function StatusPill({ status }) {
   const tone = { pending: 'pill-warn', sent: 'pill-ok', rejected: 'pill-danger' }[status] || '';
   return (
     <span class={`pill ${tone}`} data-draft-status={status}>
-      {t(`assistant.drafts.status.${status}`)}
+      {t(`assistant.drafts.state.${status}`)}
     </span>
   );
 }
