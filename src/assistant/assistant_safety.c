@@ -634,7 +634,8 @@ static size_t scan_phone(const char *s, size_t i, char *digits, size_t *skip)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t q = i, end = 0;
-    int nd = 0, ng = 0, glen[3] = {0}, marks = 0;
+    int nd = 0, ng = 0, glen[3] = {0}, marks = 0, last_open = 0, prev_nd = 0;
+    size_t prev_end = 0;
     char seps[2] = {0};
     if (p[q] == '+')
         q++, marks = 1;
@@ -664,6 +665,9 @@ static size_t scan_phone(const char *s, size_t i, char *digits, size_t *skip)
             *skip = run_end(p, r);
             return 0; /* longer than any phone number, and no part of it is one */
         }
+        prev_nd = nd;
+        prev_end = end;
+        last_open = open;
         memcpy(digits + nd, s + g0, g);
         nd += (int)g;
         if (ng < 3)
@@ -687,6 +691,13 @@ static size_t scan_phone(const char *s, size_t i, char *digits, size_t *skip)
             break;
         q = t;
     }
+    /* A number does not end in a parenthesised group: "555-1234 (12)" is a
+     * phone and a count. */
+    if (last_open) {
+        nd = prev_nd;
+        end = prev_end;
+        ng--;
+    }
     digits[nd] = '\0';
     if (nd < 7 || is_alnum(p[end]) || p[end] == '@')
         return 0;
@@ -708,26 +719,27 @@ static int after_currency(const unsigned char *p, size_t i)
     return i >= 3 && p[i - 3] == 0xe2 && p[i - 2] == 0x82 && p[i - 1] == 0xac;
 }
 
-/* Walk text for links (when urls), e-mail addresses, cards and phones, in
- * order, without overlaps: a link's digits are not a phone. */
-static int scan_items(const char *text, int urls, item_cb cb, void *ud)
+/* Links (when urls), cards and phones in seg, a piece of text between
+ * e-mail addresses after the character before it; offsets are reported in
+ * text (seg starts at base). A number right after a letter, a digit or
+ * ']' (what a redaction ends with) does not start: "[phone]" then stands
+ * where the digit it replaced stood. */
+static int scan_segment(const char *text, const char *seg, size_t base, int urls, item_cb cb, void *ud)
 {
-    const unsigned char *p = (const unsigned char *)text;
-    size_t i = 0;
+    const unsigned char *p = (const unsigned char *)seg;
+    size_t i = 1;
     int rc;
     while (p[i]) {
         struct item it = {0};
-        unsigned char prev = i ? p[i - 1] : ' ';
+        unsigned char prev = p[i - 1];
         size_t end, skip;
-        if (urls && !is_alnum(prev) && prev != '.' && prev != '@' && (end = scan_url(text, i))) {
+        if (urls && !is_alnum(prev) && prev != '.' && (end = scan_url(seg, i))) {
             it.kind = ITEM_URL;
-        } else if (is_local_char(p[i]) && !is_local_char(prev) && (end = scan_email(text, i))) {
-            it.kind = ITEM_EMAIL;
         } else if ((is_digit(p[i]) || ((p[i] == '+' || p[i] == '(') && is_digit(p[i + 1]))) && !is_alnum(prev) &&
-                   prev != '#' && !after_currency(p, i)) {
-            if (is_digit(p[i]) && (end = scan_card(text, i, it.digits))) {
+                   prev != ']' && prev != '#' && !after_currency(p, i)) {
+            if (is_digit(p[i]) && (end = scan_card(seg, i, it.digits))) {
                 it.kind = ITEM_CARD;
-            } else if ((end = scan_phone(text, i, it.digits, &skip))) {
+            } else if ((end = scan_phone(seg, i, it.digits, &skip))) {
                 it.kind = ITEM_PHONE;
             } else {
                 i = skip > i ? skip : i + 1;
@@ -737,13 +749,64 @@ static int scan_items(const char *text, int urls, item_cb cb, void *ud)
             i++;
             continue;
         }
-        it.start = i;
-        it.end = end;
+        it.start = base + i;
+        it.end = base + end;
         if ((rc = cb(ud, text, &it)))
             return rc;
         i = end;
     }
     return 0;
+}
+
+/* The next e-mail address at or after pos: found from its '@', its local
+ * part as long as the text allows (back to pos at most). 0 when none. */
+static size_t next_email(const char *text, size_t pos, size_t *start)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    const char *at = strchr(text + pos, '@');
+    while (at) {
+        size_t a = (size_t)(at - text), ls = a, end;
+        while (ls > pos && is_local_char(p[ls - 1]))
+            ls--;
+        while (ls < a && p[ls] == '.')
+            ls++;
+        if (ls < a && (end = scan_email(text, ls))) {
+            *start = ls;
+            return end;
+        }
+        at = strchr(at + 1, '@');
+    }
+    return 0;
+}
+
+/* Walk text for e-mail addresses, links (when urls), cards and phones,
+ * without overlaps. E-mail addresses are found first, from their '@', and
+ * the text between them is scanned apart, so what is found does not
+ * depend on what was found before it (redacting twice changes nothing
+ * more), and a link's digits are not a phone. */
+static int scan_items(const char *text, int urls, item_cb cb, void *ud)
+{
+    struct buf seg = {0};
+    size_t pos = 0, len = strlen(text);
+    int rc = 0;
+    while (pos < len && !rc) {
+        size_t es = len, ee = next_email(text, pos, &es);
+        if (!ee)
+            es = len;
+        if (es > pos) {
+            buf_reset(&seg);
+            buf_putc(&seg, pos ? text[pos - 1] : ' ');
+            buf_append(&seg, text + pos, es - pos);
+            rc = scan_segment(text, seg.data, pos - 1, urls, cb, ud);
+        }
+        if (!ee || rc)
+            break;
+        struct item it = {ITEM_EMAIL, es, ee, ""};
+        rc = cb(ud, text, &it);
+        pos = ee;
+    }
+    buf_free(&seg);
+    return rc;
 }
 
 /* ============================================================ redaction */
