@@ -721,7 +721,7 @@ static int after_currency(const unsigned char *p, size_t i)
 
 /* Links (when urls), cards and phones in seg, a piece of text between
  * e-mail addresses after the character before it; offsets are reported in
- * text (seg starts at base). A number right after a letter, a digit or
+ * text (seg + 1 is text + base). A number right after a letter, a digit or
  * ']' (what a redaction ends with) does not start: "[phone]" then stands
  * where the digit it replaced stood. */
 static int scan_segment(const char *text, const char *seg, size_t base, int urls, item_cb cb, void *ud)
@@ -749,8 +749,8 @@ static int scan_segment(const char *text, const char *seg, size_t base, int urls
             i++;
             continue;
         }
-        it.start = base + i;
-        it.end = base + end;
+        it.start = base + i - 1;
+        it.end = base + end - 1;
         if ((rc = cb(ud, text, &it)))
             return rc;
         i = end;
@@ -758,9 +758,14 @@ static int scan_segment(const char *text, const char *seg, size_t base, int urls
     return 0;
 }
 
-/* The next e-mail address at or after pos: found from its '@', its local
- * part as long as the text allows (back to pos at most). 0 when none. */
-static size_t next_email(const char *text, size_t pos, size_t *start)
+/* The next '@' at or after pos that starts something: an e-mail address
+ * (*valid 1; its local part as long as the text allows, back to pos at
+ * most) or, when the address is not valid, the host-like run after the
+ * '@' when it holds a letter ("n@host.example-5309"), which is scanned for
+ * nothing (*valid 0): what follows an '@' is part of an address, and
+ * redacting digits in it could make it a valid one. *start receives its
+ * start; returns its end, 0 when there is none. */
+static size_t next_at(const char *text, size_t pos, size_t *start, int *valid)
 {
     const unsigned char *p = (const unsigned char *)text;
     const char *at = strchr(text + pos, '@');
@@ -772,6 +777,15 @@ static size_t next_email(const char *text, size_t pos, size_t *start)
             ls++;
         if (ls < a && (end = scan_email(text, ls))) {
             *start = ls;
+            *valid = 1;
+            return end;
+        }
+        int letter = 0;
+        for (end = a + 1; is_host_char(p[end]); end++)
+            letter |= is_alpha(p[end]);
+        if (letter) {
+            *start = a;
+            *valid = 0;
             return end;
         }
         at = strchr(at + 1, '@');
@@ -790,19 +804,23 @@ static int scan_items(const char *text, int urls, item_cb cb, void *ud)
     size_t pos = 0, len = strlen(text);
     int rc = 0;
     while (pos < len && !rc) {
-        size_t es = len, ee = next_email(text, pos, &es);
+        size_t es = len;
+        int valid = 0;
+        size_t ee = next_at(text, pos, &es, &valid);
         if (!ee)
             es = len;
         if (es > pos) {
             buf_reset(&seg);
             buf_putc(&seg, pos ? text[pos - 1] : ' ');
             buf_append(&seg, text + pos, es - pos);
-            rc = scan_segment(text, seg.data, pos - 1, urls, cb, ud);
+            rc = scan_segment(text, seg.data, pos, urls, cb, ud);
         }
         if (!ee || rc)
             break;
-        struct item it = {ITEM_EMAIL, es, ee, ""};
-        rc = cb(ud, text, &it);
+        if (valid) {
+            struct item it = {ITEM_EMAIL, es, ee, ""};
+            rc = cb(ud, text, &it);
+        }
         pos = ee;
     }
     buf_free(&seg);
