@@ -217,6 +217,8 @@ static int is_number_word(const char *w)
 
 static int alt_match(const char *w, const char *alt, size_t n)
 {
+    if (alt[0] != w[0] && alt[0] != '#')
+        return 0; /* most words fail here, before any length is taken */
     if (n == 1 && alt[0] == '#')
         return is_number_word(w);
     if (n > 1 && alt[n - 1] == '*')
