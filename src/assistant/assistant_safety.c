@@ -217,6 +217,8 @@ static int is_number_word(const char *w)
 
 static int alt_match(const char *w, const char *alt, size_t n)
 {
+    if (alt[0] != w[0] && alt[0] != '#')
+        return 0; /* most words fail here, before any length is taken */
     if (n == 1 && alt[0] == '#')
         return is_number_word(w);
     if (n > 1 && alt[n - 1] == '*')
@@ -634,7 +636,8 @@ static size_t scan_phone(const char *s, size_t i, char *digits, size_t *skip)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t q = i, end = 0;
-    int nd = 0, ng = 0, glen[3] = {0}, marks = 0;
+    int nd = 0, ng = 0, glen[3] = {0}, marks = 0, last_open = 0, prev_nd = 0;
+    size_t prev_end = 0;
     char seps[2] = {0};
     if (p[q] == '+')
         q++, marks = 1;
@@ -664,6 +667,9 @@ static size_t scan_phone(const char *s, size_t i, char *digits, size_t *skip)
             *skip = run_end(p, r);
             return 0; /* longer than any phone number, and no part of it is one */
         }
+        prev_nd = nd;
+        prev_end = end;
+        last_open = open;
         memcpy(digits + nd, s + g0, g);
         nd += (int)g;
         if (ng < 3)
@@ -687,6 +693,13 @@ static size_t scan_phone(const char *s, size_t i, char *digits, size_t *skip)
             break;
         q = t;
     }
+    /* A number does not end in a parenthesised group: "555-1234 (12)" is a
+     * phone and a count. */
+    if (last_open) {
+        nd = prev_nd;
+        end = prev_end;
+        ng--;
+    }
     digits[nd] = '\0';
     if (nd < 7 || is_alnum(p[end]) || p[end] == '@')
         return 0;
@@ -708,26 +721,27 @@ static int after_currency(const unsigned char *p, size_t i)
     return i >= 3 && p[i - 3] == 0xe2 && p[i - 2] == 0x82 && p[i - 1] == 0xac;
 }
 
-/* Walk text for links (when urls), e-mail addresses, cards and phones, in
- * order, without overlaps: a link's digits are not a phone. */
-static int scan_items(const char *text, int urls, item_cb cb, void *ud)
+/* Links (when urls), cards and phones in seg, a piece of text between
+ * e-mail addresses after the character before it; offsets are reported in
+ * text (seg + 1 is text + base). A number right after a letter, a digit or
+ * ']' (what a redaction ends with) does not start: "[phone]" then stands
+ * where the digit it replaced stood. */
+static int scan_segment(const char *text, const char *seg, size_t base, int urls, item_cb cb, void *ud)
 {
-    const unsigned char *p = (const unsigned char *)text;
-    size_t i = 0;
+    const unsigned char *p = (const unsigned char *)seg;
+    size_t i = 1;
     int rc;
     while (p[i]) {
         struct item it = {0};
-        unsigned char prev = i ? p[i - 1] : ' ';
+        unsigned char prev = p[i - 1];
         size_t end, skip;
-        if (urls && !is_alnum(prev) && prev != '.' && prev != '@' && (end = scan_url(text, i))) {
+        if (urls && !is_alnum(prev) && prev != '.' && (end = scan_url(seg, i))) {
             it.kind = ITEM_URL;
-        } else if (is_local_char(p[i]) && !is_local_char(prev) && (end = scan_email(text, i))) {
-            it.kind = ITEM_EMAIL;
         } else if ((is_digit(p[i]) || ((p[i] == '+' || p[i] == '(') && is_digit(p[i + 1]))) && !is_alnum(prev) &&
-                   prev != '#' && !after_currency(p, i)) {
-            if (is_digit(p[i]) && (end = scan_card(text, i, it.digits))) {
+                   prev != ']' && prev != '#' && !after_currency(p, i)) {
+            if (is_digit(p[i]) && (end = scan_card(seg, i, it.digits))) {
                 it.kind = ITEM_CARD;
-            } else if ((end = scan_phone(text, i, it.digits, &skip))) {
+            } else if ((end = scan_phone(seg, i, it.digits, &skip))) {
                 it.kind = ITEM_PHONE;
             } else {
                 i = skip > i ? skip : i + 1;
@@ -737,13 +751,82 @@ static int scan_items(const char *text, int urls, item_cb cb, void *ud)
             i++;
             continue;
         }
-        it.start = i;
-        it.end = end;
+        it.start = base + i - 1;
+        it.end = base + end - 1;
         if ((rc = cb(ud, text, &it)))
             return rc;
         i = end;
     }
     return 0;
+}
+
+/* The next '@' at or after pos that starts something: an e-mail address
+ * (*valid 1; its local part as long as the text allows, back to pos at
+ * most) or, when the address is not valid, the host-like run after the
+ * '@' when it holds a letter ("n@host.example-5309"), which is scanned for
+ * nothing (*valid 0): what follows an '@' is part of an address, and
+ * redacting digits in it could make it a valid one. *start receives its
+ * start; returns its end, 0 when there is none. */
+static size_t next_at(const char *text, size_t pos, size_t *start, int *valid)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    const char *at = strchr(text + pos, '@');
+    while (at) {
+        size_t a = (size_t)(at - text), ls = a, end;
+        while (ls > pos && is_local_char(p[ls - 1]))
+            ls--;
+        while (ls < a && p[ls] == '.')
+            ls++;
+        if (ls < a && (end = scan_email(text, ls))) {
+            *start = ls;
+            *valid = 1;
+            return end;
+        }
+        int letter = 0;
+        for (end = a + 1; is_host_char(p[end]); end++)
+            letter |= is_alpha(p[end]);
+        if (letter) {
+            *start = a;
+            *valid = 0;
+            return end;
+        }
+        at = strchr(at + 1, '@');
+    }
+    return 0;
+}
+
+/* Walk text for e-mail addresses, links (when urls), cards and phones,
+ * without overlaps. E-mail addresses are found first, from their '@', and
+ * the text between them is scanned apart, so what is found does not
+ * depend on what was found before it (redacting twice changes nothing
+ * more), and a link's digits are not a phone. */
+static int scan_items(const char *text, int urls, item_cb cb, void *ud)
+{
+    struct buf seg = {0};
+    size_t pos = 0, len = strlen(text);
+    int rc = 0;
+    while (pos < len && !rc) {
+        size_t es = len;
+        int valid = 0;
+        size_t ee = next_at(text, pos, &es, &valid);
+        if (!ee)
+            es = len;
+        if (es > pos) {
+            buf_reset(&seg);
+            buf_putc(&seg, pos ? text[pos - 1] : ' ');
+            buf_append(&seg, text + pos, es - pos);
+            rc = scan_segment(text, seg.data, pos, urls, cb, ud);
+        }
+        if (!ee || rc)
+            break;
+        if (valid) {
+            struct item it = {ITEM_EMAIL, es, ee, ""};
+            rc = cb(ud, text, &it);
+        }
+        pos = ee;
+    }
+    buf_free(&seg);
+    return rc;
 }
 
 /* ============================================================ redaction */

@@ -408,8 +408,9 @@ int assistant_turn_run(struct store *db, const struct assistant_turn_input *in, 
         int nm = assistant_prompt_build(found.arena, cfg, language, found.p, found.n, in->history, in->nhistory, text,
                                         msgs, TURN_MESSAGES_MAX);
         /* The channel's length is the turn's to know, not the prompt's. */
-        msgs[0].content = arena_printf(found.arena, "%s\n\nThe reply goes out by %s: at most %d characters.",
-                                       msgs[0].content, assistant_channel_names[ch], cfg->max_length[ch]);
+        if (cfg->max_length[ch] > 0)
+            msgs[0].content = arena_printf(found.arena, "%s\n\nThe reply goes out by %s: at most %d characters.",
+                                           msgs[0].content, assistant_channel_names[ch], cfg->max_length[ch]);
         req.messages = msgs;
         req.nmessages = nm;
     }
