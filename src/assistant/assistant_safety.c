@@ -306,7 +306,7 @@ static const struct rule *find_rule(const struct words *w, const struct rule *ru
 #define R_ABUSE "matched an abusive word"
 #define R_THREAT "matched a threat"
 
-#define EN_IGNORE "ignore|ignoring|disregard|disregarding|forget|override|bypass|skip"
+#define EN_IGNORE "ignore|ignoring|disregard|disregarding|forget|override|bypass"
 #define EN_EARLIER "previous|prior|above|earlier|preceding|former|initial|original|existing|system"
 #define EN_ORDERS "instruc*|prompt*|rule*|direction*|guideline*|command*|programming|restriction*|filter*"
 #define YOU_NOW "a|an|the|my|in|no|not|free|dan|unrestricted|unfiltered|jailbroken|evil|developer|going"
@@ -317,7 +317,8 @@ static const struct rule *find_rule(const struct words *w, const struct rule *ru
 static const struct rule injection_rules[] = {
     {EN_IGNORE " ~3 " EN_EARLIER " " EN_ORDERS, R_OVERRIDE, 0},
     {EN_IGNORE " ~1 your|all|any " EN_ORDERS, R_OVERRIDE, 0},
-    {"your new instruc*|rules", R_OVERRIDE, 0},
+    {"your new instruc* are|is", R_OVERRIDE, 0},
+    {"these are your new instruc*|rules", R_OVERRIDE, 0},
     {"new system prompt*|instruc*", R_OVERRIDE, 0},
     {ES_IGNORE " ~3 " ES_ORDERS " ~1 " ES_EARLIER, R_OVERRIDE, 0},
     {ES_IGNORE " ~3 " ES_EARLIER " " ES_ORDERS, R_OVERRIDE, 0},
@@ -344,8 +345,9 @@ static const struct rule injection_rules[] = {
     {"system prompt*", R_EXTRACT, 0},
     {"initial|hidden|secret prompt|prompts", R_EXTRACT, 0},
     {"show|tell|give ~2 your prompt|prompts", R_EXTRACT, 0},
-    {"reveal|print|output|leak|dump|disclose|repeat ~2 your|the instruc*|prompt*|rules|guidelines|programming",
-     R_EXTRACT, 0},
+    {"reveal|leak|dump|disclose ~2 your|the instruc*|prompt*|rules|guidelines|programming", R_EXTRACT, 0},
+    {"print|output|repeat ~2 your instruc*|prompt*|rules|guidelines|programming", R_EXTRACT, 0},
+    {"print|output|repeat ~2 the prompt*", R_EXTRACT, 0},
     {"repeat ~2 everything|words|text above", R_EXTRACT, 0},
     {"muestra|muestrame|muestreme|revela|revelame|reveleme|dime|digame|ensename|imprime|repite ~2 tu|tus|el "
      "prompt*|instruc*|reglas|indicaciones",
