@@ -56,6 +56,11 @@ void assistant__audit(struct store *db, const char *tenant_id, const struct assi
 int assistant__draft_event(struct store_tx *tx, const char *tenant_id, const char *draft_id, const char *type,
                            struct err *e);
 
+/* Copy src into dst (size bytes), truncating; always terminated. */
+void assistant__cpy(char *dst, size_t size, const char *src);
+/* 1 when term (n bytes, without its '\n') is one of the lines of set. */
+int assistant__has_line(const struct buf *set, const char *term, size_t n);
+
 /* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 int assistant__utf8_valid(const char *s, size_t len);
 
