@@ -72,11 +72,15 @@ static uint32_t slot_of(const char *tenant_id)
     return h % ASSISTANT__FLAGS_SLOTS;
 }
 
-/* The flags of the tenant's configuration at version. */
-static int flags_get(struct assistant *a, const char *tenant_id, int64_t version, struct assistant__flags *out, struct err *e)
+/* The flags of the tenant's configuration at version, read inside tx on
+ * a miss (the hook runs in the inbound job's transaction, which on SQLite
+ * holds the writer: it must not wait for another connection). */
+static int flags_get(struct assistant *a, struct store_tx *tx, const char *tenant_id, int64_t version,
+                     struct assistant__flags *out, struct err *e)
 {
     struct assistant__flags *f = &a->flags[slot_of(tenant_id)];
     struct assistant_config cfg;
+    char *doc = NULL;
     int rc;
 
     pthread_mutex_lock(&a->mu);
@@ -86,7 +90,11 @@ static int flags_get(struct assistant *a, const char *tenant_id, int64_t version
         return 0;
     }
     pthread_mutex_unlock(&a->mu);
-    if ((rc = assistant_config_current(a->opt.db, tenant_id, &cfg, NULL, e)))
+    if ((rc = store_agent_config_tx(tx, tenant_id, version, &doc, e)))
+        return rc;
+    rc = assistant__config_parse_doc(doc, strlen(doc), NULL, 1, &cfg, e);
+    free(doc);
+    if (rc)
         return rc;
     memset(out, 0, sizeof(*out));
     snprintf(out->tenant_id, sizeof(out->tenant_id), "%s", tenant_id);
@@ -133,7 +141,7 @@ static int hook(void *ud, struct store_tx *tx, const struct messaging_inbound_in
     /* The customer wrote again: what waited for a person's approval is stale. */
     if ((rc = store_draft_stale(tx, in->tenant_id, in->conversation_id, stale_cb, &sc, e)))
         return rc;
-    if ((rc = flags_get(a, in->tenant_id, version, &f, e)))
+    if ((rc = flags_get(a, tx, in->tenant_id, version, &f, e)))
         return rc;
     ch = assistant_channel_index(in->channel);
     if (!f.enabled || ch < 0 || !f.channels[ch] || !a->opt.queue)
