@@ -52,6 +52,11 @@ int assistant__send(struct assistant *a, const char *tenant_id, const struct mes
  * never undoes the action). who NULL: the system. */
 void assistant__audit(struct store *db, const char *tenant_id, const struct assistant_actor *who, const char *action,
                       const char *target, const char *details);
+#define ASSISTANT__SUBJECT_MAX 256
+/* The subject of an e-mail reply to an inbound message: "Re: " and its
+ * subject (kept as it is when it starts with "Re:"). */
+void assistant__reply_subject(struct assistant *a, const char *tenant_id, const char *inbound_message_id,
+                              char out[ASSISTANT__SUBJECT_MAX]);
 /* Append the draft's JSON as a realtime event of type, inside tx. */
 int assistant__draft_event(struct store_tx *tx, const char *tenant_id, const char *draft_id, const char *type,
                            struct err *e);

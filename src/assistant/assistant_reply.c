@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "assistant/assistant_int.h"
 #include "compliance/compliance.h"
@@ -212,6 +213,23 @@ int assistant__send(struct assistant *a, const char *tenant_id, const struct mes
     pthread_mutex_destroy(&w.mu);
     pthread_cond_destroy(&w.cv);
     return rc;
+}
+
+static int subject_cb(void *ud, const struct store_message *m)
+{
+    char *out = ud;
+    const char *sub = m->subject && *m->subject ? m->subject : "your message";
+    int re = strncasecmp(sub, "re:", 3) == 0;
+    snprintf(out, ASSISTANT__SUBJECT_MAX, "%s%.200s", re ? "" : "Re: ", sub);
+    return 0;
+}
+
+void assistant__reply_subject(struct assistant *a, const char *tenant_id, const char *inbound_message_id,
+                              char out[ASSISTANT__SUBJECT_MAX])
+{
+    struct err e = {0};
+    snprintf(out, ASSISTANT__SUBJECT_MAX, "Re: your message");
+    (void)store_message_get(a->opt.db, tenant_id, inbound_message_id, subject_cb, out, &e);
 }
 
 /* A refusal of the send gate (the message can never go as it is), as
@@ -462,7 +480,7 @@ static int send_customer(struct assistant *a, const char *tenant_id, const struc
                          const char *message_id, const char *text, struct err *e)
 {
     struct messaging_send_request req;
-    char key[CORE_ID_MAX + 16];
+    char key[CORE_ID_MAX + 16], subject[ASSISTANT__SUBJECT_MAX];
 
     memset(&req, 0, sizeof(req));
     req.account_id = conv->account_id;
@@ -471,8 +489,13 @@ static int send_customer(struct assistant *a, const char *tenant_id, const struc
     snprintf(key, sizeof(key), "assistant:%s", message_id);
     req.idempotency_key = key;
     req.origin = "assistant";
-    if (strcmp(conv->channel, "email") == 0)
-        req.subject = "Re: your message";
+    /* An answer to a message the customer has just sent is a conversation,
+     * not an outreach: quiet hours (for outreach) do not hold it. */
+    req.urgent = 1;
+    if (strcmp(conv->channel, "email") == 0) {
+        assistant__reply_subject(a, tenant_id, message_id, subject);
+        req.subject = subject;
+    }
     return assistant__send(a, tenant_id, &req, NULL, e);
 }
 
