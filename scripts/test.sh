@@ -25,7 +25,7 @@ BUILD=${SB_BUILD_DIR:-$ROOT/build-asan}
 FUZZ_BUILD=${SB_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 FUZZERS=(fuzz_json fuzz_time fuzz_base64 fuzz_twilio fuzz_whatsapp fuzz_address fuzz_webhook fuzz_telegram
          fuzz_tz fuzz_unsubscribe fuzz_template fuzz_media_sniff fuzz_webchat fuzz_instagram fuzz_mime
-         fuzz_sendgrid_events fuzz_multipart fuzz_kb_query fuzz_sse)
+         fuzz_sendgrid_events fuzz_multipart fuzz_kb_query fuzz_sse fuzz_agent_config fuzz_safety)
 
 step() { printf '\n==> %s\n' "$*"; }
 

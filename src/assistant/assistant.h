@@ -573,36 +573,72 @@ struct assistant_verdict {
     char code[32];
     char reason[200];
 };
-/* Prompt-injection patterns ("ignore previous instructions", "you are now",
- * role markers, "system prompt", in English and Spanish) and abusive
- * content. Pure. */
+/* Prompt-injection patterns and abusive content, in English and Spanish.
+ * Words are compared lower-cased with accents folded, whole words only
+ * (so "class" or "Scunthorpe" never match an insult). prompt_injection:
+ * instruction overrides ("ignore all previous instructions", "disregard
+ * your instructions", "olvida las instrucciones anteriores"), role changes
+ * ("you are now …", "act as …" addressed to the assistant, "pretend to
+ * be", "ahora eres …", "actúa como"), prompt extraction ("system prompt",
+ * "reveal your instructions", "muestra tu prompt"), jailbreaks ("developer
+ * mode", "jailbreak", "modo desarrollador"), chat-template tokens
+ * ("<|im_start|>", "[INST]") and role markers at the start of a line
+ * ("system:", "assistant:", "### Instruction"). What a customer says
+ * about their own messages or roles is not flagged ("ignore my previous
+ * message", "I need to act as the legal guardian"). abuse: strong insults
+ * and threats ("I will kill you", "te voy a matar"). NULL text is ok.
+ * Pure. */
 void assistant_safety_input(const char *text, struct assistant_verdict *out);
 
 struct assistant_output_rules {
-    const struct assistant_config *cfg;  /* forbid_*, forbidden_phrases, max_length */
-    const char *channel;                 /* for max_length; NULL: no length check */
+    const struct assistant_config *cfg;  /* forbid_*, forbidden_phrases, max_length; NULL: PII, links, empty only */
+    const char *channel;                 /* for max_length; NULL or unknown: no length check */
     const char *const *own;              /* the customer's own addresses (phones, e-mails) which may appear */
     int nown;
-    const struct assistant_passage *passages; /* the knowledge the answer may quote: URLs, phones and e-mails
-                                               * found here are allowed */
+    const struct assistant_passage *passages; /* the knowledge the answer may quote: URLs, phones, e-mails,
+                                               * card numbers and prices found here are allowed */
     int npassages;
 };
-/* Check an answer before anyone sees it as the assistant's: phone numbers,
- * e-mail addresses and card-like numbers that are neither the customer's
- * nor in the passages (another contact's PII); URLs whose host and path
- * are not in the passages; currency amounts when prices are forbidden;
- * legal or medical advice patterns when forbidden; forbidden phrases
- * (case- and accent-insensitive); longer than the channel's max_length
- * (characters, not bytes). Pure. */
+/* Check an answer before anyone sees it as the assistant's. The first
+ * failing check, in this order, gives the code:
+ *  empty: NULL, or only whitespace.
+ *  other_pii: a phone number (7-15 digits: "+44 7700 900123",
+ *   "(555) 123-4567", "555.123.4567", "5551234567"; not dates like
+ *   2024-05-12, nor "#12345678", nor "$1234567"), an e-mail address or a
+ *   card number (13-19 digits, single spaces or dashes, Luhn-valid) that is
+ *   neither among own nor in a passage. Phones compare by digits, leading
+ *   zeros aside, one ending with the other's last 7+ (with and without the
+ *   country code); e-mails case-insensitively; cards by digits.
+ *  unknown_url: an http(s) link or bare "www." host unless a passage holds
+ *   a link on the same host (case and "www." aside) whose path starts with
+ *   this one's at a '/', '?' or '#' (the scheme is ignored).
+ *  forbidden_price (cfg->forbid_prices): a currency amount ("$12", "12
+ *   USD", "USD 12", "€5,00", "5 euros", "10 dólares") whose value is not
+ *   one a passage quotes as a price: the knowledge base's own prices may
+ *   be quoted in any of these forms, a made-up one may not.
+ *  forbidden_legal / forbidden_medical (cfg->forbid_legal / forbid_medical):
+ *   advice patterns ("you should sue", "you are entitled to compensation",
+ *   "debería demandar"; "take 2 tablets", "you should stop taking",
+ *   "tome 2 pastillas"); mentions ("legal advice", "dosage", "diagnosis",
+ *   "asesoramiento legal", "dosis") unless negated just before ("we cannot
+ *   give legal advice"). Passages do not exempt them.
+ *  forbidden_phrase: one of cfg->forbidden_phrases as whole words, case-
+ *   and accent-insensitive; reason gives its position in the list.
+ *  too_long: more UTF-8 characters (not bytes) than cfg->max_length for the
+ *   channel (assistant_channel_index).
+ * Pure. */
 void assistant_safety_output(const char *answer, const struct assistant_output_rules *r,
                              struct assistant_verdict *out);
 /* Append text with phone numbers, e-mail addresses and card-like numbers
- * (13-19 digits, spaces or dashes allowed, Luhn-valid) replaced by
- * [phone], [email], [card]. Pure. */
+ * (13-19 digits, spaces or dashes allowed, Luhn-valid), found as
+ * assistant_safety_output finds them (links are not exempt: digits in a
+ * link's path are redacted too), replaced by [phone], [email], [card];
+ * every other byte as it was. Redacting the result again changes nothing.
+ * NULL appends nothing. Pure. */
 void assistant_redact(const char *text, struct buf *out);
 /* What the customer is told when an answer is refused or the input is
  * (the "neutral response": never an echo of their text), in language
- * ("es" or else English); static. */
+ * ("es", "es-MX", … or else English); static. */
 const char *assistant_neutral_response(const char *language);
 
 

@@ -18,21 +18,12 @@
 #define SECRET_NAME "assistant/llm_api_key"
 #define API_KEY_MAX 4096
 
-static void cpy(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= size)
-        n = size - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 static void ver_from_row(struct assistant_config_version *v, const struct store_agent_config *r)
 {
     memset(v, 0, sizeof(*v));
     v->version = r->version;
-    cpy(v->note, sizeof(v->note), r->note);
-    cpy(v->created_by, sizeof(v->created_by), r->created_by);
+    assistant__cpy(v->note, sizeof(v->note), r->note);
+    assistant__cpy(v->created_by, sizeof(v->created_by), r->created_by);
     v->created_at = r->created_at;
 }
 

@@ -263,7 +263,7 @@ int assistant_draft_approve(struct assistant *a, const char *tenant_id, const ch
 {
     struct draft_copy dc;
     struct messaging_send_request req;
-    char key[CORE_ID_MAX + 16], sent[CORE_ID_MAX] = "";
+    char key[CORE_ID_MAX + 16], sent[CORE_ID_MAX] = "", subject[ASSISTANT__SUBJECT_MAX];
     int rc;
 
     if (text && (!*text || strlen(text) > DRAFT_TEXT_MAX || !assistant__utf8_valid(text, strlen(text))))
@@ -285,8 +285,10 @@ int assistant_draft_approve(struct assistant *a, const char *tenant_id, const ch
     req.idempotency_key = key;
     req.origin = strcmp(who->type, "user") == 0 ? "agent" : "api"; /* a person's (or an integration's) reply now */
     req.sent_by = who->id;
-    if (strcmp(dc.d.channel, "email") == 0)
-        req.subject = "Re: your message";
+    if (strcmp(dc.d.channel, "email") == 0) {
+        assistant__reply_subject(a, tenant_id, dc.d.inbound_message_id, subject);
+        req.subject = subject;
+    }
     if ((rc = assistant__send(a, tenant_id, &req, sent, e))) {
         struct err ignore = {0};
         struct decide_ctx back = {tenant_id, id, "sending", "pending", NULL, "", NULL, 0};

@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "assistant/assistant.h"
+#include "assistant/assistant_int.h"
 
 #define EXTRACT_DEFAULT_COVERAGE 0.5
 
@@ -27,7 +27,7 @@ void assistant_extract_result_free(struct assistant_extract_result *r)
 }
 
 /* 1 when term (without its '\n') is one of the lines of set. */
-static int has_term(const struct buf *set, const char *term, size_t n)
+int assistant__has_line(const struct buf *set, const char *term, size_t n)
 {
     const char *p = set->data, *end = set->data + set->len;
     while (p && p < end) {
@@ -52,7 +52,7 @@ static int unique_terms(const char *text, struct buf *out)
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
             break;
-        if (!has_term(out, p, (size_t)(nl - p))) {
+        if (!assistant__has_line(out, p, (size_t)(nl - p))) {
             buf_append(out, p, (size_t)(nl - p) + 1);
             n++;
         }
@@ -74,7 +74,7 @@ static double coverage(const struct buf *q, int nq, const struct assistant_passa
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
             break;
-        hit += has_term(&pt, p, (size_t)(nl - p));
+        hit += assistant__has_line(&pt, p, (size_t)(nl - p));
         p = nl + 1;
     }
     buf_free(&pt);

@@ -52,11 +52,76 @@ int assistant__send(struct assistant *a, const char *tenant_id, const struct mes
  * never undoes the action). who NULL: the system. */
 void assistant__audit(struct store *db, const char *tenant_id, const struct assistant_actor *who, const char *action,
                       const char *target, const char *details);
+#define ASSISTANT__SUBJECT_MAX 256
+/* The subject of an e-mail reply to an inbound message: "Re: " and its
+ * subject (kept as it is when it starts with "Re:"). */
+void assistant__reply_subject(struct assistant *a, const char *tenant_id, const char *inbound_message_id,
+                              char out[ASSISTANT__SUBJECT_MAX]);
 /* Append the draft's JSON as a realtime event of type, inside tx. */
 int assistant__draft_event(struct store_tx *tx, const char *tenant_id, const char *draft_id, const char *type,
                            struct err *e);
 
+/* Copy src into dst (size bytes), truncating; always terminated. */
+void assistant__cpy(char *dst, size_t size, const char *src);
+/* 1 when term (n bytes, without its '\n') is one of the lines of set. */
+int assistant__has_line(const struct buf *set, const char *term, size_t n);
+
 /* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 int assistant__utf8_valid(const char *s, size_t len);
+
+/* ------------------------------------------- characters and scanners */
+
+/* ASCII classes and case, for the word and item scanners. */
+static inline int assistant__is_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline int assistant__is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static inline int assistant__is_alnum(unsigned char c)
+{
+    return assistant__is_alpha(c) || assistant__is_digit(c);
+}
+
+static inline char assistant__lower(unsigned char c)
+{
+    return (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+}
+
+/* 1 when s starts with pre (lower-case ASCII), case-insensitively. */
+static inline int assistant__ci_prefix(const char *s, const char *pre)
+{
+    for (; *pre; s++, pre++)
+        if (!*s || assistant__lower((unsigned char)*s) != *pre)
+            return 0;
+    return 1;
+}
+
+/* Contact data and links found in a text (assistant_scan.c). */
+enum assistant__item_kind { ASSISTANT__ITEM_URL, ASSISTANT__ITEM_EMAIL, ASSISTANT__ITEM_PHONE, ASSISTANT__ITEM_CARD };
+
+/* A phone number or card found: its digits. */
+#define ASSISTANT__DIGITS_MAX 20
+
+struct assistant__item {
+    enum assistant__item_kind kind;
+    size_t start, end;            /* bytes of the text */
+    char digits[ASSISTANT__DIGITS_MAX + 1];  /* phone and card */
+};
+
+/* Non-zero stops the scan. */
+typedef int (*assistant__item_cb)(void *ud, const char *text, const struct assistant__item *it);
+/* Each item of text in order (links too when urls); an e-mail address is
+ * found from its '@' before the numbers around it. cb's non-zero stops the
+ * scan and is returned. */
+int assistant__scan_items(const char *text, int urls, assistant__item_cb cb, void *ud);
+/* Each currency amount of text ("$12", "€5,00", "12 USD", "5 euros"),
+ * normalised so equal amounts compare equal. */
+typedef int (*assistant__price_cb)(void *ud, const char *amount);
+int assistant__scan_prices(const char *text, assistant__price_cb cb, void *ud);
 
 #endif

@@ -18,7 +18,7 @@
 /* ------------------------------------------------------ document rules */
 
 /* Copy src into dst (size bytes), truncating; always terminated. */
-static void cpy(char *dst, size_t size, const char *src)
+void assistant__cpy(char *dst, size_t size, const char *src)
 {
     size_t n = strlen(src);
     if (n >= size)
@@ -92,7 +92,7 @@ static int set_source(struct store_kb_doc *d, const char *source, struct err *e)
 {
     if (source && strlen(source) >= sizeof(d->source))
         return invalid(e, "source too long (at most 255 bytes)");
-    cpy(d->source, sizeof(d->source), source ? source : "");
+    assistant__cpy(d->source, sizeof(d->source), source ? source : "");
     return 0;
 }
 
@@ -100,7 +100,7 @@ static int set_language(struct store_kb_doc *d, const char *lang, struct err *e)
 {
     if (lang && strlen(lang) >= sizeof(d->language))
         return invalid(e, "language must be en or es");
-    cpy(d->language, sizeof(d->language), lang && *lang ? lang : "en");
+    assistant__cpy(d->language, sizeof(d->language), lang && *lang ? lang : "en");
     return 0;
 }
 
@@ -197,7 +197,7 @@ static int new_doc(struct store_kb_doc *d, const struct assistant_kb_input *in, 
     d->body = (char *)(in->body ? in->body : "");
     d->enabled = in->enabled != 0;
     d->created_at = d->updated_at = time_now_ms();
-    cpy(d->created_by, sizeof(d->created_by), who && who->id ? who->id : "");
+    assistant__cpy(d->created_by, sizeof(d->created_by), who && who->id ? who->id : "");
     if ((rc = set_source(d, in->source, e)) || (rc = set_language(d, in->language, e)) ||
         (rc = check_tags(in->tags, tags, e)) || (rc = check_doc(d, e)))
         return rc;

@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "assistant/assistant_int.h"
 #include "compliance/compliance.h"
@@ -72,11 +73,15 @@ static uint32_t slot_of(const char *tenant_id)
     return h % ASSISTANT__FLAGS_SLOTS;
 }
 
-/* The flags of the tenant's configuration at version. */
-static int flags_get(struct assistant *a, const char *tenant_id, int64_t version, struct assistant__flags *out, struct err *e)
+/* The flags of the tenant's configuration at version, read inside tx on
+ * a miss (the hook runs in the inbound job's transaction, which on SQLite
+ * holds the writer: it must not wait for another connection). */
+static int flags_get(struct assistant *a, struct store_tx *tx, const char *tenant_id, int64_t version,
+                     struct assistant__flags *out, struct err *e)
 {
     struct assistant__flags *f = &a->flags[slot_of(tenant_id)];
     struct assistant_config cfg;
+    char *doc = NULL;
     int rc;
 
     pthread_mutex_lock(&a->mu);
@@ -86,7 +91,11 @@ static int flags_get(struct assistant *a, const char *tenant_id, int64_t version
         return 0;
     }
     pthread_mutex_unlock(&a->mu);
-    if ((rc = assistant_config_current(a->opt.db, tenant_id, &cfg, NULL, e)))
+    if ((rc = store_agent_config_tx(tx, tenant_id, version, &doc, e)))
+        return rc;
+    rc = assistant__config_parse_doc(doc, strlen(doc), NULL, 1, &cfg, e);
+    free(doc);
+    if (rc)
         return rc;
     memset(out, 0, sizeof(*out));
     snprintf(out->tenant_id, sizeof(out->tenant_id), "%s", tenant_id);
@@ -133,7 +142,7 @@ static int hook(void *ud, struct store_tx *tx, const struct messaging_inbound_in
     /* The customer wrote again: what waited for a person's approval is stale. */
     if ((rc = store_draft_stale(tx, in->tenant_id, in->conversation_id, stale_cb, &sc, e)))
         return rc;
-    if ((rc = flags_get(a, in->tenant_id, version, &f, e)))
+    if ((rc = flags_get(a, tx, in->tenant_id, version, &f, e)))
         return rc;
     ch = assistant_channel_index(in->channel);
     if (!f.enabled || ch < 0 || !f.channels[ch] || !a->opt.queue)
@@ -204,6 +213,23 @@ int assistant__send(struct assistant *a, const char *tenant_id, const struct mes
     pthread_mutex_destroy(&w.mu);
     pthread_cond_destroy(&w.cv);
     return rc;
+}
+
+static int subject_cb(void *ud, const struct store_message *m)
+{
+    char *out = ud;
+    const char *sub = m->subject && *m->subject ? m->subject : "your message";
+    int re = strncasecmp(sub, "re:", 3) == 0;
+    snprintf(out, ASSISTANT__SUBJECT_MAX, "%s%.200s", re ? "" : "Re: ", sub);
+    return 0;
+}
+
+void assistant__reply_subject(struct assistant *a, const char *tenant_id, const char *inbound_message_id,
+                              char out[ASSISTANT__SUBJECT_MAX])
+{
+    struct err e = {0};
+    snprintf(out, ASSISTANT__SUBJECT_MAX, "Re: your message");
+    (void)store_message_get(a->opt.db, tenant_id, inbound_message_id, subject_cb, out, &e);
 }
 
 /* A refusal of the send gate (the message can never go as it is), as
@@ -454,7 +480,7 @@ static int send_customer(struct assistant *a, const char *tenant_id, const struc
                          const char *message_id, const char *text, struct err *e)
 {
     struct messaging_send_request req;
-    char key[CORE_ID_MAX + 16];
+    char key[CORE_ID_MAX + 16], subject[ASSISTANT__SUBJECT_MAX];
 
     memset(&req, 0, sizeof(req));
     req.account_id = conv->account_id;
@@ -463,8 +489,13 @@ static int send_customer(struct assistant *a, const char *tenant_id, const struc
     snprintf(key, sizeof(key), "assistant:%s", message_id);
     req.idempotency_key = key;
     req.origin = "assistant";
-    if (strcmp(conv->channel, "email") == 0)
-        req.subject = "Re: your message";
+    /* An answer to a message the customer has just sent is a conversation,
+     * not an outreach: quiet hours (for outreach) do not hold it. */
+    req.urgent = 1;
+    if (strcmp(conv->channel, "email") == 0) {
+        assistant__reply_subject(a, tenant_id, message_id, subject);
+        req.subject = subject;
+    }
     return assistant__send(a, tenant_id, &req, NULL, e);
 }
 

@@ -12,7 +12,7 @@
  * that no pattern crosses. Patterns match whole words, so "class" never
  * hits a word list and "Scunthorpe" is one word. Phone numbers, e-mail
  * addresses, card numbers, links and prices are found on the raw text by
- * small hand-written scanners, each bounded, so any input is linear.
+ * the scanners of assistant_scan.c (redaction lives there too).
  *
  * Nothing here allocates beyond local buffers or keeps state between
  * calls: every function is safe from any thread. A verdict's reason names
@@ -81,26 +81,6 @@ static char fold_c3(unsigned char b2)
     return b2 >= 0x80 && b2 <= 0xbf ? map[b2 - 0x80] : 0;
 }
 
-static int is_alpha(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int is_alnum(unsigned char c)
-{
-    return is_alpha(c) || is_digit(c);
-}
-
-static char lower(unsigned char c)
-{
-    return (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-}
-
 /* The class of the character at p (1 letter, 2 digit, 3 another script's
  * letter kept as bytes, 0 separator), its folded ASCII form in *f (class
  * 1 and 2) and its length in bytes. */
@@ -109,9 +89,9 @@ static int char_class(const unsigned char *p, char *f, size_t *len)
     *len = 1;
     *f = 0;
     if (p[0] < 0x80) {
-        if (is_alpha(p[0]) || is_digit(p[0])) {
-            *f = lower(p[0]);
-            return is_digit(p[0]) ? 2 : 1;
+        if (assistant__is_alpha(p[0]) || assistant__is_digit(p[0])) {
+            *f = assistant__lower(p[0]);
+            return assistant__is_digit(p[0]) ? 2 : 1;
         }
         return 0;
     }
@@ -207,7 +187,7 @@ static int is_number_word(const char *w)
                                        "nine", "ten",  "half",  "a",     "an",    "un",    "uno",   "una",
                                        "dos",  "tres", "cuatro", "cinco", "seis", "siete", "ocho",  "nueve",
                                        "diez", "media"};
-    if (is_digit((unsigned char)*w))
+    if (assistant__is_digit((unsigned char)*w))
         return 1;
     for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
         if (strcmp(w, nums[i]) == 0)
@@ -217,6 +197,8 @@ static int is_number_word(const char *w)
 
 static int alt_match(const char *w, const char *alt, size_t n)
 {
+    if (alt[0] != w[0] && alt[0] != '#')
+        return 0; /* most words fail here, before any length is taken */
     if (n == 1 && alt[0] == '#')
         return is_number_word(w);
     if (n > 1 && alt[n - 1] == '*')
@@ -304,7 +286,7 @@ static const struct rule *find_rule(const struct words *w, const struct rule *ru
 #define R_ABUSE "matched an abusive word"
 #define R_THREAT "matched a threat"
 
-#define EN_IGNORE "ignore|ignoring|disregard|disregarding|forget|override|bypass|skip"
+#define EN_IGNORE "ignore|ignoring|disregard|disregarding|forget|override|bypass"
 #define EN_EARLIER "previous|prior|above|earlier|preceding|former|initial|original|existing|system"
 #define EN_ORDERS "instruc*|prompt*|rule*|direction*|guideline*|command*|programming|restriction*|filter*"
 #define YOU_NOW "a|an|the|my|in|no|not|free|dan|unrestricted|unfiltered|jailbroken|evil|developer|going"
@@ -315,7 +297,8 @@ static const struct rule *find_rule(const struct words *w, const struct rule *ru
 static const struct rule injection_rules[] = {
     {EN_IGNORE " ~3 " EN_EARLIER " " EN_ORDERS, R_OVERRIDE, 0},
     {EN_IGNORE " ~1 your|all|any " EN_ORDERS, R_OVERRIDE, 0},
-    {"your new instruc*|rules", R_OVERRIDE, 0},
+    {"your new instruc* are|is", R_OVERRIDE, 0},
+    {"these are your new instruc*|rules", R_OVERRIDE, 0},
     {"new system prompt*|instruc*", R_OVERRIDE, 0},
     {ES_IGNORE " ~3 " ES_ORDERS " ~1 " ES_EARLIER, R_OVERRIDE, 0},
     {ES_IGNORE " ~3 " ES_EARLIER " " ES_ORDERS, R_OVERRIDE, 0},
@@ -342,8 +325,9 @@ static const struct rule injection_rules[] = {
     {"system prompt*", R_EXTRACT, 0},
     {"initial|hidden|secret prompt|prompts", R_EXTRACT, 0},
     {"show|tell|give ~2 your prompt|prompts", R_EXTRACT, 0},
-    {"reveal|print|output|leak|dump|disclose|repeat ~2 your|the instruc*|prompt*|rules|guidelines|programming",
-     R_EXTRACT, 0},
+    {"reveal|leak|dump|disclose ~2 your|the instruc*|prompt*|rules|guidelines|programming", R_EXTRACT, 0},
+    {"print|output|repeat ~2 your instruc*|prompt*|rules|guidelines|programming", R_EXTRACT, 0},
+    {"print|output|repeat ~2 the prompt*", R_EXTRACT, 0},
     {"repeat ~2 everything|words|text above", R_EXTRACT, 0},
     {"muestra|muestrame|muestreme|revela|revelame|reveleme|dime|digame|ensename|imprime|repite ~2 tu|tus|el "
      "prompt*|instruc*|reglas|indicaciones",
@@ -387,14 +371,6 @@ static const struct rule abuse_rules[] = {
     {"quemar|quemare|quemaremos|quemo ~2 tu|su|la tienda|local|casa|oficina", R_THREAT, 0},
 };
 
-static int ci_prefix(const char *s, const char *pre)
-{
-    for (; *pre; s++, pre++)
-        if (!*s || lower((unsigned char)*s) != *pre)
-            return 0;
-    return 1;
-}
-
 /* Chat-template tokens anywhere, and role markers ("system:",
  * "### Instruction") at the start of a line. */
 static int raw_markers(const char *text)
@@ -408,7 +384,7 @@ static int raw_markers(const char *text)
     for (const char *p = text; *p; p++) {
         if (*p == '<' || *p == '[')
             for (size_t i = 0; i < sizeof tokens / sizeof *tokens; i++)
-                if (ci_prefix(p, tokens[i]))
+                if (assistant__ci_prefix(p, tokens[i]))
                     return 1;
         if (p != text && p[-1] != '\n' && p[-1] != '\r')
             continue;
@@ -422,10 +398,10 @@ static int raw_markers(const char *text)
             q++, hashes++;
         while (*q == ' ' || *q == '\t' || *q == '[' || *q == '<')
             q++;
-        while (is_alpha((unsigned char)*q) && n < sizeof w - 1)
-            w[n++] = lower((unsigned char)*q++);
+        while (assistant__is_alpha((unsigned char)*q) && n < sizeof w - 1)
+            w[n++] = assistant__lower((unsigned char)*q++);
         w[n] = '\0';
-        if (!n || is_alpha((unsigned char)*q))
+        if (!n || assistant__is_alpha((unsigned char)*q))
             continue;
         for (size_t i = 0; hashes >= 2 && i < sizeof headings / sizeof *headings; i++)
             if (strcmp(w, headings[i]) == 0)
@@ -474,413 +450,6 @@ void assistant_safety_input(const char *text, struct assistant_verdict *out)
     words_free(&w);
 }
 
-/* =================================================== contact data, links */
-
-enum item_kind { ITEM_URL, ITEM_EMAIL, ITEM_PHONE, ITEM_CARD };
-
-/* A phone number or card found: its digits. */
-#define DIGITS_MAX 20
-
-struct item {
-    enum item_kind kind;
-    size_t start, end;            /* bytes of the text */
-    char digits[DIGITS_MAX + 1];  /* phone and card */
-};
-
-/* Non-zero stops the scan. */
-typedef int (*item_cb)(void *ud, const char *text, const struct item *it);
-
-static int is_local_char(unsigned char c)
-{
-    return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
-}
-
-static int is_host_char(unsigned char c)
-{
-    return is_alnum(c) || c == '.' || c == '-';
-}
-
-/* The end of an e-mail address starting at i (the start of its local
- * part), or 0. */
-static size_t scan_email(const char *s, size_t i)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t j = i;
-    while (is_local_char(p[j]))
-        j++;
-    if (p[j] != '@' || j == i || p[i] == '.' || p[j - 1] == '.')
-        return 0;
-    size_t d = j + 1, k = d;
-    while (is_host_char(p[k]))
-        k++;
-    while (k > d && (p[k - 1] == '.' || p[k - 1] == '-'))
-        k--;
-    if (k == d || !is_alnum(p[d]))
-        return 0;
-    /* A dot, no empty label, and a last label of two or more letters. */
-    size_t last = 0, dots = 0;
-    for (size_t m = d; m < k; m++)
-        if (p[m] == '.') {
-            if (p[m - 1] == '.')
-                return 0;
-            dots++;
-            last = m + 1;
-        }
-    if (!dots || k - last < 2)
-        return 0;
-    for (size_t m = last; m < k; m++)
-        if (!is_alpha(p[m]))
-            return 0;
-    return k;
-}
-
-/* The end of an http(s) link or bare www. host starting at i, or 0. */
-static size_t scan_url(const char *s, size_t i)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t h;
-    if (ci_prefix(s + i, "https://"))
-        h = i + 8;
-    else if (ci_prefix(s + i, "http://"))
-        h = i + 7;
-    else if (ci_prefix(s + i, "www.") && is_alnum(p[i + 4]))
-        h = i;
-    else
-        return 0;
-    size_t k = h;
-    while (is_host_char(p[k]))
-        k++;
-    if (k == h || !memchr(s + h, '.', k - h) || !is_alnum(p[h]))
-        return 0;
-    while (p[k] && p[k] > ' ' && p[k] != '<' && p[k] != '>' && p[k] != '"' && p[k] != '`' && p[k] != 0x7f)
-        k++;
-    while (k > h && strchr(".,;:!?)]}'*", p[k - 1]))
-        k--;
-    return k;
-}
-
-static int luhn(const char *d, size_t n)
-{
-    int sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = d[n - 1 - i] - '0';
-        if (i % 2) {
-            v *= 2;
-            if (v > 9)
-                v -= 9;
-        }
-        sum += v;
-    }
-    return sum % 10 == 0;
-}
-
-/* A card: 13-19 digits from i, single spaces or dashes between groups,
- * Luhn-valid; the longest such run. Its end, or 0. */
-static size_t scan_card(const char *s, size_t i, char *digits)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    char d[DIGITS_MAX];
-    size_t n = 0, q = i, best = 0, bestn = 0;
-    for (;;) {
-        size_t g = q;
-        while (is_digit(p[q]) && n < 19)
-            d[n++] = (char)p[q++];
-        if (is_digit(p[q]) || q == g)
-            break; /* longer than any card */
-        if (n >= 13 && luhn(d, n) && !is_alnum(p[q])) {
-            best = q;
-            bestn = n;
-        }
-        if ((p[q] == ' ' || p[q] == '-') && is_digit(p[q + 1]))
-            q++;
-        else
-            break;
-    }
-    if (best) {
-        memcpy(digits, d, bestn);
-        digits[bestn] = '\0';
-    }
-    return best;
-}
-
-static int is_phone_sep(unsigned char c)
-{
-    return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')';
-}
-
-/* The end of a run of digits and phone separators from i. */
-static size_t run_end(const unsigned char *p, size_t i)
-{
-    for (;;) {
-        if (is_digit(p[i])) {
-            i++;
-            continue;
-        }
-        size_t k = i;
-        while (k < i + 3 && is_phone_sep(p[k]))
-            k++;
-        if (k == i || !is_digit(p[k]))
-            return i;
-        i = k;
-    }
-}
-
-/* A phone number from i: an optional '+', groups of digits (one in
- * parentheses allowed) separated by a space, '-', '.', or ") ", every
- * group after the first at least two digits, 7 to 15 digits in all, not
- * followed by a letter or digit; dates (2024-05-12, 12.05.2024) are not
- * phones. Its end, or 0; *skip receives how far a failed try may jump. */
-static size_t scan_phone(const char *s, size_t i, char *digits, size_t *skip)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t q = i, end = 0;
-    int nd = 0, ng = 0, glen[3] = {0}, marks = 0;
-    char seps[2] = {0};
-    if (p[q] == '+')
-        q++, marks = 1;
-    *skip = q + 1;
-    for (;;) {
-        size_t r = q;
-        int open = 0;
-        if (p[r] == '(')
-            r++, open = 1;
-        size_t g0 = r;
-        while (is_digit(p[r]))
-            r++;
-        size_t g = r - g0;
-        if (g == 0)
-            break;
-        if (ng == 0)
-            *skip = r;
-        if (open) {
-            if (p[r] != ')')
-                break;
-            r++;
-            marks = 1;
-        }
-        if (ng > 0 && g < 2)
-            break;
-        if (nd + (int)g > 15) {
-            *skip = run_end(p, r);
-            return 0; /* longer than any phone number, and no part of it is one */
-        }
-        memcpy(digits + nd, s + g0, g);
-        nd += (int)g;
-        if (ng < 3)
-            glen[ng] = (int)g;
-        ng++;
-        end = r;
-        /* The separator: " ", "-", ".", " - ", or nothing after ')'. */
-        size_t t = r;
-        if (p[t] == ' ')
-            t++;
-        if (p[t] == '-' || p[t] == '.') {
-            if (ng <= 2)
-                seps[ng - 1] = (char)p[t];
-            t++;
-            if (p[t] == ' ')
-                t++;
-        }
-        if (t == r && p[r - 1] != ')')
-            break;
-        if (!is_digit(p[t]) && p[t] != '(')
-            break;
-        q = t;
-    }
-    digits[nd] = '\0';
-    if (nd < 7 || is_alnum(p[end]) || p[end] == '@')
-        return 0;
-    if (ng == 3 && !marks && seps[0] && seps[0] == seps[1] &&
-        ((glen[0] == 4 && glen[1] == 2 && glen[2] == 2) || (glen[0] == 2 && glen[1] == 2 && glen[2] == 4))) {
-        *skip = end;
-        return 0;
-    }
-    return end;
-}
-
-/* A currency sign ending just before i ($ € £ ¥). */
-static int after_currency(const unsigned char *p, size_t i)
-{
-    if (i >= 1 && p[i - 1] == '$')
-        return 1;
-    if (i >= 2 && p[i - 2] == 0xc2 && (p[i - 1] == 0xa3 || p[i - 1] == 0xa5))
-        return 1;
-    return i >= 3 && p[i - 3] == 0xe2 && p[i - 2] == 0x82 && p[i - 1] == 0xac;
-}
-
-/* Walk text for links (when urls), e-mail addresses, cards and phones, in
- * order, without overlaps: a link's digits are not a phone. */
-static int scan_items(const char *text, int urls, item_cb cb, void *ud)
-{
-    const unsigned char *p = (const unsigned char *)text;
-    size_t i = 0;
-    int rc;
-    while (p[i]) {
-        struct item it = {0};
-        unsigned char prev = i ? p[i - 1] : ' ';
-        size_t end, skip;
-        if (urls && !is_alnum(prev) && prev != '.' && prev != '@' && (end = scan_url(text, i))) {
-            it.kind = ITEM_URL;
-        } else if (is_local_char(p[i]) && !is_local_char(prev) && (end = scan_email(text, i))) {
-            it.kind = ITEM_EMAIL;
-        } else if ((is_digit(p[i]) || ((p[i] == '+' || p[i] == '(') && is_digit(p[i + 1]))) && !is_alnum(prev) &&
-                   prev != '#' && !after_currency(p, i)) {
-            if (is_digit(p[i]) && (end = scan_card(text, i, it.digits))) {
-                it.kind = ITEM_CARD;
-            } else if ((end = scan_phone(text, i, it.digits, &skip))) {
-                it.kind = ITEM_PHONE;
-            } else {
-                i = skip > i ? skip : i + 1;
-                continue;
-            }
-        } else {
-            i++;
-            continue;
-        }
-        it.start = i;
-        it.end = end;
-        if ((rc = cb(ud, text, &it)))
-            return rc;
-        i = end;
-    }
-    return 0;
-}
-
-/* ============================================================ redaction */
-
-struct redactor {
-    struct buf *out;
-    size_t done;                  /* bytes of text already copied */
-};
-
-static int redact_item(void *ud, const char *text, const struct item *it)
-{
-    struct redactor *r = ud;
-    buf_append(r->out, text + r->done, it->start - r->done);
-    buf_puts(r->out, it->kind == ITEM_EMAIL ? "[email]" : it->kind == ITEM_CARD ? "[card]" : "[phone]");
-    r->done = it->end;
-    return 0;
-}
-
-void assistant_redact(const char *text, struct buf *out)
-{
-    struct redactor r = {out, 0};
-    if (!text)
-        return;
-    scan_items(text, 0, redact_item, &r);
-    buf_puts(out, text + r.done);
-}
-
-/* ================================================================ prices */
-
-static size_t scan_number(const unsigned char *p, size_t i)
-{
-    while (is_digit(p[i]) || ((p[i] == ',' || p[i] == '.') && is_digit(p[i + 1])))
-        i++;
-    return i;
-}
-
-/* The amount of p[i..end) as "units.cc": the last ',' or '.' followed by
- * one or two digits is the decimal mark, the others group thousands. */
-static void amount_norm(const unsigned char *p, size_t i, size_t end, char *out, size_t outlen)
-{
-    size_t mark = end;
-    for (size_t k = end; k > i; k--)
-        if (p[k - 1] == ',' || p[k - 1] == '.') {
-            if (end - k <= 2)
-                mark = k - 1;
-            break;
-        }
-    size_t n = 0;
-    size_t k = i;
-    while (k < mark && (p[k] == '0' || p[k] == ',' || p[k] == '.'))
-        k++;
-    for (; k < mark && n + 4 < outlen; k++)
-        if (is_digit(p[k]))
-            out[n++] = (char)p[k];
-    if (!n)
-        out[n++] = '0';
-    out[n++] = '.';
-    out[n++] = mark < end && mark + 1 < end ? (char)p[mark + 1] : '0';
-    out[n++] = mark < end && mark + 2 < end ? (char)p[mark + 2] : '0';
-    out[n] = '\0';
-}
-
-/* The length of a currency sign at p, or 0. */
-static size_t currency_sign(const unsigned char *p)
-{
-    if (p[0] == '$')
-        return 1;
-    if (p[0] == 0xc2 && (p[1] == 0xa3 || p[1] == 0xa5))
-        return 2;
-    if (p[0] == 0xe2 && p[1] == 0x82 && p[2] == 0xac)
-        return 3;
-    return 0;
-}
-
-/* A currency word (a whole word) at p: its length, or 0. */
-static size_t currency_word(const unsigned char *p, int before_number)
-{
-    static const char *const codes[] = {"usd", "eur", "gbp", "mxn", "cad", "aud", "ars", "cop", "clp"};
-    static const char *const words[] = {"dollars", "dollar", "bucks", "euros", "euro", "dolares", "dolar",
-                                        "dólares", "dólar",  "pesos", "cents"};
-    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
-        if (ci_prefix((const char *)p, codes[i]) && !is_alnum(p[3]))
-            return 3;
-    for (size_t i = 0; !before_number && i < sizeof words / sizeof *words; i++) {
-        size_t n = strlen(words[i]);
-        if (ci_prefix((const char *)p, words[i]) && !is_alnum(p[n]))
-            return n;
-    }
-    return 0;
-}
-
-typedef int (*price_cb)(void *ud, const char *amount);
-
-/* Currency amounts: "$12", "€5,00", "12 USD", "USD 12", "5 euros", "10
- * dólares". */
-static int scan_prices(const char *text, price_cb cb, void *ud)
-{
-    const unsigned char *p = (const unsigned char *)text;
-    size_t i = 0;
-    int rc;
-    char amount[40];
-    while (p[i]) {
-        unsigned char prev = i ? p[i - 1] : ' ';
-        size_t n, j;
-        if ((n = currency_sign(p + i)) || (!is_alnum(prev) && (n = currency_word(p + i, 1)))) {
-            j = i + n;
-            if (p[j] == ' ')
-                j++;
-            if (is_digit(p[j])) {
-                size_t end = scan_number(p, j);
-                amount_norm(p, j, end, amount, sizeof amount);
-                if ((rc = cb(ud, amount)))
-                    return rc;
-                i = end;
-                continue;
-            }
-            i += n;
-            continue;
-        }
-        if (is_digit(p[i]) && !is_alnum(prev)) {
-            size_t end = scan_number(p, i);
-            j = end;
-            if (p[j] == ' ')
-                j++;
-            if (!is_alnum(p[end]) && (currency_sign(p + j) || currency_word(p + j, 0))) {
-                amount_norm(p, i, end, amount, sizeof amount);
-                if ((rc = cb(ud, amount)))
-                    return rc;
-            }
-            i = end;
-            continue;
-        }
-        i++;
-    }
-    return 0;
-}
-
 /* ============================================================ the output */
 
 /* Values an answer may use, each line one value. */
@@ -908,14 +477,14 @@ static void list_add(struct buf *b, const char *s, size_t n)
 static void url_norm(const char *s, size_t n, struct buf *out)
 {
     size_t i = 0;
-    if (n >= 8 && ci_prefix(s, "https://"))
+    if (n >= 8 && assistant__ci_prefix(s, "https://"))
         i = 8;
-    else if (n >= 7 && ci_prefix(s, "http://"))
+    else if (n >= 7 && assistant__ci_prefix(s, "http://"))
         i = 7;
-    if (n - i >= 4 && ci_prefix(s + i, "www."))
+    if (n - i >= 4 && assistant__ci_prefix(s + i, "www."))
         i += 4;
     for (; i < n && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++)
-        buf_putc(out, lower((unsigned char)s[i]));
+        buf_putc(out, assistant__lower((unsigned char)s[i]));
     while (n > i && s[n - 1] == '/')
         n--;
     buf_append(out, s + i, n - i);
@@ -924,20 +493,20 @@ static void url_norm(const char *s, size_t n, struct buf *out)
 static void email_norm(const char *s, size_t n, struct buf *out)
 {
     for (size_t i = 0; i < n; i++)
-        buf_putc(out, lower((unsigned char)s[i]));
+        buf_putc(out, assistant__lower((unsigned char)s[i]));
 }
 
-static int add_known(void *ud, const char *text, const struct item *it)
+static int add_known(void *ud, const char *text, const struct assistant__item *it)
 {
     struct known *k = ud;
     struct buf v = {0};
     switch (it->kind) {
-    case ITEM_URL: url_norm(text + it->start, it->end - it->start, &v); break;
-    case ITEM_EMAIL: email_norm(text + it->start, it->end - it->start, &v); break;
+    case ASSISTANT__ITEM_URL: url_norm(text + it->start, it->end - it->start, &v); break;
+    case ASSISTANT__ITEM_EMAIL: email_norm(text + it->start, it->end - it->start, &v); break;
     default: buf_puts(&v, it->digits); break;
     }
-    struct buf *list = it->kind == ITEM_URL ? &k->urls : it->kind == ITEM_EMAIL ? &k->emails
-                       : it->kind == ITEM_CARD                                ? &k->cards
+    struct buf *list = it->kind == ASSISTANT__ITEM_URL ? &k->urls : it->kind == ASSISTANT__ITEM_EMAIL ? &k->emails
+                       : it->kind == ASSISTANT__ITEM_CARD                                ? &k->cards
                                                                               : &k->phones;
     list_add(list, v.data ? v.data : "", v.len);
     buf_free(&v);
@@ -976,14 +545,14 @@ static int url_allowed(const char *u, size_t un, const char *k, size_t kn)
     return kn >= un && memcmp(u, k, un) == 0 && (kn == un || k[un] == '/' || k[un] == '?' || k[un] == '#');
 }
 
-static int list_has(const struct buf *list, enum item_kind kind, const char *v, size_t vn)
+static int list_has(const struct buf *list, enum assistant__item_kind kind, const char *v, size_t vn)
 {
     const char *p = list->data, *end = list->data + list->len;
     while (p && p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = (size_t)(nl - p);
-        int hit = kind == ITEM_PHONE ? same_phone(v, vn, p, n)
-                  : kind == ITEM_URL ? url_allowed(v, vn, p, n)
+        int hit = kind == ASSISTANT__ITEM_PHONE ? same_phone(v, vn, p, n)
+                  : kind == ASSISTANT__ITEM_URL ? url_allowed(v, vn, p, n)
                                      : n == vn && memcmp(p, v, n) == 0;
         if (hit)
             return 1;
@@ -997,32 +566,32 @@ struct checker {
     struct assistant_verdict *out;
 };
 
-static int check_item(void *ud, const char *text, const struct item *it)
+static int check_item(void *ud, const char *text, const struct assistant__item *it)
 {
     struct checker *c = ud;
     struct buf v = {0};
     int ok;
     switch (it->kind) {
-    case ITEM_URL:
+    case ASSISTANT__ITEM_URL:
         url_norm(text + it->start, it->end - it->start, &v);
-        ok = list_has(&c->k->urls, ITEM_URL, v.data ? v.data : "", v.len);
+        ok = list_has(&c->k->urls, ASSISTANT__ITEM_URL, v.data ? v.data : "", v.len);
         if (!ok)
             verdict_set(c->out, "unknown_url", "a link whose host and path are not in the knowledge base");
         break;
-    case ITEM_EMAIL:
+    case ASSISTANT__ITEM_EMAIL:
         email_norm(text + it->start, it->end - it->start, &v);
-        ok = list_has(&c->k->emails, ITEM_EMAIL, v.data, v.len);
+        ok = list_has(&c->k->emails, ASSISTANT__ITEM_EMAIL, v.data, v.len);
         if (!ok)
             verdict_set(c->out, "other_pii",
                         "an e-mail address that is neither the customer's nor in the knowledge base");
         break;
-    case ITEM_CARD:
-        ok = list_has(&c->k->cards, ITEM_CARD, it->digits, strlen(it->digits));
+    case ASSISTANT__ITEM_CARD:
+        ok = list_has(&c->k->cards, ASSISTANT__ITEM_CARD, it->digits, strlen(it->digits));
         if (!ok)
             verdict_set(c->out, "other_pii", "a card number that is neither the customer's nor in the knowledge base");
         break;
     default:
-        ok = list_has(&c->k->phones, ITEM_PHONE, it->digits, strlen(it->digits));
+        ok = list_has(&c->k->phones, ASSISTANT__ITEM_PHONE, it->digits, strlen(it->digits));
         if (!ok)
             verdict_set(c->out, "other_pii", "a phone number that is neither the customer's nor in the knowledge base");
         break;
@@ -1034,7 +603,7 @@ static int check_item(void *ud, const char *text, const struct item *it)
 static int check_price(void *ud, const char *amount)
 {
     struct checker *c = ud;
-    if (list_has(&c->k->prices, ITEM_CARD, amount, strlen(amount))) /* ITEM_CARD: compared exactly */
+    if (list_has(&c->k->prices, ASSISTANT__ITEM_CARD, amount, strlen(amount))) /* ASSISTANT__ITEM_CARD: compared exactly */
         return 0;
     verdict_set(c->out, "forbidden_price", "a price that is not in the knowledge base (prices are forbidden)");
     return 1;
@@ -1169,7 +738,7 @@ void assistant_safety_output(const char *answer, const struct assistant_output_r
             char d[64];
             size_t n = 0;
             for (const char *p = o; *p && n < sizeof d; p++)
-                if (is_digit((unsigned char)*p))
+                if (assistant__is_digit((unsigned char)*p))
                     d[n++] = *p;
             if (n) {
                 list_add(&k.phones, d, n);
@@ -1181,14 +750,14 @@ void assistant_safety_output(const char *answer, const struct assistant_output_r
         const char *t = r->passages[i].text;
         if (!t)
             continue;
-        scan_items(t, 1, add_known, &k);
-        scan_prices(t, add_price, &k);
+        assistant__scan_items(t, 1, add_known, &k);
+        assistant__scan_prices(t, add_price, &k);
     }
 
-    if (scan_items(answer, 1, check_item, &c))
+    if (assistant__scan_items(answer, 1, check_item, &c))
         goto done;
     /* Prices: the knowledge base's own may be quoted, a made-up one not. */
-    if (cfg && cfg->forbid_prices && scan_prices(answer, check_price, &c))
+    if (cfg && cfg->forbid_prices && assistant__scan_prices(answer, check_price, &c))
         goto done;
     words_build(&w, answer);
     if (cfg && cfg->forbid_legal && (hit = find_rule(&w, legal_rules, sizeof legal_rules / sizeof *legal_rules))) {

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "assistant/assistant.h"
+#include "assistant/assistant_int.h"
 
 #define TURN_K 5                  /* passages retrieved */
 #define TURN_MESSAGES_MAX 16      /* system + history (10) + question, with room */
@@ -125,21 +125,6 @@ static int keep_passage(void *ud, const struct assistant_passage *p)
     return 0;
 }
 
-/* 1 when term (n bytes) is one of the lines of set. */
-static int has_line(const struct buf *set, const char *term, size_t n)
-{
-    const char *p = set->data, *end = set->data + set->len;
-    while (p && p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl)
-            break;
-        if ((size_t)(nl - p) == n && memcmp(p, term, n) == 0)
-            return 1;
-        p = nl + 1;
-    }
-    return 0;
-}
-
 /* Share of the question's distinct terms found in a passage's title and text. */
 static double coverage(const char *question, const struct assistant_passage *ps)
 {
@@ -154,10 +139,10 @@ static double coverage(const char *question, const struct assistant_passage *ps)
         if (!nl)
             break;
         size_t n = (size_t)(nl - p);
-        if (!has_line(&seen, p, n)) {
+        if (!assistant__has_line(&seen, p, n)) {
             buf_append(&seen, p, n + 1);
             nq++;
-            hit += has_line(&t, p, n);
+            hit += assistant__has_line(&t, p, n);
         }
         p = nl + 1;
     }
@@ -408,8 +393,9 @@ int assistant_turn_run(struct store *db, const struct assistant_turn_input *in, 
         int nm = assistant_prompt_build(found.arena, cfg, language, found.p, found.n, in->history, in->nhistory, text,
                                         msgs, TURN_MESSAGES_MAX);
         /* The channel's length is the turn's to know, not the prompt's. */
-        msgs[0].content = arena_printf(found.arena, "%s\n\nThe reply goes out by %s: at most %d characters.",
-                                       msgs[0].content, assistant_channel_names[ch], cfg->max_length[ch]);
+        if (cfg->max_length[ch] > 0)
+            msgs[0].content = arena_printf(found.arena, "%s\n\nThe reply goes out by %s: at most %d characters.",
+                                           msgs[0].content, assistant_channel_names[ch], cfg->max_length[ch]);
         req.messages = msgs;
         req.nmessages = nm;
     }

@@ -510,3 +510,28 @@ int store_agent_version_tx(struct store_tx *tx, const char *tenant_id, int64_t *
     return store__q(tx->db, tx->c, "SELECT COALESCE(MAX(version), 0) FROM agent_configs WHERE tenant_id = ?", p, 1,
                     store__row_int, out, NULL, e);
 }
+
+static int dup_row(void *ud, const struct store_row *r)
+{
+    char **out = ud;
+    free(*out);
+    *out = strdup(store__col_text(r, 0));
+    return *out ? 0 : ERR_NOMEM;
+}
+
+int store_agent_config_tx(struct store_tx *tx, const char *tenant_id, int64_t version, char **out, struct err *e)
+{
+    int rc;
+
+    *out = NULL;
+    if ((rc = need_tx(tx, tenant_id, e)))
+        return rc;
+    struct store_param p[] = {store__ptext(tenant_id), store__pint(version)};
+    rc = store__q(tx->db, tx->c, "SELECT config FROM agent_configs WHERE tenant_id = ? AND version = ?", p, 2, dup_row,
+                  out, NULL, e);
+    if (rc == ERR_NOMEM)
+        return err_set(e, ERR_NOMEM, NULL, "out of memory");
+    if (rc == 0 && !*out)
+        return err_set(e, ERR_NOTFOUND, "not_found", "agent configuration version not found");
+    return rc;
+}

@@ -147,5 +147,8 @@ int store_pause_get(struct store *db, const char *tenant_id, const char *convers
  * one), read inside tx: the inbound hook's check that its cached view of
  * the configuration is current. */
 int store_agent_version_tx(struct store_tx *tx, const char *tenant_id, int64_t *out, struct err *e);
+/* The document of that version, read inside tx (malloc'd into *out).
+ * ERR_NOTFOUND. */
+int store_agent_config_tx(struct store_tx *tx, const char *tenant_id, int64_t version, char **out, struct err *e);
 
 #endif

@@ -6,7 +6,9 @@
  * chunks are rewritten in the transaction that writes its body. On SQLite a
  * chunk's FTS5 row (kb_fts, rowid = kb_chunks.id) is inserted and deleted
  * with the chunk, in the same transaction, so the index never names a chunk
- * that is gone; on PostgreSQL the tsvector is a generated column.
+ * that is gone, and kb_fts_stats's count of its rows moves in the same
+ * transaction (kb_common, the frequent words, is a cache that may lag by a
+ * tenth of the index); on PostgreSQL the tsvector is a generated column.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -98,26 +100,92 @@ static void tenant_token(char *out, size_t size, const char *tenant_id)
 
 #define TOKEN_MAX (2 * CORE_ID_MAX + 2)
 
+/* Common words (SQLite). A search ORs its words, and FTS5 scores every
+ * chunk that holds any of them: a word in a large share of the chunks costs
+ * the most and, having the lowest IDF, moves the BM25 order the least. So a
+ * search leaves out the words found in more than 1/COMMON_SHARE of the
+ * chunks, but always keeps its COMMON_KEEP rarest (a query of common words
+ * only still finds their chunks). kb_common lists those words with their
+ * document frequency (0013_kb_vocab.sql, which holds the same constants);
+ * below COMMON_MIN_CHUNKS chunks it is empty (a search is cheap anyway, and
+ * a small index's frequencies say little). The writes keep kb_fts_stats's
+ * count of kb_fts rows and recompute kb_common from kb_fts_vocab (a walk
+ * over the whole index) when the count has moved by a tenth since. */
+#define COMMON_SHARE 20
+#define COMMON_KEEP 2
+#define COMMON_MIN_CHUNKS 1000
+
+static int row_two_ints(void *ud, const struct store_row *r)
+{
+    int64_t *v = ud;
+    v[0] = store__col_int(r, 0);
+    v[1] = store__col_int(r, 1);
+    return 0;
+}
+
+/* SQLite: count delta more (or fewer) rows in kb_fts, and recompute
+ * kb_common when the index has changed enough since it last was. */
+static int fts_counted(struct store_tx *tx, int64_t delta, struct err *e)
+{
+    int64_t v[2] = {0, 0};
+    struct store_param p[1] = {store__pint(delta)};
+    int rc = 0;
+    if (delta != 0)
+        rc = store__q(tx->db, tx->c, "UPDATE kb_fts_stats SET chunks = chunks + ? WHERE id = 1", p, 1, NULL, NULL,
+                      NULL, e);
+    if (!rc)
+        rc = store__q(tx->db, tx->c, "SELECT chunks, chunks_at_refresh FROM kb_fts_stats WHERE id = 1", NULL, 0,
+                      row_two_ints, v, NULL, e);
+    if (rc)
+        return rc;
+    int64_t n = v[0], at = v[1];
+    if (n < COMMON_MIN_CHUNKS) {
+        if (at == 0)
+            return 0;
+        rc = store__q(tx->db, tx->c, "DELETE FROM kb_common", NULL, 0, NULL, NULL, NULL, e);
+        if (!rc)
+            rc = store__q(tx->db, tx->c, "UPDATE kb_fts_stats SET chunks_at_refresh = 0 WHERE id = 1", NULL, 0,
+                          NULL, NULL, NULL, e);
+        return rc;
+    }
+    if (at != 0 && (n > at ? n - at : at - n) * 10 <= at)
+        return 0;
+    p[0] = store__pint(n / COMMON_SHARE);
+    rc = store__q(tx->db, tx->c, "DELETE FROM kb_common", NULL, 0, NULL, NULL, NULL, e);
+    if (!rc)
+        rc = store__q(tx->db, tx->c,
+                      "INSERT INTO kb_common (term, doc) SELECT term, doc FROM kb_fts_vocab WHERE doc > ?", p, 1, NULL,
+                      NULL, NULL, e);
+    if (!rc)
+        rc = store__q(tx->db, tx->c, "UPDATE kb_fts_stats SET chunks_at_refresh = chunks WHERE id = 1", NULL, 0,
+                      NULL, NULL, NULL, e);
+    return rc;
+}
+
 /* SQLite: put the document's chunks into kb_fts (it is enabled). */
 static int fts_add(struct store_tx *tx, const char *tenant_id, const char *doc_id, struct err *e)
 {
     char tok[TOKEN_MAX];
+    int64_t added = 0;
     tenant_token(tok, sizeof(tok), tenant_id);
     struct store_param p[3] = {store__ptext(tok), store__ptext(tenant_id), store__ptext(doc_id)};
-    return store__q(tx->db, tx->c,
-                    "INSERT INTO kb_fts (rowid, tenant, text) SELECT id, ?, COALESCE(indexed, text) FROM kb_chunks"
-                    " WHERE tenant_id = ? AND document_id = ?",
-                    p, 3, NULL, NULL, NULL, e);
+    int rc = store__q(tx->db, tx->c,
+                      "INSERT INTO kb_fts (rowid, tenant, text) SELECT id, ?, COALESCE(indexed, text) FROM kb_chunks"
+                      " WHERE tenant_id = ? AND document_id = ?",
+                      p, 3, NULL, NULL, &added, e);
+    return rc ? rc : fts_counted(tx, added, e);
 }
 
 /* SQLite: take the document's chunks out of kb_fts. */
 static int fts_remove(struct store_tx *tx, const char *tenant_id, const char *doc_id, struct err *e)
 {
+    int64_t removed = 0;
     struct store_param p[2] = {store__ptext(tenant_id), store__ptext(doc_id)};
-    return store__q(tx->db, tx->c,
-                    "DELETE FROM kb_fts WHERE rowid IN"
-                    " (SELECT id FROM kb_chunks WHERE tenant_id = ? AND document_id = ?)",
-                    p, 2, NULL, NULL, NULL, e);
+    int rc = store__q(tx->db, tx->c,
+                      "DELETE FROM kb_fts WHERE rowid IN"
+                      " (SELECT id FROM kb_chunks WHERE tenant_id = ? AND document_id = ?)",
+                      p, 2, NULL, NULL, &removed, e);
+    return rc ? rc : fts_counted(tx, -removed, e);
 }
 
 static int insert_chunks(struct store_tx *tx, const char *tenant_id, const char *doc_id, const char *language,
@@ -350,6 +418,94 @@ static int fast_row(void *ud, const struct store_row *r)
     return h->document_id && h->title && h->text ? 0 : ERR_NOMEM;
 }
 
+/* The words of a search expression ("a" OR "b" OR ...), borrowed. */
+#define WORDS_MAX 64
+struct words {
+    const char *w[WORDS_MAX];
+    size_t len[WORDS_MAX];
+    size_t at[WORDS_MAX]; /* offset in the tokenizer's input */
+    int64_t df[WORDS_MAX]; /* chunks holding it when common, else 0 */
+    int n;
+};
+
+/* Splits m into w; 0 when m is not quoted words joined by OR (then the
+ * expression is searched as it is). */
+static int split_match(const char *m, struct words *w)
+{
+    w->n = 0;
+    for (;;) {
+        const char *end;
+        if (*m != '"' || !(end = strchr(m + 1, '"')) || end == m + 1 || w->n == WORDS_MAX)
+            return 0;
+        w->w[w->n] = m + 1;
+        w->len[w->n] = (size_t)(end - m - 1);
+        w->df[w->n] = 0;
+        w->n++;
+        m = end + 1;
+        if (!*m)
+            return 1;
+        if (strncmp(m, " OR ", 4) != 0)
+            return 0;
+        m += 4;
+    }
+}
+
+static int row_common(void *ud, const struct store_row *r)
+{
+    struct words *w = ud;
+    int64_t at = store__col_int(r, 0);
+    for (int i = 0; i < w->n; i++)
+        if ((int64_t)w->at[i] == at)
+            w->df[i] = store__col_int(r, 1);
+    return 0;
+}
+
+/* SQLite: the search expression for q->match into out, in parentheses,
+ * without its common words (see COMMON_SHARE). */
+static int search_expr(struct store *db, const char *match, struct buf *out, struct err *e)
+{
+    struct words w;
+    struct buf in = {0};
+    int rc = 0;
+
+    buf_reset(out);
+    if (!split_match(match, &w) || w.n <= COMMON_KEEP) {
+        buf_printf(out, "(%s)", match);
+        return 0;
+    }
+    /* The porter tokenizer turns each word into the index's term; the
+     * offsets map the common ones back. */
+    for (int i = 0; i < w.n; i++) {
+        if (i)
+            buf_putc(&in, ' ');
+        w.at[i] = in.len;
+        buf_append(&in, w.w[i], w.len[i]);
+    }
+    struct store_param p[2] = {store__ptext(in.data), store__pint(COMMON_SHARE)};
+    rc = store__list(db,
+                     "SELECT t.start, c.doc FROM kb_tok t JOIN kb_common c ON c.term = t.token"
+                     " JOIN kb_fts_stats s ON s.id = 1 WHERE t.input = ? AND c.doc > s.chunks / ?",
+                     p, 2, row_common, &w, e);
+    buf_free(&in);
+    if (rc)
+        return rc;
+    buf_putc(out, '(');
+    int kept = 0;
+    for (int i = 0; i < w.n; i++) {
+        /* Its place among the words from rarest to most common (ties in
+         * query order): the COMMON_KEEP rarest stay, common or not. */
+        int rank = 0;
+        for (int j = 0; j < w.n; j++)
+            if (w.df[j] < w.df[i] || (w.df[j] == w.df[i] && j < i))
+                rank++;
+        if (w.df[i] > 0 && rank >= COMMON_KEEP)
+            continue;
+        buf_printf(out, "%s\"%.*s\"", kept++ ? " OR " : "", (int)w.len[i], w.w[i]);
+    }
+    buf_putc(out, ')');
+    return 0;
+}
+
 int store_kb_search(struct store *db, const char *tenant_id, const struct store_kb_query *q, int k,
                     store_kb_hit_cb cb, void *ud, struct err *e)
 {
@@ -385,12 +541,14 @@ int store_kb_search(struct store *db, const char *tenant_id, const struct store_
      * first pass, say the top 64, would fall back less often with several
      * tenants, but FTS5 then takes a third longer on every query.) */
     struct fast f = {0};
-    struct buf m = {0};
+    struct buf m = {0}, x = {0};
     /* No column filter (it costs a position check per match): the words
      * are quoted letters and digits, and a word that happens to equal a
      * tenant token matches only that column, which weighs 0 and, outside
      * this tenant, is filtered out below. */
-    buf_printf(&m, "(%s)", q->match);
+    if ((rc = search_expr(db, q->match, &x, e)))
+        goto out;
+    buf_puts(&m, x.data);
     struct store_param p[5] = {store__ptext(m.data), store__pint(k),
                                store__ptext(tenant_id), store__ptext(tenant_id), store__pint(k)};
     rc = store__list(db,
@@ -403,21 +561,16 @@ int store_kb_search(struct store *db, const char *tenant_id, const struct store_
     if (!rc && f.n == k) {
         for (int i = 0; i < f.n && !rc; i++)
             rc = cb(ud, &f.h[i]);
-        fast_free(&f);
-        buf_free(&m);
-        return rc;
+        goto out;
     }
-    fast_free(&f);
-    if (rc) {
-        buf_free(&m);
-        return rc;
-    }
-    /* Exact: the tenant's token AND the caller's expression (quoted words
+    if (rc)
+        goto out;
+    /* Exact: the tenant's token AND the same expression (quoted words
      * only); the tenant column weighs 0 in bm25. */
     char tok[TOKEN_MAX];
     tenant_token(tok, sizeof(tok), tenant_id);
     buf_reset(&m);
-    buf_printf(&m, "tenant : %s AND (%s)", tok, q->match);
+    buf_printf(&m, "tenant : %s AND %s", tok, x.data);
     p[0] = store__ptext(m.data);
     p[1] = store__pint(k);
     rc = store__list(db,
@@ -427,6 +580,9 @@ int store_kb_search(struct store *db, const char *tenant_id, const struct store_
                      " JOIN kb_chunks c ON c.id = f.rowid JOIN kb_documents d ON d.id = c.document_id"
                      " WHERE c.tenant_id = ? AND d.tenant_id = ? AND d.enabled = 1 ORDER BY f.r, c.id LIMIT ?",
                      p, 5, row_hit_cb, &it, e);
+out:
+    fast_free(&f);
     buf_free(&m);
+    buf_free(&x);
     return rc;
 }

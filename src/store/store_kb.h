@@ -93,7 +93,12 @@ int store_kb_doc_list(struct store *db, const char *tenant_id, int limit, int of
 int store_kb_chunks(struct store *db, const char *tenant_id, const char *document_id, store_kb_chunk_cb cb,
                     void *ud, struct err *e);
 /* The k (1..100) best chunks of the tenant's enabled documents for q, best
- * first. ERR_INVALID on a bad k or an empty query. */
+ * first. On SQLite, once the index holds 1,000 chunks or more, the words
+ * found in more than 5 % of its chunks (all tenants together) are left out
+ * of the search, except the query's two rarest: they cost the most and
+ * move the BM25 order the least (a chunk holding only such words is not
+ * returned; the others rank without them). ERR_INVALID on a bad k or an
+ * empty query. */
 int store_kb_search(struct store *db, const char *tenant_id, const struct store_kb_query *q, int k,
                     store_kb_hit_cb cb, void *ud, struct err *e);
 

@@ -2,7 +2,8 @@
  * test_assistant_turn: a turn through assistant.h. The prompt (passage ids,
  * rules, language, history, customer text kept out of the system message),
  * citations, small talk, and the turn's decisions on a small knowledge base
- * in a fresh SQLite store: skip, emergency, input safety, low confidence,
+ * in a fresh store (SQLite, and PostgreSQL when SB_TEST_PG_URL is set):
+ * skip, emergency, input safety, low confidence,
  * the intent's action, extractive and LLM answers against
  * tests/fakes/fake_llm.py (grounded, ungrounded, unsafe, UNKNOWN, failing
  * into the extractive fallback, the per-intent model), and the modes.
@@ -504,34 +505,46 @@ static int setup_kb(void)
     return hours_chunk > 0 && ship_chunk > 0 ? 0 : -1;
 }
 
-int main(void)
+/* The turns on one backend: a fresh store with the tenant and its KB. */
+static int run_backend(const char *backend)
 {
     struct err e = {0};
     struct store_migration_info mi;
     struct store_tenant ten = {.id = TEN, .name = "turn"};
 
+    if (db_setup(backend, "turn") != 0)
+        return -1;
+    if (store_migrate(T.db, &mi, &e) != 0 || store_tenant_create(T.db, &ten, &e) != 0 || setup_kb() != 0) {
+        fprintf(stderr, "setup: %s\n", e.msg);
+        db_teardown();
+        return -1;
+    }
+    fprintf(stderr, "== %s\n", backend);
+    TEST_RUN(test_assistant_turn__skip);
+    TEST_RUN(test_assistant_turn__decisions);
+    TEST_RUN(test_assistant_turn__llm);
+    db_teardown();
+    return 0;
+}
+
+int main(void)
+{
     curl_global_init(CURL_GLOBAL_DEFAULT);
     TEST_RUN(test_assistant_turn__prompt);
     TEST_RUN(test_assistant_turn__citations);
     TEST_RUN(test_assistant_turn__small_talk);
-    if (crypto_init() != 0 || db_setup("sqlite", "turn") != 0)
-        return 1;
-    if (store_migrate(T.db, &mi, &e) != 0 || store_tenant_create(T.db, &ten, &e) != 0 || setup_kb() != 0) {
-        fprintf(stderr, "setup: %s\n", e.msg);
-        db_teardown();
-        return 1;
-    }
-    if (fake_start(&llm, "fake_llm.py", NULL) != 0) {
+    if (crypto_init() != 0 || fake_start(&llm, "fake_llm.py", NULL) != 0) {
         fprintf(stderr, "could not start tests/fakes/fake_llm.py\n");
-        db_teardown();
         return 1;
     }
     snprintf(base_url, sizeof base_url, "%s/v1", llm.base);
-    TEST_RUN(test_assistant_turn__skip);
-    TEST_RUN(test_assistant_turn__decisions);
-    TEST_RUN(test_assistant_turn__llm);
+    int rc = run_backend("sqlite");
+    const char *pg = getenv("SB_TEST_PG_URL");
+    if (rc == 0 && pg && *pg)
+        rc = run_backend("postgres");
     fake_stop(&llm);
-    db_teardown();
     curl_global_cleanup();
+    if (rc)
+        return 1;
     TEST_DONE();
 }

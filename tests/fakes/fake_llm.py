@@ -122,7 +122,7 @@ class Handler(FakeHandler):
             body = json.loads(raw)
         except ValueError:
             body = None
-        entry = {"path": self.path, "method": "POST", "body": body,
+        entry = {"path": self.path, "method": "POST", "body": body, "headers": dict(self.headers.items()),
                  "content_type": self.headers.get("Content-Type"), "accept": self.headers.get("Accept")}
         _, retry_after, delay = self.record(entry)
         mode = current_mode()

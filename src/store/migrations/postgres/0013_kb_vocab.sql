@@ -1,0 +1,4 @@
+-- 0013_kb_vocab (PostgreSQL): nothing. The SQLite migration of the same
+-- number keeps the frequent words of the knowledge base index apart for
+-- its searches; PostgreSQL ranks with ts_rank over a GIN index and needs
+-- no such table. Kept so both dialects have the same migration numbers.
