@@ -76,6 +76,9 @@ for (const size of SIZES) {
     // Keyboard only: the e-mail field has focus, Tab moves on, Enter submits; focus is visible.
     await page.reload();
     await page.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
+    // The form focuses its field once mounted, a moment after the heading paints.
+    await page.waitForFunction(() => document.activeElement && document.activeElement.type === 'email', null,
+      { timeout: 5000 }).catch(() => {});
     assert.equal(await page.evaluate(() => document.activeElement.type), 'email');
     await page.keyboard.type(stack.users.viewer);
     await page.keyboard.press('Tab');
