@@ -155,6 +155,12 @@ for (const size of SIZES) {
     await viewer.goto(stack.base + `/inbox/${encodeURIComponent(e.conversation_id)}`);
     await viewer.locator('[data-assistant-paused="false"]').waitFor();
     assert.equal(await viewer.getByRole('button', { name: /^(Pause|Resume) assistant$/ }).count(), 0);
+    // A pause made elsewhere (here through the API) reaches the open page live.
+    await stack.api('POST', `/conversations/${e.conversation_id}/assistant/pause`, { reason: 'paused elsewhere' });
+    await viewer.locator('[data-assistant-paused="true"]').waitFor({ timeout: 10000 });
+    await viewer.locator('.conv-assistant').getByText('paused elsewhere').waitFor();
+    await stack.api('POST', `/conversations/${e.conversation_id}/assistant/resume`, {});
+    await viewer.locator('[data-assistant-paused="false"]').waitFor({ timeout: 10000 });
 
     for (const p of [page, viewer]) {
       assert.deepEqual(p.jsErrors, []);

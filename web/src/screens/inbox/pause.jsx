@@ -2,10 +2,12 @@
 // conversations/{id}/assistant): "Assistant paused" (with who paused it,
 // when and why) or "Assistant on", with Pause (an optional reason) and
 // Resume for agents and above (assistant.drafts). A server without the
-// assistant answers 404 and nothing is shown.
+// assistant answers 404 and nothing is shown. The state follows the
+// assistant.* events live (a handover or an emergency pauses by itself).
 import { useEffect, useState } from 'preact/hooks';
 import { Button, Dialog, Field } from '../../components/index.js';
 import { api } from '../../lib/api.js';
+import { subscribe } from '../../lib/events.js';
 import { fmtDate, t } from '../../lib/i18n.js';
 import { useSession } from '../../lib/session.js';
 import { toast } from '../../lib/toast.js';
@@ -20,12 +22,18 @@ export function AssistantPause({ id }) {
 
   useEffect(() => {
     let live = true;
-    api('GET', path).then(
-      (s) => live && setSt(s),
-      () => live && setSt(null),
+    const load = () =>
+      api('GET', path).then(
+        (s) => live && setSt(s),
+        () => live && setSt(null),
+      );
+    load();
+    const offs = ['assistant.paused', 'assistant.resumed', 'assistant.handover', 'assistant.emergency'].map((type) =>
+      subscribe(type, (ev) => ev.data && ev.data.conversation_id === id && load()),
     );
     return () => {
       live = false;
+      offs.forEach((f) => f());
     };
   }, [id]);
 
