@@ -5,6 +5,7 @@
 // container.
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import { mountPlot } from '../../lib/plot.js';
 import { getLocale } from '../../lib/i18n.js';
 
 const HEIGHT = 200;
@@ -66,19 +67,7 @@ export function DayChart({ caption, days, series, fmt, bars, yMax, id, children 
         }),
       ],
     };
-    const plot = new uPlot(opts, [xs, ...series.map((s) => s.values.map((v) => (v === null || v === undefined ? null : v)))], el);
-    let ro = null;
-    if (typeof ResizeObserver !== 'undefined') {
-      ro = new ResizeObserver(() => {
-        const w = Math.max(200, el.clientWidth || 300);
-        if (w !== plot.width) plot.setSize({ width: w, height: HEIGHT });
-      });
-      ro.observe(el);
-    }
-    return () => {
-      if (ro) ro.disconnect();
-      plot.destroy();
-    };
+    return mountPlot(opts, [xs, ...series.map((s) => s.values.map((v) => (v === null || v === undefined ? null : v)))], el, HEIGHT);
   }, [key]);
 
   return (

@@ -4,6 +4,7 @@
 // canvas is hidden from assistive technology. Resizes with its container.
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import { mountPlot } from '../../lib/plot.js';
 import { fmtNumber } from '../../lib/i18n.js';
 
 const HEIGHT = 180;
@@ -56,19 +57,7 @@ export function BarChart({ labels, values, color = '#1d5fa8', caption, children,
         },
       ],
     };
-    const plot = new uPlot(opts, [xs, values], el);
-    let ro = null;
-    if (typeof ResizeObserver !== 'undefined') {
-      ro = new ResizeObserver(() => {
-        const w = Math.max(200, el.clientWidth || 300);
-        if (w !== plot.width) plot.setSize({ width: w, height: HEIGHT });
-      });
-      ro.observe(el);
-    }
-    return () => {
-      if (ro) ro.disconnect();
-      plot.destroy();
-    };
+    return mountPlot(opts, [xs, values], el, HEIGHT);
   }, [labels.join('\u0000'), values.join(',')]);
 
   return (
