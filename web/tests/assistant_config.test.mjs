@@ -36,6 +36,10 @@ async function saveForm(page, note) {
 for (const size of SIZES) {
   test(`assistant settings: save, new version, diff, rollback (${size.name})`, async () => {
     const tag = size.name;
+    const nurse = await stack.api('POST', '/contacts', {
+      name: `On-call nurse ${tag}`,
+      identities: [{ kind: 'phone', address: tag === 'phone' ? '+14155550991' : '+14155550992' }],
+    });
     const page = await newPage(browser, size);
     await login(page, stack.base, stack.users.admin);
     await goNav(page, 'Assistant');
@@ -57,7 +61,16 @@ for (const size of SIZES) {
     await page.locator(`#intent-action-${n}`).selectOption('handover');
     await page.locator(`#intent-examples-${n}`).fill('I want my money back\nrefund please');
     await page.getByLabel('New API key').fill(`sk-e2e-secret-${tag}`);
+    // Who is alerted in an emergency, and when a draft escalates.
+    await page.getByLabel('On-call contact').selectOption({ label: `On-call nurse ${tag}` });
+    await page.getByLabel('Emergency phrases').fill('chest pain\n\nsevere bleeding\n');
+    await page.getByLabel('Escalate an undecided draft after (minutes)').fill('5');
+    await page.getByLabel('Spanish', { exact: true }).setChecked(true);
     const v1 = await saveForm(page, `first ${tag}`);
+    assert.equal(v1.config.handover.on_call_contact_id, nurse.id);
+    assert.deepEqual(v1.config.emergency_phrases, ['chest pain', 'severe bleeding']);
+    assert.equal(v1.config.handover.draft_escalate_after_s, 300);
+    assert.deepEqual(v1.config.languages, ['en', 'es']);
     assert.equal(v1.version, start.version + 1);
     assert.equal(v1.config.enabled, true);
     assert.equal(v1.config.identity.name, `Ava ${tag}`);

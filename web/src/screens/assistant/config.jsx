@@ -3,7 +3,10 @@
 // configuration" in src/assistant/assistant.h). The form covers the common
 // fields: on or off, identity, what to say when the knowledge base has no
 // answer, mode and thresholds, channels, working hours, the provider with a
-// write-only API key, and the intents with their examples. Saving sends
+// write-only API key, who is alerted in an emergency (the on-call contact,
+// the account that alerts them, the emergency phrases), when an undecided
+// draft escalates, the languages, how long prompt logs are kept, and the
+// intents with their examples. Saving sends
 // only the top-level fields that changed and makes a new version; the API's
 // invalid_config message names the field. Below, every version, the changes
 // between any two (GET …/diff?from=&to=) and a rollback after a
@@ -22,7 +25,9 @@ const MODES = ['draft', 'threshold', 'auto'];
 const ACTIONS = ['answer', 'handover', 'collect', 'book', 'emergency'];
 const KINDS = ['extractive', 'openai'];
 // The top-level fields the form edits (the others are kept as they are).
-const EDITED = ['enabled', 'identity', 'grounding', 'channels', 'working_hours', 'mode', 'auto_threshold', 'intent_threshold', 'intents', 'provider'];
+const EDITED = ['enabled', 'identity', 'grounding', 'languages', 'channels', 'working_hours', 'mode', 'auto_threshold', 'intent_threshold', 'intents', 'emergency_phrases', 'provider', 'handover', 'log_retention_days'];
+const LANGUAGES = ['en', 'es'];
+const lines = (text) => text.split('\n').map((x) => x.trim()).filter(Boolean);
 
 const clone = (x) => JSON.parse(JSON.stringify(x));
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
@@ -107,6 +112,27 @@ function Form({ current, ro, onSaved }) {
   const wh = cfg.working_hours || {};
   const pr = cfg.provider || {};
   const ch = cfg.channels || {};
+  const ho = cfg.handover || {};
+  const [contacts, setContacts] = useState([]);
+  const [accounts, setAccounts] = useState([]);
+  const [phrases, setPhrases] = useState(() => (cfg.emergency_phrases || []).join('\n'));
+  useEffect(() => {
+    api('GET', '/contacts' + qs({ limit: 100 })).then(
+      (r) => setContacts(r.data || []),
+      () => setContacts([]),
+    );
+    api('GET', '/channels').then(
+      (r) => setAccounts(r.data || []),
+      () => setAccounts([]),
+    );
+  }, []);
+  const onCall = ho.on_call_contact_id || '';
+  const contactOptions = [{ value: '', label: t('assistant.config.no_on_call') }]
+    .concat(contacts.map((c) => ({ value: c.id, label: c.name || c.id })))
+    .concat(onCall && !contacts.some((c) => c.id === onCall) ? [{ value: onCall, label: onCall }] : []);
+  const accountOptions = [{ value: '', label: t('assistant.config.same_account') }].concat(
+    accounts.map((a) => ({ value: a.id, label: `${a.name} (${channelName(a.channel)})` })),
+  );
 
   async function submit(e) {
     e.preventDefault();
@@ -209,6 +235,42 @@ function Form({ current, ro, onSaved }) {
         <div class="set-row">
           <Field id="cfg-prompt-price" type="number" min="0" step="1" label={t('assistant.config.prompt_price')} hint={t('assistant.config.price_hint')} value={pr.prompt_price_per_1k ?? 0} readOnly={ro} onInput={(e) => sub('provider', 'prompt_price_per_1k', Number(val(e)))} />
           <Field id="cfg-completion-price" type="number" min="0" step="1" label={t('assistant.config.completion_price')} hint={t('assistant.config.price_hint')} value={pr.completion_price_per_1k ?? 0} readOnly={ro} onInput={(e) => sub('provider', 'completion_price_per_1k', Number(val(e)))} />
+        </div>
+      </fieldset>
+      <fieldset class="ast-fieldset">
+        <legend>{t('assistant.config.handover')}</legend>
+        <div class="set-row">
+          <Select id="cfg-on-call" label={t('assistant.config.on_call')} hint={t('assistant.config.on_call_hint')} value={onCall} disabled={ro} onChange={(e) => sub('handover', 'on_call_contact_id', val(e))} options={contactOptions} />
+          <Select id="cfg-on-call-account" label={t('assistant.config.on_call_account')} value={ho.on_call_account_id || ''} disabled={ro} onChange={(e) => sub('handover', 'on_call_account_id', val(e))} options={accountOptions} />
+        </div>
+        <Field
+          id="cfg-emergency"
+          multiline
+          rows={4}
+          label={t('assistant.config.emergency_phrases')}
+          hint={t('assistant.config.emergency_hint')}
+          value={phrases}
+          readOnly={ro}
+          onInput={(e) => {
+            setPhrases(val(e));
+            put('emergency_phrases', lines(val(e)));
+          }}
+        />
+        <div class="set-row">
+          <Field id="cfg-escalate" type="number" min="0" max="10080" step="1" label={t('assistant.config.escalate_after')} hint={t('assistant.config.escalate_hint')} value={Math.round((ho.draft_escalate_after_s ?? 900) / 60)} readOnly={ro} onInput={(e) => sub('handover', 'draft_escalate_after_s', Math.round(Number(val(e)) * 60))} />
+          <Field id="cfg-retention" type="number" min="1" max="3650" step="1" label={t('assistant.config.log_retention')} hint={t('assistant.config.log_retention_hint')} value={cfg.log_retention_days ?? 30} readOnly={ro} onInput={num('log_retention_days')} />
+        </div>
+        <div class="ast-checks" role="group" aria-label={t('assistant.config.languages')}>
+          {LANGUAGES.map((l) => (
+            <Checkbox
+              key={l}
+              id={`cfg-lang-${l}`}
+              label={t(`assistant.config.language_names.${l}`)}
+              checked={(cfg.languages || []).includes(l)}
+              disabled={ro || ((cfg.languages || []).length === 1 && (cfg.languages || []).includes(l))}
+              onChange={(e) => put('languages', e.currentTarget.checked ? [...(cfg.languages || []), l] : (cfg.languages || []).filter((x) => x !== l))}
+            />
+          ))}
         </div>
       </fieldset>
       <IntentEditor intents={cfg.intents || []} ro={ro} onChange={(v) => put('intents', v)} />
