@@ -8,6 +8,7 @@
  * one indexed read of the configuration version per message, the parsed
  * flags (enabled, channels) cached per tenant and version.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -142,8 +143,17 @@ static int hook(void *ud, struct store_tx *tx, const struct messaging_inbound_in
     /* The customer wrote again: what waited for a person's approval is stale. */
     if ((rc = store_draft_stale(tx, in->tenant_id, in->conversation_id, stale_cb, &sc, e)))
         return rc;
-    if ((rc = flags_get(a, tx, in->tenant_id, version, &f, e)))
-        return rc;
+    if ((rc = flags_get(a, tx, in->tenant_id, version, &f, e))) {
+        if (rc != ERR_INTERNAL && rc != ERR_INVALID)
+            return rc; /* the database: the inbound job retries */
+        /* A stored configuration that does not parse must never hold up the
+         * customer's message: it is recorded without the assistant. */
+        struct log_ctx lc = {NULL, NULL, in->tenant_id};
+        log_write(LOG_ERROR, &lc, NULL, "assistant: configuration version %" PRId64 " unreadable, not answering: %s",
+                  version, e->msg);
+        err_clear(e);
+        return 0;
+    }
     ch = assistant_channel_index(in->channel);
     if (!f.enabled || ch < 0 || !f.channels[ch] || !a->opt.queue)
         return 0;

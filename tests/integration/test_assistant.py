@@ -27,6 +27,8 @@ Checked:
 - drafts arrive live (draft.created on /api/v1/events) and one nobody
   decides escalates after the configured time (draft.updated with
   escalated, draft.escalated), once;
+- a stored configuration that cannot be read never holds up a customer's
+  message: it is recorded, unanswered;
 - analytics count the outcomes.
 """
 import json
@@ -354,6 +356,20 @@ class AssistantTest(unittest.TestCase):
         mid = self.inbound_sms(frm, "How long does shipping take?")
         wait_for(lambda: self.sms_to(frm), 30, "an answer after the cool-down")
         self.assertEqual(self.usage(mid)[0], "llm", "the trial call succeeded: the circuit closed")
+
+    def test_assistant__unreadable_configuration_holds_nothing_up(self):
+        v = self.configure()["version"]
+        good = wu.sql(self.srv, "SELECT config FROM agent_configs WHERE version = ?", (v,))[0][0]
+        wu.sql(self.srv, "UPDATE agent_configs SET config = ? WHERE version = ?", ("{not json", v))
+        try:
+            frm = self.number()
+            mid = self.inbound_sms(frm, "What are your opening hours?")
+            self.settle()
+            self.assertEqual(wu.count(self.srv, "SELECT COUNT(*) FROM llm_usage WHERE message_id = ?", (mid,)), 0)
+            self.assertEqual(self.sms_to(frm), [])
+            self.assertIn("unreadable, not answering", self.srv.read_log())
+        finally:
+            wu.sql(self.srv, "UPDATE agent_configs SET config = ? WHERE version = ?", (good, v))
 
     def test_assistant__drafts_are_live_and_escalate(self):
         self.configure(mode="draft", handover={"on_call_contact_id": self.on_call_id,
