@@ -10,7 +10,9 @@ Checked:
   agent edits and sends it (the edit distance and the "edited" outcome are
   stored), a viewer may not, and a second approval is refused;
 - the customer writing again makes the pending draft stale: it can no
-  longer be sent; a rejected draft sends nothing;
+  longer be sent; a rejected draft sends nothing; a draft the send gate
+  refuses (the customer was suppressed meanwhile) stays pending and goes
+  once the address is allowed again;
 - an emergency message alerts the on-call contact from the reply job
   itself (one queue hop), tells the customer to call emergency services
   and pauses the assistant in that conversation; a handover intent pauses
@@ -254,6 +256,25 @@ class AssistantTest(unittest.TestCase):
         self.assertEqual(self.usage(second)[1], "rejected")
         self.settle()
         self.assertEqual(self.sms_to(frm), [])
+
+    def test_assistant__refused_approval_keeps_the_draft(self):
+        self.configure(mode="draft")
+        frm = self.number()
+        mid = self.inbound_sms(frm, "Can I get a refund?")
+        d = self.draft_of(mid)
+        st, sup = self.srv.json("POST", "/api/v1/suppressions", {"address": frm, "channel": "sms", "reason": "test"},
+                                key=self.admin)
+        self.assertEqual(st, 201, sup)
+        st, body = self.srv.json("POST", "/api/v1/assistant/drafts/%s/approve" % d["id"], {}, key=self.agent)
+        self.assertEqual((st, body["error"]["code"]), (403, "suppressed"), body)
+        self.assertEqual(self.draft_of(mid)["status"], "pending")
+        self.assertEqual(self.usage(mid)[1], "drafted")
+        st, _ = self.srv.json("DELETE", "/api/v1/suppressions/sms/" + frm.replace("+", "%2B"), key=self.admin)
+        self.assertIn(st, (200, 204))
+        st, done = self.srv.json("POST", "/api/v1/assistant/drafts/%s/approve" % d["id"], {}, key=self.agent)
+        self.assertEqual((st, done["status"], done["edit_distance"]), (200, "sent", 0), done)
+        self.assertEqual(self.usage(mid)[1], "approved")
+        wait_for(lambda: self.sms_to(frm) == [d["text"]], 20, "the approved draft to reach Twilio")
 
     def test_assistant__emergency_alerts_on_call_and_pauses(self):
         self.configure()
