@@ -179,10 +179,19 @@ int cli__cmd_serve(const struct cli_args *a)
     struct cli_runtime rt = {0};
     struct buf problems = {0};
     struct err e = {0};
+    sigset_t set, old;
     int rc = cli__ctx_open(&c, a, 0);
 
     if (rc != 0)
         return rc;
+    /* Block the signals before the runtime starts its threads (writer, job
+     * workers): a SIGTERM that came while the HTTP server was still starting
+     * went to one of them and killed the process instead of waiting for
+     * http_serve's sigwait, which stops gracefully. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
     if ((rc = cli_prepare_run(&c, &problems)) != 0 || (rc = cli_runtime_open(&c, &rt, "serve", 1)) != 0)
         goto out;
     struct http_app app = {
@@ -196,6 +205,7 @@ int cli__cmd_serve(const struct cli_args *a)
      * accepted message is committed already. */
 out:
     cli_runtime_close(&c, &rt);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     buf_free(&problems);
     cli__ctx_close(&c);
     return rc;
