@@ -858,7 +858,5 @@ int assistant_resume(struct assistant *a, const char *tenant_id, const char *con
  * docs/assistant.md). */
 int assistant_analytics(struct assistant *a, const char *tenant_id, int64_t from, int64_t to, struct buf *out,
                         struct err *e);
-/* The circuit breaker of the LLM providers (for tests and metrics). */
-struct assistant_breaker *assistant_breaker_of(struct assistant *a);
 
 #endif

@@ -21,11 +21,6 @@
 #define HISTORY_MAX 10
 #define HISTORY_WINDOW_MS (7LL * 24 * 3600 * 1000)
 
-struct assistant_breaker *assistant_breaker_of(struct assistant *a)
-{
-    return a->breaker;
-}
-
 /* ------------------------------------------------------------ writing */
 
 int assistant__write(struct assistant *a, store_write_fn fn, void *ud, struct err *e)
@@ -509,8 +504,9 @@ static int send_customer(struct assistant *a, const char *tenant_id, const struc
     return assistant__send(a, tenant_id, &req, NULL, e);
 }
 
-static int reply(struct assistant *a, const struct queue_job *job, struct queue_result *res)
+static int reply_job(void *ud, const struct queue_job *job, struct queue_result *res)
 {
+    struct assistant *a = ud;
     const char *tenant = job->tenant_id, *message_id, *conversation_id;
     struct assistant_config cfg;
     struct assistant_config_version ver;
@@ -639,11 +635,6 @@ done:
     free(api_key);
     cJSON_Delete(p);
     return out;
-}
-
-static int reply_job(void *ud, const struct queue_job *job, struct queue_result *res)
-{
-    return reply(ud, job, res);
 }
 
 /* ---------------------------------------------------------- escalation */
